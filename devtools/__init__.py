@@ -1,0 +1,1 @@
+"""Tools for tests, benchmarks and load tests: starting the app and a browser on loopback."""

@@ -1,0 +1,83 @@
+"""What every page shares: the chosen variant, the server's weights and device, the cached model."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+import streamlit as st
+
+from alexnet_viz.spec import VARIANTS, Spec
+
+VARIANT_KEY = "variant"
+
+
+@dataclass(frozen=True)
+class Context:
+    """The sidebar's choices, read by pages."""
+
+    variant: str
+    spec: Spec
+    weights: str  # "imagenet", "random" or a server-side path; never typed into a page
+    device: str
+
+
+def server_weights() -> str:
+    """Weights are chosen by whoever runs the server: `-- --weights X` or ALEXNET_WEIGHTS."""
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--weights" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--weights="):
+            return arg.split("=", 1)[1]
+    from alexnet_viz.weights import default_weights
+
+    return default_weights()
+
+
+@st.cache_resource(show_spinner=False)
+def server_device() -> str:
+    from alexnet_viz.probe import pick_device
+
+    return str(pick_device(os.environ.get("ALEXNET_DEVICE") or None))
+
+
+@st.cache_resource(show_spinner="Loading the network and its weights…", max_entries=6)
+def shared_model(variant: str, weights: str, device: str):  # -> AlexNet, read-only, shared by sessions
+    """One model per (variant, weights, device) for every session; pages never modify it."""
+    from alexnet_viz.weights import load_model
+
+    return load_model(variant, weights, device=device)
+
+
+def _variant_from_url() -> str:
+    wanted = st.query_params.get(VARIANT_KEY)
+    return wanted if wanted in VARIANTS else "article"
+
+
+def context() -> Context:
+    """The current choices, for pages (the sidebar drawn by streamlit_app.py sets them)."""
+    variant = st.session_state.get(VARIANT_KEY) or _variant_from_url()
+    return Context(variant=variant, spec=VARIANTS[variant], weights=server_weights(), device=server_device())
+
+
+def sidebar() -> Context:
+    """Draw the shared sidebar and return the choices; the variant follows the URL."""
+    if VARIANT_KEY not in st.session_state:
+        st.session_state[VARIANT_KEY] = _variant_from_url()
+    with st.sidebar:
+        variant = st.selectbox("AlexNet variant", list(VARIANTS), key=VARIANT_KEY,
+                               format_func=lambda v: VARIANTS[v].title,
+                               help="Three networks all called AlexNet, with different numbers.")
+        st.query_params[VARIANT_KEY] = variant
+        weights = server_weights()
+        device = server_device()
+        st.caption(f"Weights: **{_weights_label(weights)}**  \nDevice: **{device}**")
+        st.caption("Weights are set by whoever runs the server: `ALEXNET_WEIGHTS=imagenet|random|PATH`.")
+    return Context(variant=variant, spec=VARIANTS[variant], weights=weights, device=device)
+
+
+def _weights_label(weights: str) -> str:
+    if weights in ("imagenet", "random"):
+        return {"imagenet": "ImageNet (torchvision IMAGENET1K_V1)", "random": "random (paper init)"}[weights]
+    return os.path.basename(weights)
