@@ -1,0 +1,1 @@
+import streamlit as st; st.write("floor: the cheapest Streamlit page, for comparing load-test figures")
