@@ -42,8 +42,8 @@ class Row:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["in_shape"] = list(self.in_shape)
-        d["out_shape"] = list(self.out_shape)
+        d["input_shape"] = list(d.pop("in_shape"))
+        d["output_shape"] = list(d.pop("out_shape"))
         return d
 
 

@@ -23,14 +23,21 @@ class AlexNet(nn.Module):
         features: list[nn.Module] = []
         classifier: list[nn.Module] = []
         self.avgpool: nn.Module = nn.Identity()
-        for layer, row in zip(spec.layers, book.rows):
+        last_spatial = max((i for i, l in enumerate(spec.layers) if l.is_spatial), default=-1)
+        for i, (layer, row) in enumerate(zip(spec.layers, book.rows)):
             if layer.kind == "fc":
                 self._add(layer.name, "classifier", classifier, _fc_modules(layer, row.in_shape[0], spec))
-            else:
-                self._add(layer.name, "features", features, _spatial_modules(layer, row.in_shape[0]))
-                if layer.adaptive is not None:
-                    self.avgpool = nn.AdaptiveAvgPool2d((layer.adaptive, layer.adaptive))
-                    self._paths[layer.name]["adaptive"] = "avgpool"
+                continue
+            parts = _spatial_modules(layer, row.in_shape[0])
+            if layer.adaptive is not None:
+                adaptive = nn.AdaptiveAvgPool2d((layer.adaptive, layer.adaptive))
+                if i != last_spatial:  # torchvision keeps the final one apart, as `avgpool`
+                    parts.append(("adaptive", adaptive))
+                else:
+                    self.avgpool = adaptive
+            self._add(layer.name, "features", features, parts)
+            if layer.adaptive is not None and i == last_spatial:
+                self._paths[layer.name]["adaptive"] = "avgpool"
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(*classifier)
         _initialise(self, spec)

@@ -1,0 +1,69 @@
+"""build_model: named layers, non-inplace ReLUs, dropout, initialisation, torchvision compatibility."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from alexnet_viz import ledger
+from alexnet_viz.model import build_model
+from alexnet_viz.spec import NAMES
+
+
+@pytest.fixture(scope="module")
+def article():
+    return build_model("article", seed=0)
+
+
+def test_layers_are_reachable_by_name_and_counts_match_the_ledger(article) -> None:
+    assert article.layer_names == NAMES
+    book = ledger("article")
+    for row in book.rows:
+        params = sum(p.numel() for m in article.parts(row.name).values() for p in m.parameters())
+        assert params == row.params
+    assert isinstance(article.layer("C1"), nn.Conv2d) and isinstance(article.layer("F11"), nn.Linear)
+
+
+def test_relus_are_not_inplace_and_dropout_sits_in_f9_f10(article) -> None:
+    assert all(not m.inplace for m in article.modules() if isinstance(m, nn.ReLU))
+    for name in NAMES:
+        assert ("dropout" in article.parts(name)) == (name in ("F9", "F10"))
+
+
+def test_paper_initialisation(article) -> None:
+    w = article.layer("C3").weight.detach()
+    assert abs(float(w.std()) - 0.01) < 5e-4 and abs(float(w.mean())) < 5e-4
+    for name, bias in (("C1", 0.0), ("C3", 1.0), ("C5", 0.0), ("C6", 1.0), ("C7", 1.0), ("F9", 1.0),
+                       ("F10", 1.0), ("F11", 0.0)):
+        assert torch.all(article.layer(name).bias == bias), name
+
+
+def test_seed_makes_the_init_repeatable_without_touching_global_rng() -> None:
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = build_model("torchvision", seed=7)
+    after = torch.rand(1)
+    b = build_model("torchvision", seed=7)
+    assert torch.equal(before, after)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_torchvision_state_dict_loads_unchanged_and_computes_the_same() -> None:
+    reference = torchvision.models.alexnet().eval()
+    ours = build_model("torchvision")
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(ours(x), reference(x))
+
+
+def test_paper_has_groups_and_a_paper_faithful_lrn() -> None:
+    paper = build_model("paper", seed=0)
+    assert [paper.layer(n).groups for n in ("C1", "C3", "C5", "C6", "C7")] == [1, 2, 1, 2, 2]
+    lrn = paper.parts("C1")["lrn"]
+    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k) == (5, pytest.approx(5e-4), 0.75, 2.0)
+    assert "lrn" not in paper.parts("C5")
+    with torch.no_grad():
+        assert paper(torch.zeros(1, 3, 227, 227)).shape == (1, 1000)
