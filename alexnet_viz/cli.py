@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", type=int, default=None, help="square input side (default: the variant's own)")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=_summary)
+
+    p = sub.add_parser("errata", help="every numeric claim of the article with computed evidence and a verdict")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.set_defaults(func=_delegate("errata"))
     return parser
 
 

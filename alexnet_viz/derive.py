@@ -1,0 +1,194 @@
+"""A layer's numbers derived step by step, with the article's stated value beside each result.
+
+The ledger gives the answers; this module shows the working (formula, the formula with the
+layer's own numbers substituted, the result) so a reader can redo every step by hand.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import article
+from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ledger
+from .report import shape_text
+from .spec import Spec, get_spec
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of working: what is computed, how, and whether the article agrees."""
+
+    label: str
+    formula: str
+    working: str
+    result: str
+    article: str | None = None  # the article's stated value, when it states one
+    agrees: bool | None = None  # None when there is nothing to compare
+
+
+@dataclass(frozen=True)
+class Derivation:
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+
+    def to_markdown(self) -> str:
+        """A Markdown table of the steps (rendered by the Layers page and usable anywhere)."""
+        lines = ["| step | formula | with this layer's numbers | result | article | |",
+                 "|---|---|---|---|---|---|"]
+        for s in self.steps:
+            mark = "" if s.agrees is None else ("✅ agrees" if s.agrees else "❌ differs")
+            lines.append(f"| {s.label} | {_md(s.formula)} | {_md(s.working)} | **{_md(s.result)}** | "
+                         f"{_md(s.article or '—')} | {mark} |")
+        return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
+def fmt_bytes(n: int) -> str:
+    """Bytes in the largest binary unit that keeps the number readable."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:,.2f} {unit}"
+    return f"{n:,} B"
+
+
+def _compare(name: str, computed: object, attr: str) -> tuple[str | None, bool | None]:
+    try:
+        stated = getattr(article.layer(name), attr)
+    except KeyError:
+        return None, None
+    if stated is None:
+        return None, None
+    if not isinstance(stated, tuple):
+        return f"{stated:,}", stated == computed
+    chw = _to_chw(stated)
+    if isinstance(computed, tuple) and len(computed) == 1 and len(chw) == 3:  # "a flattened (6 × 6 × 256)"
+        return f"{shape_text(chw)} flattened = {math.prod(chw):,}", math.prod(chw) == computed[0]
+    return shape_text(chw), chw == computed
+
+
+def _to_chw(hwc: tuple[int, ...]) -> tuple[int, ...]:
+    return (hwc[2], hwc[0], hwc[1]) if len(hwc) == 3 else hwc
+
+
+def _size_steps(r: Row) -> list[Step]:
+    h = r.in_shape[1]
+    num = h - r.kernel + 2 * r.padding
+    floor_out = num // r.stride + 1
+    ceil_out = math.ceil(num / r.stride) + 1
+    note = "" if ceil_out == floor_out else f" (the article's ceiling formula gives {ceil_out})"
+    steps = [Step("output side", "(H − K + 2P) / S + 1, rounded down",
+                  f"({h} − {r.kernel} + 2·{r.padding}) / {r.stride} + 1 = {r.size_exact:g}",
+                  f"⌊{r.size_exact:g}⌋ = {floor_out}{note}")]
+    if r.adaptive is not None:
+        steps.append(Step("adaptive pool", "AdaptiveAvgPool2d to a fixed side",
+                          f"{floor_out}×{floor_out} → {r.adaptive}×{r.adaptive}", f"{r.adaptive}"))
+    return steps
+
+
+def _param_step(r: Row, spec: Spec) -> Step:
+    if r.kind == "fc":
+        n_in, n_out = r.in_shape[0], r.out_shape[0]
+        formula, working = "(N_in + 1) · N_out", f"({n_in:,} + 1) · {n_out:,}"
+    elif r.kind == "conv":
+        c_in, c_out = r.in_shape[0], r.out_shape[0]
+        formula = "(K · K · C_in / groups + 1) · C_out"
+        working = f"({r.kernel}·{r.kernel}·{c_in}/{r.groups} + 1) · {c_out}"
+    else:
+        formula, working = "pooling has no weights", "0"
+    stated, agrees = _compare(r.name, r.params, "params")
+    return Step("parameters", formula, working, f"{r.params:,}", stated, agrees)
+
+
+def _macs_step(r: Row) -> Step:
+    if r.kind == "fc":
+        return Step("multiply-adds", "N_in · N_out (+ N_out bias adds)",
+                    f"{r.in_shape[0]:,} · {r.out_shape[0]:,}",
+                    f"{r.macs_without_bias:,} (+bias: {r.macs_with_bias:,})")
+    if r.kind == "conv":
+        c, h, w = r.out_shape
+        per = r.kernel * r.kernel * r.in_shape[0] // r.groups
+        return Step("multiply-adds", "K · K · C_in / groups per output × C_out · H_out · W_out",
+                    f"{per:,} · {c}·{h}·{w}", f"{r.macs_without_bias:,} (+bias: {r.macs_with_bias:,})")
+    c, h, w = r.out_shape
+    return Step("multiply-adds", "comparisons only, no multiplies",
+                f"{r.kernel}·{r.kernel} values compared per output × {c}·{h}·{w}", "0")
+
+
+def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
+           book: Ledger | None = None) -> Derivation:
+    """Every number of layer `name`, with the working, for any spec (raises KeyError for a bad name)."""
+    spec = get_spec(spec_or_name)
+    book = book or ledger(spec, input_size)
+    r = book.row(name)
+    idx = [row.name for row in book.rows].index(name)
+    prev = book.rows[idx - 1] if idx else None
+    kind = {"conv": "convolution", "maxpool": "max pooling", "avgpool": "average pooling",
+            "fc": "fully connected"}[r.kind]
+    steps: list[Step] = [Step("input", "previous layer's output" if prev else "the image",
+                              f"from {prev.name}" if prev else f"{book.input_size}×{book.input_size}",
+                              shape_text(r.in_shape), *_compare(name, r.in_shape, "in_hwc"))]
+    if r.kind != "fc":
+        steps += _size_steps(r)
+    steps.append(Step("output", "channels × side × side" if r.kind != "fc" else "features",
+                      _out_working(r), shape_text(r.out_shape), *_compare(name, r.out_shape, "out_hwc")))
+    steps.append(_param_step(r, spec))
+    before = prev.cumulative_params if prev else 0
+    stated, agrees = _compare(name, r.cumulative_params, "running_total")
+    steps.append(Step("running total", "parameters so far + this layer's",
+                      f"{before:,} + {r.params:,}", f"{r.cumulative_params:,}", stated, agrees))
+    steps.append(_macs_step(r))
+    steps.append(Step("activation memory", "output elements × 4 bytes (float32)",
+                      f"{r.activations:,} · {BYTES_PER_FLOAT32}", fmt_bytes(r.activation_bytes)))
+    prev_rf, prev_jump = (prev.rf, prev.jump) if prev else (1, 1)
+    if r.kind == "fc" and prev and prev.kind != "fc":
+        rf_working = f"{prev_rf} + ({prev.out_shape[1]} − 1)·{prev_jump}: sees the whole map"
+    elif r.kind == "fc":
+        rf_working = f"{prev_rf}: already the whole input"
+    else:
+        rf_working = f"{prev_rf} + ({r.kernel} − 1)·{prev_jump}; jump {prev_jump}·{r.stride} = {r.jump}"
+    steps.append(Step("receptive field", "RF_prev + (K − 1) · jump_prev", rf_working,
+                      f"{r.rf}×{r.rf} input pixels"))
+    title = f"{name}: {kind}" + (f", {r.out_shape[0]} kernels of {r.kernel}×{r.kernel}" if r.kind == "conv" else "")
+    return Derivation(name=name, title=title, steps=tuple(steps))
+
+
+def _out_working(r: Row) -> str:
+    if r.kind == "fc":
+        return f"{r.out_shape[0]:,} neurons"
+    c, h, w = r.out_shape
+    return f"{c} {'kernels' if r.kind == 'conv' else 'channels kept'} × {h} × {w}"
+
+
+def variant_differences(input_size: int | None = None) -> list[dict]:
+    """Per layer, each variant's output shape and parameters, and what differs between them."""
+    from .spec import VARIANTS
+
+    books = {name: ledger(spec, input_size) for name, spec in VARIANTS.items()}
+    records = []
+    for i, name in enumerate(next(iter(books.values())).spec.names):
+        rec: dict[str, object] = {"layer": name}
+        for v, book in books.items():
+            row = book.rows[i]
+            rec[f"{v} output"] = shape_text(row.out_shape)
+            rec[f"{v} params"] = row.params
+        specs = {v: VARIANTS[v].layers[i] for v in books}
+        diffs = []
+        for field in ("out", "padding", "groups", "lrn", "adaptive"):
+            values = {v: getattr(s, field) for v, s in specs.items()}
+            if len(set(map(repr, values.values()))) > 1:
+                diffs.append(field + ": " + ", ".join(f"{v} {_short(x)}" for v, x in values.items()))
+        rec["differences"] = "; ".join(diffs) or "same"
+        records.append(rec)
+    return records
+
+
+def _short(value: object) -> str:
+    if value is None:
+        return "none"
+    if hasattr(value, "size") and hasattr(value, "beta"):
+        return "LRN"
+    return str(value)
