@@ -23,3 +23,7 @@ class ImageError(AlexVizError):
 
 class WeightsError(AlexVizError):
     """Weights that cannot be obtained, trusted or loaded into the chosen network."""
+
+
+class DeviceError(AlexVizError):
+    """A requested device (cuda, cuda:N, mps) that this machine does not have."""
