@@ -1,0 +1,157 @@
+"""Grad-CAM, occlusion and saliency: shape, range, agreement with hand-made versions, model untouched."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from alexnet_viz.errors import AlexVizError
+from alexnet_viz.explain import grad_cam, occlusion, saliency, twin
+from alexnet_viz.model import build_model
+from alexnet_viz.probe import capture
+from alexnet_viz.spec import ARTICLE, PAPER, TORCHVISION, Spec
+
+
+def tiny(base: Spec = ARTICLE, classes: int = 10) -> Spec:
+    """A few channels per layer. Kaiming init: with so few inputs per unit the paper's N(0, 0.01)
+    shrinks the signal ~7x per layer and the logits stop depending on the image."""
+    widths = {"C1": 8, "C3": 16, "C5": 16, "C6": 16, "C7": 8, "F9": 32, "F10": 32, "F11": classes}
+    layers = tuple(replace(l, out=widths[l.name]) if l.name in widths else l for l in base.layers)
+    return replace(base, name=f"tiny-{base.name}", layers=layers, init="torchvision")
+
+
+def picture(size: int = 224) -> torch.Tensor:
+    """A structured input: a bright square on a left/right colour split, so maps have somewhere to look."""
+    x = torch.zeros(1, 3, size, size)
+    x[:, 0, :, : size // 2] = -1.0
+    x[:, 2, :, size // 2:] = 1.0
+    x[:, :, size // 4: size // 2, size // 3: 2 * size // 3] = 2.0
+    return x
+
+
+def snapshot(model: nn.Module) -> dict:
+    return {"state": {k: v.clone() for k, v in model.state_dict().items()},
+            "modes": [m.training for m in model.modules()],
+            "requires_grad": [p.requires_grad for p in model.parameters()]}
+
+
+def assert_unchanged(model: nn.Module, before: dict) -> None:
+    after = snapshot(model)
+    assert all(torch.equal(before["state"][k], after["state"][k]) for k in before["state"])
+    assert after["modes"] == before["modes"] and after["requires_grad"] == before["requires_grad"]
+    assert all(p.grad is None for p in model.parameters())
+    for m in model.modules():
+        assert not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks
+
+
+METHODS = {"grad_cam": grad_cam, "occlusion": occlusion, "saliency": saliency}
+
+
+@pytest.fixture(scope="module")
+def model() -> nn.Module:
+    return build_model(tiny(), seed=0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("base", [ARTICLE, PAPER, TORCHVISION], ids=lambda s: s.name)
+def test_maps_are_float32_in_unit_range_at_input_resolution_and_not_flat(method: str, base: Spec) -> None:
+    net = build_model(tiny(base), seed=1)
+    x = picture(base.input_size)
+    with torch.no_grad():
+        top = int(net(x).argmax())  # the predicted class: the one with positive evidence somewhere
+    a = METHODS[method](net, x, top)
+    assert isinstance(a, np.ndarray) and a.dtype == np.float32
+    assert a.shape == (base.input_size, base.input_size)
+    assert np.isfinite(a).all() and a.min() >= 0.0 and a.max() <= 1.0
+    assert a.max() == pytest.approx(1.0) and a.std() > 0.01
+
+
+def test_the_model_is_left_as_it_was(model: nn.Module) -> None:
+    model.train()
+    model.features.eval()  # a mixed state, and frozen weights, must both survive
+    model.layer("C3").weight.requires_grad_(False)
+    try:
+        before = snapshot(model)
+        for method in METHODS.values():
+            method(model, picture(), 2)
+        assert_unchanged(model, before)
+    finally:
+        model.eval()
+        model.layer("C3").weight.requires_grad_(True)
+
+
+def test_twin_shares_weights_and_carries_no_hooks(model: nn.Module) -> None:
+    handle = model.layer("C1").register_forward_hook(lambda *args: None)
+    try:
+        double = twin(model)
+    finally:
+        handle.remove()
+    assert double is not model and double.layer("C1") is not model.layer("C1")
+    assert all(a is b for a, b in zip(double.parameters(), model.parameters()))
+    assert not any(m._forward_hooks for m in double.modules())
+    assert not double.training
+
+
+def test_grad_cam_equals_the_definition_computed_from_capture(model: nn.Module) -> None:
+    x = picture()
+    out = capture(model, x.clone().requires_grad_(True), ["C7", "F11"], grad=True)
+    out["F11"][0, 4].backward()
+    acts, grads = out["C7"].detach(), out["C7"].grad
+    cam = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * acts).sum(dim=1, keepdim=True))
+    cam = F.interpolate(cam, size=(224, 224), mode="bilinear", align_corners=False)[0, 0]
+    for p in model.parameters():
+        p.grad = None
+    expected = (cam / cam.max()).numpy()
+    assert np.allclose(grad_cam(model, x, 4, "C7"), expected, atol=1e-5)
+
+
+def test_grad_cam_depends_on_the_class_and_works_on_other_layers(model: nn.Module) -> None:
+    x = picture()
+    maps = [grad_cam(model, x, t) for t in range(4)]
+    assert any(np.abs(maps[0] - m).max() > 0.05 for m in maps[1:])
+    for layer in ("C1", "C5", "S8"):
+        a = grad_cam(model, x, 1, layer)
+        assert a.shape == (224, 224) and np.isfinite(a).all() and 0 <= a.min() <= a.max() <= 1
+
+
+def test_saliency_equals_the_largest_absolute_input_gradient(model: nn.Module) -> None:
+    x = picture().requires_grad_(True)
+    model(x)[0, 5].backward()
+    for p in model.parameters():
+        p.grad = None
+    g = x.grad[0].abs().amax(dim=0)
+    assert np.allclose(saliency(model, picture(), 5), (g / g.max()).numpy(), atol=1e-6)
+
+
+def test_occlusion_of_the_whole_image_is_one_number(model: nn.Module) -> None:
+    """One window covering everything: every pixel gets the same drop (scaled to 1, or 0 if none)."""
+    x = picture()
+    with torch.no_grad():
+        drop = float(model(x)[0, 6] - model(torch.zeros_like(x))[0, 6])
+    a = occlusion(model, x, 6, window=224, stride=224)
+    assert np.all(a == (1.0 if drop > 0 else 0.0))
+
+
+def test_callers_inside_inference_mode_still_get_gradients(model: nn.Module) -> None:
+    with torch.inference_mode():
+        x = picture()
+        assert grad_cam(model, x, 1).max() <= 1.0
+        assert saliency(model, x, 1).max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, x: grad_cam(m, x, 10), "classes 0 to 9"),
+    (lambda m, x: saliency(m, x, -1), "does not exist"),
+    (lambda m, x: grad_cam(m, x, 0, "F9"), "spatial layer"),
+    (lambda m, x: grad_cam(m, x, 0, "C4"), "spatial layer"),
+    (lambda m, x: occlusion(m, x, 0, window=300), "window"),
+    (lambda m, x: occlusion(m, x, 0, window=16, stride=0), "stride"),
+    (lambda m, x: saliency(m, torch.cat([x, x]), 0), "one image"),
+])
+def test_bad_requests_are_library_errors(model: nn.Module, call, message: str) -> None:
+    with pytest.raises(AlexVizError, match=message):
+        call(model, picture())
