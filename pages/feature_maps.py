@@ -1,0 +1,103 @@
+"""Feature maps: every channel of a layer for your image, one channel up close, and where it looks."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from alexnet_viz import probe_figures as pf
+from alexnet_viz.ledger import ledger
+from ui import analysis
+from ui.image_input import image_picker, or_stop, url_choice
+from ui.state import context
+
+NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
+SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activation"}
+
+st.title("Feature maps")
+st.markdown("What each layer makes of one picture: every channel at once, then one channel up close.")
+
+ctx = context()
+picked = image_picker(ctx.variant)
+if picked is None:
+    st.stop()
+ref = picked.ref
+book = ledger(ctx.spec)
+spatial = [r.name for r in book.rows if r.kind != "fc"]
+
+
+@st.fragment
+def channel_view(name: str, channels: int) -> None:
+    """One channel: zoomed with hover values, before/after ReLU, on the input, and a unit's receptive field."""
+    row = book.row(name)
+    url_choice("fm_channel", "channel", list(range(channels)), 0, parse=int)
+    channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
+                              key="fm_channel")
+    st.query_params["channel"] = str(channel)
+    res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)
+    post = res.post[channel]
+    zoom, place = st.columns(2)
+    with zoom:
+        st.plotly_chart(pf.channel_heatmap(post, title=f"{name} channel {channel}, output"),
+                        key="fm_zoom_post", config={"displaylogo": False})
+        if res.pre is not None:
+            st.plotly_chart(pf.channel_heatmap(res.pre[channel], title=f"{name} channel {channel}, before ReLU",
+                                               diverging=True), key="fm_zoom_pre", config={"displaylogo": False})
+            pre = res.pre[channel]
+            st.caption(f"The ReLU zeroes {float((pre <= 0).mean()):.0%} of this map's {pre.size} units "
+                       f"(negative before it: blue).")
+    with place:
+        st.image(analysis.channel_overlay_png(ref, ctx.variant, ctx.weights, ctx.device, name, channel),
+                 caption=f"{name} channel {channel} over the image the network sees", width="stretch")
+        side = row.out_shape[1]
+        peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
+        st.markdown(f"**Receptive field of one unit.** Each of the {side}×{side} units of {name} sees "
+                    f"{row.rf}×{row.rf} input pixels, {row.jump} pixels apart. Default: this channel's "
+                    f"strongest unit.")
+        a, b = st.columns(2)
+        i = a.number_input("Unit row", 0, side - 1, int(peak_i), key=f"fm_row_{name}_{channel}")
+        j = b.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{name}_{channel}")
+        st.image(analysis.receptive_field_png(ref, ctx.variant, name, int(i), int(j)),
+                 caption=f"Unit ({i}, {j}) of {name}: value {float(post[i, j]):.4g}; the box is clipped to "
+                         "the image where the window reaches into the padding.", width="stretch")
+
+
+@st.fragment
+def layer_view() -> None:
+    """The layer picker and the all-channels grid; reruns alone when its widgets change."""
+    url_choice("fm_layer", "layer", spatial, spatial[0])
+    c1, c2, c3, c4 = st.columns([1, 1.4, 1.2, 1])
+    name = c1.selectbox("Layer", spatial, key="fm_layer")
+    st.query_params["layer"] = name
+    mode = c2.radio("Normalise", list(NORMALISE), format_func=NORMALISE.get, key="fm_mode", horizontal=True)
+    sort = c3.radio("Order by", list(SORTS), format_func=SORTS.get, key="fm_sort", horizontal=True)
+    res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)
+    pre = c4.toggle("Before ReLU", key="fm_pre", disabled=res.pre is None,
+                    help="Show the convolution's output before its ReLU (negative values in blue).") and res.pre is not None
+    row = book.row(name)
+    channels, side = row.out_shape[0], row.out_shape[1]
+    grid = analysis.grid(ref, ctx.variant, ctx.weights, ctx.device, name, pre, mode, sort)
+    first = ", ".join(map(str, grid.order[:8]))
+    st.image(grid.png, width="content",
+             caption=f"{name}: all {channels} channels of {side}×{side}, {'before' if pre else 'after'} the ReLU, "
+                     f"{grid.rows} rows × {grid.cols} columns, ordered by {SORTS[sort]}"
+                     + (f" (first: channels {first}, …)" if sort != "none" else "") + ".")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download the grid (PNG)", grid.png, file_name=f"{ctx.variant}_{name}_grid.png",
+                       mime="image/png", on_click="ignore", key="fm_dl_png")
+    d2.download_button(f"Download {name}'s activations (.npy)",
+                       lambda: analysis.layer_npy(ref, ctx.variant, ctx.weights, ctx.device, name),
+                       file_name=f"{ctx.variant}_{name}.npy", mime="application/octet-stream",
+                       on_click="ignore", key="fm_dl_npy")
+    st.subheader("One channel")
+    channel_view(name, channels)
+    st.subheader("Every channel in numbers")
+    stats = res.stats
+    st.dataframe({"channel": stats["channel"], "mean": stats["mean"], "max": stats["max"],
+                  "zeros": stats["zeros"] * 100.0}, hide_index=True, height=300, width="stretch",
+                 column_config={"mean": st.column_config.NumberColumn(format="%.4f"),
+                                "max": st.column_config.NumberColumn(format="%.4f"),
+                                "zeros": st.column_config.ProgressColumn("share of zeros", format="%.0f%%",
+                                                                         min_value=0, max_value=100)})
+
+
+layer_view()

@@ -1,0 +1,71 @@
+"""Filters: the kernels each conv layer learned (or was initialised with), and their weight histograms."""
+from __future__ import annotations
+
+import streamlit as st
+
+from alexnet_viz import probe_figures as pf
+from alexnet_viz.mosaic import split_groups
+from ui import analysis
+from ui.image_input import or_stop, url_choice, weights_banner
+from ui.state import context
+
+st.title("Filters")
+st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 shows the famous "
+            "picture of edge and colour detectors.")
+
+ctx = context()
+about = weights_banner(ctx.variant, ctx.weights, ctx.device)
+st.caption(f"Weights: {about}")
+weights = or_stop(analysis.kernels, ctx.variant, ctx.weights, ctx.device)
+convs = list(weights)
+# The paper split every layer's kernels over two GPUs, whatever its connectivity (groups).
+towers = max(layer.groups for layer in ctx.spec.layers)
+
+
+@st.fragment
+def kernel_view() -> None:
+    """Layer picker and the kernel tiles; reruns alone when its widgets change."""
+    url_choice("flt_layer", "layer", convs, convs[0])
+    c1, c2 = st.columns([1, 3])
+    name = c1.selectbox("Conv layer", convs, key="flt_layer")
+    st.query_params["layer"] = name
+    w = weights[name]
+    out, per_group, k = w.shape[0], w.shape[1], w.shape[-1]
+    groups = ctx.spec.layer(name).groups
+    parts = split_groups(out, towers)
+    if w.shape[1] == 3:
+        mode = c2.radio("Colours", ["map", "layer"], horizontal=True, key="flt_mode",
+                        format_func={"map": "each kernel stretched to full contrast",
+                                     "layer": "one range for the layer (grey = 0)"}.get)
+        st.markdown(f"{name}'s {out} kernels of {k}×{k}×3, drawn as colour pictures: the RGB pattern each "
+                    "one responds to most.")
+        in_channel = None
+    else:
+        url_choice("flt_in", "channel", list(range(per_group)), 0, parse=int)
+        in_channel = c2.slider(f"Input channel (each kernel has {per_group} slices of {k}×{k})", 0,
+                               per_group - 1, key="flt_in")
+        st.query_params["channel"] = str(in_channel)
+        mode = "layer"
+        st.markdown(f"{name} has {out} kernels of {k}×{k}×{per_group}: too deep to draw in colour, so each tile is "
+                    f"one kernel's {k}×{k} slice on input channel {in_channel} (blue negative, red positive, one "
+                    "shared range).")
+    cols = st.columns(len(parts))
+    for g, (col, rng) in enumerate(zip(cols, parts)):
+        png = analysis.kernel_png(ctx.variant, ctx.weights, ctx.device, name, rng.start, rng.stop, in_channel, mode)
+        label = f"GPU {g + 1}: kernels {rng.start}–{rng.stop - 1}" if towers > 1 else f"kernels 0–{out - 1}"
+        if in_channel is not None:
+            label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
+        col.image(png, caption=label, width="content")
+    if towers > 1:
+        st.caption(f"The paper trained this network on two GPUs, half of every layer's kernels on each. {name} has "
+                   f"groups={groups}: " + ("each GPU's kernels see only that GPU's half of the input channels."
+                                           if groups > 1 else "its kernels see the input channels of both GPUs."))
+
+
+kernel_view()
+
+st.subheader("Weight histograms")
+hists = or_stop(analysis.weight_histograms, ctx.variant, ctx.weights, ctx.device)
+st.plotly_chart(pf.weight_histograms(hists), key="flt_hist", config={"displaylogo": False})
+st.caption("Each layer's weights, counted on the server into 80 bins (the fully connected layers hold most "
+           "of the network's parameters). Random weights show the initialisation's bell curve.")

@@ -1,0 +1,130 @@
+"""The image pages under AppTest: the default sample, uploads good and bad, deep links, isolation."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = "../streamlit_app.py"
+FEATURES, FILTERS, PREDICTION = "pages/feature_maps.py", "pages/filters.py", "pages/prediction.py"
+IMAGE_PAGES = [FEATURES, PREDICTION]
+
+
+@pytest.fixture(autouse=True)
+def _random_weights_on_cpu(monkeypatch):
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+
+
+def _png(width: int = 180, height: int = 120) -> bytes:
+    yy, xx = np.mgrid[0:height, 0:width]
+    arr = np.stack([xx * 255 // width, yy * 255 // height, np.full_like(xx, 90)], axis=-1).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    images = [c for image in at.image for c in image.captions]
+    return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown] + images)
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
+    at.file_uploader(key="image_upload").set_value((name, data, mime))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", IMAGE_PAGES)
+def test_default_sample_fills_the_page(page):
+    at = _open(page)
+    assert not at.error
+    assert at.selectbox(key="image_sample").value == "cat"
+    assert "Chelsea the cat" in _texts(at)
+    assert at.query_params.get("sample") == "cat"
+    if page == FEATURES:
+        assert at.selectbox(key="fm_layer").value == "C1"
+        assert "all 96 channels of 55×55" in _texts(at)
+        assert len(at.image) >= 3  # grid, overlay, receptive field
+        assert len(at.get("plotly_chart")) == 2  # the zoomed channel after and before the ReLU
+        assert len(at.dataframe) == 1
+    else:
+        assert len(at.get("plotly_chart")) == 1  # the top-5 chart
+        assert any("random" in w.value for w in at.warning)  # the random-weights banner
+        assert at.selectbox(key="pred_class").value is not None
+
+
+@pytest.mark.parametrize("page", IMAGE_PAGES)
+def test_valid_upload_is_used(page):
+    at = _upload(_open(page), "photo.png", _png())
+    assert not at.error
+    assert "your upload **photo.png**: 180×120 pixels" in _texts(at)
+    assert "sample" not in at.query_params  # an upload cannot be linked to
+
+
+@pytest.mark.parametrize("page", IMAGE_PAGES)
+@pytest.mark.parametrize("name,data", [("x.png", b"this is not an image at all\n" * 20),
+                                       ("cut.png", _png()[: len(_png()) // 2])], ids=["text", "truncated"])
+def test_bad_upload_shows_an_error_not_a_traceback(page, name, data):
+    at = _upload(_open(page), name, data)
+    assert at.error and name in at.error[0].value
+    if page == FEATURES:
+        assert not at.image  # nothing computed from a picture that is not there
+    else:
+        assert not at.get("plotly_chart")
+    at.selectbox(key="image_sample").set_value("coffee").run()  # choosing a sample recovers
+    assert not at.error and not at.exception
+    assert "A cup of coffee" in _texts(at)
+
+
+def test_upload_follows_to_the_next_page_but_not_to_another_session():
+    at = _upload(_open(FEATURES), "photo.png", _png())
+    at.switch_page(PREDICTION).run()
+    assert not at.exception
+    assert "your upload **photo.png**" in _texts(at)
+    other = _open(PREDICTION)  # another browser session on the same server
+    assert "Chelsea the cat" in _texts(other) and "photo.png" not in _texts(other)
+
+
+def test_feature_map_deep_link_and_controls():
+    at = _open(FEATURES, {"layer": "C5", "channel": "7", "sample": "rocket"})
+    assert at.selectbox(key="image_sample").value == "rocket"
+    assert at.selectbox(key="fm_layer").value == "C5"
+    assert at.number_input(key="fm_channel").value == 7
+    assert "all 384 channels of 13×13" in _texts(at)
+    at.radio(key="fm_sort").set_value("max").run()
+    assert "ordered by max activation (first: channels" in _texts(at)
+    at.selectbox(key="fm_layer").set_value("S8").run()
+    assert not at.exception
+    assert at.query_params["layer"] == "S8"
+    assert len(at.get("plotly_chart")) == 1  # a pooling layer has no "before ReLU"
+    bad = _open(FEATURES, {"layer": "F99", "channel": "abc"})  # nonsense in the URL falls back
+    assert bad.selectbox(key="fm_layer").value == "C1" and bad.number_input(key="fm_channel").value == 0
+
+
+def test_filters_page_tiles_and_paper_groups():
+    at = _open(FILTERS)
+    assert not at.error
+    assert any("random" in w.value for w in at.warning)
+    assert "96 kernels of 11×11×3" in _texts(at)
+    assert len(at.image) == 1 and len(at.get("plotly_chart")) == 1
+    at.selectbox(key="flt_layer").set_value("C3").run()
+    assert "each tile is one kernel's 5×5 slice on input channel 0" in _texts(at)
+    paper = _open(FILTERS, {"variant": "paper", "layer": "C3", "channel": "5"})
+    assert paper.selectbox(key="flt_layer").value == "C3"
+    captions = [c for image in paper.image for c in image.captions]
+    assert any("GPU 1: kernels 0–127; slice on input channel 5" in c for c in captions)
+    assert any("GPU 2: kernels 128–255; slice on input channel 53" in c for c in captions)

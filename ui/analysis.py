@@ -1,0 +1,215 @@
+"""Per-image results, computed once per (image bytes, variant, weights, device) and cached.
+
+Every cached function takes an `ImageRef`, hashed by the SHA-256 of its bytes only, so keys are
+cheap and two sessions with the same photo share work while different photos never collide.
+Results are plain numpy arrays, bytes and small frozen dataclasses (never tensors or PIL
+images); the shared model comes from `ui.state.shared_model` and is only read.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from alexnet_viz import mosaic
+from alexnet_viz import probe_figures as pf
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image's bytes with their SHA-256, which is what caches key on."""
+
+    data: bytes
+    digest: str
+    label: str
+
+    @staticmethod
+    def of(data: bytes, label: str) -> "ImageRef":
+        return ImageRef(data=data, digest=hashlib.sha256(data).hexdigest(), label=label)
+
+
+_HASH = {ImageRef: lambda ref: ref.digest}
+
+
+def _model(variant: str, weights: str, device: str):
+    from ui.state import shared_model
+
+    return shared_model(variant, weights, device)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The picture as the network sees it, and the normalised input tensor's values."""
+
+    view: np.ndarray  # uint8 (S, S, 3): resized and centre-cropped, for overlays
+    x: np.ndarray  # float32 (1, 3, S, S): what goes into the network
+    original_size: tuple[int, int]  # (width, height) of the decoded image
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+def prepare(ref: ImageRef, variant: str) -> Prepared:
+    """Decode and preprocess once per image and variant; ImageError for bytes that are no image."""
+    from alexnet_viz.images import load_image, network_view, to_tensor
+
+    image = load_image(ref.data)
+    view = np.asarray(network_view(image, variant), dtype=np.uint8)
+    x = to_tensor(image, variant).numpy().astype(np.float32)
+    return Prepared(view=view, x=x, original_size=image.size)
+
+
+def _tensor(ref: ImageRef, variant: str):
+    import torch
+
+    return torch.from_numpy(np.array(prepare(ref, variant).x))
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=12, show_spinner="Running the image through the network…")
+def activations(ref: ImageRef, variant: str, weights: str, device: str) -> dict[str, np.ndarray]:
+    """Every layer's output ("C1", "C1.pre", ... "F11") for one image, float32, batch dim dropped."""
+    from alexnet_viz.probe import capture
+
+    out = capture(_model(variant, weights, device), _tensor(ref, variant))
+    return {key: value[0].float().numpy() for key, value in out.items()}
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One layer's output for one image, with ".pre" (before the ReLU) when the layer has a ReLU."""
+
+    post: np.ndarray
+    pre: np.ndarray | None
+    stats: dict[str, np.ndarray]
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=96, show_spinner=False)
+def layer(ref: ImageRef, variant: str, weights: str, device: str, name: str) -> LayerResult:
+    """A single layer's arrays (reruns unpickle this one layer, not the whole network's output)."""
+    acts = activations(ref, variant, weights, device)
+    post = acts[name]
+    stats = pf.channel_stats(post) if post.ndim == 3 else {}
+    return LayerResult(post=post, pre=acts.get(f"{name}.pre"), stats=stats)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A rendered channel grid: PNG bytes plus the layout, to say which tile is which channel."""
+
+    png: bytes
+    order: tuple[int, ...]
+    rows: int
+    cols: int
+    width: int
+    height: int
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+def grid(ref: ImageRef, variant: str, weights: str, device: str, name: str, pre: bool, mode: str,
+         sort: str) -> Grid:
+    """All channels of a layer as one PNG, cached by everything that changes the picture."""
+    res = layer(ref, variant, weights, device, name)
+    maps = res.pre if pre else res.post
+    if maps is None or maps.ndim != 3:
+        raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
+    m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap="diverging" if pre else "viridis", symmetric=pre)
+    return Grid(png=mosaic.png_bytes(m.image), order=tuple(int(i) for i in m.order), rows=m.rows, cols=m.cols,
+                width=m.image.shape[1], height=m.image.shape[0])
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+def channel_overlay_png(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int) -> bytes:
+    """One channel's activation blended over the network's view of the image."""
+    res = layer(ref, variant, weights, device, name)
+    return mosaic.png_bytes(mosaic.overlay(prepare(ref, variant).view, res.post[channel], alpha=0.6))
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+def receptive_field_png(ref: ImageRef, variant: str, name: str, row: int, col: int) -> bytes:
+    """The unit's receptive field outlined on the network's view of the image."""
+    box = mosaic.receptive_field(variant, name, row, col)
+    return mosaic.png_bytes(mosaic.draw_box(prepare(ref, variant).view, box))
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+def layer_npy(ref: ImageRef, variant: str, weights: str, device: str, name: str) -> bytes:
+    """The layer's output as a .npy file, for the download button."""
+    buf = io.BytesIO()
+    np.save(buf, layer(ref, variant, weights, device, name).post)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Top:
+    """A top-5 prediction and where and how fast it ran (plain values, safe to cache)."""
+
+    indices: tuple[int, ...]
+    labels: tuple[str, ...]
+    probs: tuple[float, ...]
+    latency_ms: float
+    device_name: str
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner="Classifying…")
+def prediction(ref: ImageRef, variant: str, weights: str, device: str, k: int = 5) -> Top:
+    """Top-k classes with the warm latency of one forward pass on the server's device."""
+    from alexnet_viz.probe import predict
+
+    p = predict(_model(variant, weights, device), _tensor(ref, variant), k=k)
+    return Top(indices=tuple(p.indices), labels=tuple(p.labels), probs=tuple(float(v) for v in p.probs),
+               latency_ms=float(p.latency_ms), device_name=p.device_name)
+
+
+EXPLAINERS = ("grad_cam", "saliency", "occlusion")
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+def explanation(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> np.ndarray:
+    """An attribution map (S, S) in [0, 1] for class `target` by Grad-CAM, saliency or occlusion."""
+    from alexnet_viz import explain
+
+    if method not in EXPLAINERS:
+        raise ValueError(f"unknown explanation {method!r}")
+    fn = getattr(explain, method)
+    return np.asarray(fn(_model(variant, weights, device), _tensor(ref, variant), target), dtype=np.float32)
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner=False)
+def explanation_png(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> bytes:
+    """The attribution map blended over the network's view, as PNG bytes."""
+    heat = explanation(ref, variant, weights, device, method, target)
+    return mosaic.png_bytes(mosaic.overlay(prepare(ref, variant).view, heat, alpha=0.6))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def kernels(variant: str, weights: str, device: str) -> dict[str, np.ndarray]:
+    """Each conv layer's weights (out, in/groups, k, k) as float32 on the CPU (copies: never the model's)."""
+    model = _model(variant, weights, device)
+    return {name: model.layer(name).weight.detach().float().cpu().numpy().copy()
+            for name in model.layer_names if model.spec.layer(name).kind == "conv"}
+
+
+@st.cache_data(max_entries=16, show_spinner="Counting weights…")
+def weight_histograms(variant: str, weights: str, device: str, bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Counts and edges of every weighted layer's weights (the fc layers hold most of them)."""
+    model = _model(variant, weights, device)
+    return {name: pf.histogram(model.layer(name).weight.detach().float().cpu().numpy(), bins)
+            for name in model.layer_names if model.spec.layer(name).has_params}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def kernel_png(variant: str, weights: str, device: str, name: str, lo: int, hi: int, in_channel: int | None,
+               mode: str) -> bytes:
+    """Output kernels lo..hi-1 of a conv layer as tiles: colour for C1, one input slice deeper."""
+    w = kernels(variant, weights, device)[name][lo:hi]
+    if in_channel is None:
+        return mosaic.png_bytes(mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1])).image)
+    return mosaic.png_bytes(mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1])).image)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def provenance(variant: str, weights: str, device: str) -> tuple[str, str]:
+    """Where the shared model's weights came from: ("imagenet" | "file" | "random", a sentence)."""
+    prov = _model(variant, weights, device).provenance
+    return prov.source, prov.describe()

@@ -1,0 +1,144 @@
+"""The image picker shared by the image pages: a bundled sample, an upload or the camera.
+
+Widgets on different pages are different widgets to Streamlit, so the choice is also kept in
+(per-session) session state: a photo uploaded on one page is still the photo on the next. A
+sample chosen here is written to the URL (`?sample=cat`) so a link reproduces the view.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from alexnet_viz.errors import AlexVizError
+from ui.analysis import ImageRef, Prepared, prepare
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
+SAMPLES: dict[str, tuple[str, str]] = {  # name -> (file, caption); licences in assets/samples/LICENSE.md
+    "cat": ("cat.jpg", "Chelsea the cat (CC0, Stefan van der Walt)"),
+    "coffee": ("coffee.jpg", "A cup of coffee (CC0, Rachel Michetti)"),
+    "astronaut": ("astronaut.jpg", "Astronaut Eileen Collins (NASA, public domain)"),
+    "rocket": ("rocket.jpg", "DSCOVR launch on a Falcon 9 (SpaceX, public domain)"),
+}
+DEFAULT_SAMPLE = "cat"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
+SAMPLE_PARAM = "sample"
+_SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
+_OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The image a page should show: its bytes (by reference), where it came from, decoded views."""
+
+    ref: ImageRef
+    source: str  # "sample", "upload" or "camera"
+    prepared: Prepared
+
+
+@st.cache_resource(show_spinner=False)
+def sample_ref(name: str) -> ImageRef:
+    """A bundled sample's bytes and hash, read once per server."""
+    file, _ = SAMPLES[name]
+    return ImageRef.of((SAMPLES_DIR / file).read_bytes(), label=file)
+
+
+def _initial_sample() -> str:
+    wanted = st.query_params.get(SAMPLE_PARAM)
+    return wanted if wanted in SAMPLES else DEFAULT_SAMPLE
+
+
+def _on_sample(widget: str) -> None:
+    st.session_state[_SAMPLE] = st.session_state[widget]
+    st.session_state.pop(_OWN, None)  # choosing a sample means: show the sample
+
+
+def _on_file(widget: str, source: str) -> None:
+    f = st.session_state.get(widget)
+    if f is None:  # the user removed the file
+        own = st.session_state.get(_OWN)
+        if own is not None and own[0] == source:
+            del st.session_state[_OWN]
+        return
+    st.session_state[_OWN] = (source, ImageRef.of(f.getvalue(), label=f.name or source))
+
+
+def image_picker(variant: str, *, key: str = "image") -> Picked | None:
+    """Draw the picker; return the decoded choice, or None after showing why it cannot be used."""
+    if _SAMPLE not in st.session_state:
+        st.session_state[_SAMPLE] = _initial_sample()
+    sample_key, upload_key, camera_key, toggle_key = (f"{key}_{k}" for k in ("sample", "upload", "camera", "use_camera"))
+    if sample_key not in st.session_state:
+        st.session_state[sample_key] = st.session_state[_SAMPLE]
+
+    left, middle, right = st.columns([1.3, 2.2, 1.0], vertical_alignment="center")
+    left.selectbox("Sample photo", list(SAMPLES), key=sample_key, format_func=lambda n: SAMPLES[n][1],
+                   on_change=_on_sample, args=(sample_key,))
+    middle.file_uploader("…or your own photo", type=UPLOAD_TYPES, key=upload_key,
+                         on_change=_on_file, args=(upload_key, "upload"),
+                         help="PNG, JPEG, WebP, GIF (first frame) or BMP; it stays on this server, in your session.")
+    use_camera = right.toggle("Camera", key=toggle_key, help="Take a photo with your camera (asks for permission).")
+    if use_camera:
+        st.camera_input("Take a photo", key=camera_key, on_change=_on_file, args=(camera_key, "camera"))
+
+    own = st.session_state.get(_OWN)
+    if own is not None:
+        source, ref = own
+        if SAMPLE_PARAM in st.query_params:
+            del st.query_params[SAMPLE_PARAM]
+    else:
+        source, ref = "sample", sample_ref(st.session_state[_SAMPLE])
+        st.query_params[SAMPLE_PARAM] = st.session_state[_SAMPLE]
+
+    try:
+        prepared = prepare(ref, variant)
+    except AlexVizError as err:
+        st.error(f"**{ref.label}** cannot be used: {err}")
+        return None
+    width, height = prepared.original_size
+    side = prepared.view.shape[0]
+    what = SAMPLES[st.session_state[_SAMPLE]][1] if source == "sample" else f"your {source} **{ref.label}**"
+    st.caption(f"Showing {what}: {width}×{height} pixels, seen by the network as the centre {side}×{side} "
+               f"after resizing.")
+    return Picked(ref=ref, source=source, prepared=prepared)
+
+
+def url_choice(key: str, param: str, options: list, default, parse=str):
+    """Seed a widget's state from the URL's `param` the first time, and keep it valid after.
+
+    Call before drawing the widget with `key`; call `st.query_params[param] = value` after it.
+    """
+    if key not in st.session_state:
+        raw = st.query_params.get(param)
+        try:
+            wanted = parse(raw) if raw is not None else default
+        except ValueError:
+            wanted = default
+        st.session_state[key] = wanted if wanted in options else default
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default
+
+
+def or_stop(fn, *args, **kwargs):
+    """Call fn; on a library error (bad image, weights that do not load) show it and stop the run."""
+    try:
+        return fn(*args, **kwargs)
+    except AlexVizError as err:
+        st.error(str(err))
+        st.stop()
+
+
+def weights_banner(variant: str, weights: str, device: str) -> str:
+    """Warn loudly when the weights are random; return the provenance sentence for the page to show."""
+    from alexnet_viz.weights import ENV_VAR, imagenet_path
+    from ui.analysis import provenance
+
+    source, text = or_stop(provenance, variant, weights, device)
+    if source == "random":
+        st.warning(
+            "**These weights are random, untrained: every prediction and explanation here is meaningless** "
+            "(the shapes and the arithmetic are real). To load the ImageNet weights, whoever runs the server "
+            f"puts torchvision's file at `{imagenet_path()}` and starts it with `{ENV_VAR}=imagenet`, or points "
+            f"`{ENV_VAR}=PATH` at a copy of a state dict.", icon="⚠️")
+    return text
