@@ -1,0 +1,229 @@
+"""Warm timings in a real browser (Playwright + Debian's chromium) and the bytes each view sends.
+
+Starts the app on 127.0.0.1 (devtools.server.running_app), opens it in headless chromium and
+measures, after one warm-up pass of everything:
+  * upload of a photo on the feature-map page until the new channel grid is painted,
+  * switching layers on the feature-map page (through the page's layer control),
+  * opening each page from the sidebar navigation,
+each from the action until the rerun's script_finished has arrived over the websocket, every
+<img> in the page has loaded and two animation frames have passed (so it is painted). Bytes are
+the websocket frames received plus HTTP response bodies (e.g. /media/ images) during the view.
+
+    .venv/bin/python scripts/browser_timing.py [--json] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
+from devtools.server import launch_chromium, running_app  # noqa: E402
+
+PAGES = ["overview", "layers", "lab", "operations", "article", "feature-maps", "filters", "prediction"]
+LAYERS = ["C1", "C3", "C5", "C7"]
+PHOTOS = [ROOT / "assets" / "samples" / name for name in ("astronaut.jpg", "rocket.jpg", "coffee.jpg")]
+
+# Resolves once every <img> is decoded and two frames have been drawn after that.
+_PAINTED_JS = """async () => {
+  const imgs = Array.from(document.querySelectorAll('img'));
+  await Promise.all(imgs.map(i => i.complete ? (i.decode ? i.decode().catch(() => {}) : null)
+      : new Promise(r => { i.addEventListener('load', r, {once: true}); i.addEventListener('error', r, {once: true}); })));
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return imgs.length;
+}"""
+
+
+@dataclass
+class Timing:
+    view: str
+    seconds: float
+    ws_bytes: int
+    http_bytes: int
+    images: int
+
+    @property
+    def total_mb(self) -> float:
+        return (self.ws_bytes + self.http_bytes) / 1e6
+
+
+class Recorder:
+    """Counts websocket frames (and script_finished) and HTTP response bytes as they arrive."""
+
+    def __init__(self, page) -> None:
+        self.ws_bytes = 0
+        self.finished = 0
+        self.exceptions: list[str] = []
+        self.responses: list = []
+        page.on("websocket", self._on_ws)
+        page.on("response", lambda resp: self.responses.append(resp))
+
+    def _on_ws(self, ws) -> None:
+        ws.on("framereceived", self._on_frame)
+
+    def _on_frame(self, payload) -> None:
+        data = payload if isinstance(payload, bytes) else payload.encode()
+        self.ws_bytes += len(data)
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(data)
+        except Exception:  # noqa: BLE001 - not every frame need be a ForwardMsg we know
+            return
+        kind = msg.WhichOneof("type")
+        if kind == "script_finished":
+            self.finished += 1
+        elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "exception":
+            self.exceptions.append(msg.delta.new_element.exception.message)
+        elif kind == "page_not_found":
+            self.exceptions.append(f"page not found: {msg.page_not_found.page_name}")
+
+    def http_bytes_since(self, index: int) -> int:
+        total = 0
+        for resp in self.responses[index:]:
+            try:
+                total += max(0, resp.request.sizes()["responseBodySize"])
+            except Exception:  # noqa: BLE001 - a response whose body was never read
+                pass
+        return total
+
+
+def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0) -> Timing:
+    """Run `action`, then wait for the rerun to finish and the page to be painted."""
+    finished0, ws0, http0 = rec.finished, rec.ws_bytes, len(rec.responses)
+    t0 = time.perf_counter()
+    action()
+    deadline = t0 + timeout
+    while rec.finished == finished0:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{name}: no script_finished within {timeout:.0f} s")
+        page.wait_for_timeout(5)
+    # A widget's rerun may be followed by another (callbacks, query-param writes): settle briefly.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
+    images = page.evaluate(_PAINTED_JS)
+    seconds = time.perf_counter() - t0
+    page.wait_for_timeout(200)  # let late responses land in the byte count (not in the time)
+    return Timing(name, seconds, rec.ws_bytes - ws0, rec.http_bytes_since(http0), images)
+
+
+def _goto_page(page, base: str, path: str):
+    def act() -> None:
+        href = f"{base}/" if path == PAGES[0] else f"{base}/{path}"  # the default page lives at /
+        link = page.locator(f'[data-testid="stSidebarNav"] a[href="{href}"]')
+        if link.count():
+            link.first.click()
+        else:
+            page.goto(href)
+    return act
+
+
+def _upload(page, photo: Path):
+    return lambda: page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(photo))
+
+
+def _choose_layer(page, layer: str):
+    """Pick a layer with whatever control the page uses (selectbox, radio, segmented control or slider)."""
+    def act() -> None:
+        main = page.locator('[data-testid="stMain"]')
+        for testid in ("stRadio", "stButtonGroup", "stSegmentedControl"):
+            opt = main.locator(f'[data-testid="{testid}"]').filter(has_text="C1").get_by_text(layer, exact=True)
+            if opt.count():
+                opt.first.click()
+                return
+        box = main.locator('[data-testid="stSelectbox"]').filter(has_text="ayer")
+        if box.count():
+            box.first.click()
+            page.get_by_role("option").filter(has_text=layer).first.click()
+            return
+        raise RuntimeError("no layer control found on the feature-map page")
+    return act
+
+
+def run(repeat: int, weights: str, headed: bool = False) -> tuple[list[Timing], dict]:
+    from playwright.sync_api import sync_playwright
+
+    timings: list[Timing] = []
+    info: dict = {}
+    with running_app(env={"ALEXNET_WEIGHTS": weights, "ALEXNET_DEVICE": "cpu"}) as (base, _proc), \
+            sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        rec = Recorder(page)
+        first = measure(page, rec, "first load /feature-maps (cold)", lambda: page.goto(f"{base}/feature-maps"))
+        info["first_load_s"] = round(first.seconds, 3)
+        info["first_load_static_mb"] = round(first.total_mb, 2)
+
+        def one_pass(record: bool) -> None:
+            for path in PAGES:
+                t = measure(page, rec, f"open /{path}", _goto_page(page, base, path))
+                if record:
+                    timings.append(t)
+            measure(page, rec, "reload", lambda: page.goto(f"{base}/feature-maps?layer=C1"))
+            for layer in LAYERS:
+                t = measure(page, rec, f"feature maps: layer {layer}", _choose_layer(page, layer))
+                if record:
+                    timings.append(t)
+            for photo in PHOTOS:
+                t = measure(page, rec, f"feature maps: upload {photo.name} -> grid painted", _upload(page, photo))
+                if record:
+                    timings.append(t)
+
+        one_pass(record=False)  # warm-up: every cache filled once, as on a server already in use
+        for _ in range(repeat):
+            one_pass(record=True)
+        info["exceptions_seen"] = rec.exceptions[:5]
+        browser.close()
+    return timings, info
+
+
+def summarise(timings: list[Timing]) -> list[dict]:
+    by_view: dict[str, list[Timing]] = {}
+    for t in timings:
+        by_view.setdefault(t.view, []).append(t)
+    rows = []
+    for view, ts in by_view.items():
+        rows.append({"view": view, "median_s": round(statistics.median(t.seconds for t in ts), 3),
+                     "max_s": round(max(t.seconds for t in ts), 3),
+                     "max_mb": round(max(t.total_mb for t in ts), 3),
+                     "ws_kb": round(statistics.median(t.ws_bytes for t in ts) / 1e3, 1),
+                     "http_kb": round(statistics.median(t.http_bytes for t in ts) / 1e3, 1),
+                     "images": ts[-1].images, "n": len(ts)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3, help="measured passes after the warm-up pass (1-20)")
+    ap.add_argument("--weights", default="random", help="ALEXNET_WEIGHTS for the app server")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    timings, info = run(min(max(args.repeat, 1), 20), args.weights)
+    rows = summarise(timings)
+    upload = [t.seconds for t in timings if "upload" in t.view]
+    verdict = {"upload_to_grid_max_s": round(max(upload), 3) if upload else None,
+               "largest_view_mb": round(max(t.total_mb for t in timings), 3),
+               "targets": "upload->grid < 1 s; every view < 2 MB"}
+    if args.json:
+        print(json.dumps({"rows": rows, "info": info, "verdict": verdict}, indent=2))
+    else:
+        print(f"{'view':48} {'median s':>8} {'max s':>7} {'max MB':>7} {'ws kB':>8} {'http kB':>8} {'imgs':>5}")
+        for r in rows:
+            print(f"{r['view']:48} {r['median_s']:8.3f} {r['max_s']:7.3f} {r['max_mb']:7.3f} {r['ws_kb']:8.1f} "
+                  f"{r['http_kb']:8.1f} {r['images']:5d}")
+        print(f"\ncold first load: {info['first_load_s']} s, {info['first_load_static_mb']} MB (static assets, once)")
+        print(f"upload->grid max {verdict['upload_to_grid_max_s']} s; largest view {verdict['largest_view_mb']} MB")
+        if info["exceptions_seen"]:
+            print(f"exceptions seen in the page: {info['exceptions_seen']}")
+    ok = (verdict["upload_to_grid_max_s"] or 99) < 1.0 and verdict["largest_view_mb"] < 2.0 and not info["exceptions_seen"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
