@@ -192,3 +192,24 @@ def _short(value: object) -> str:
     if hasattr(value, "size") and hasattr(value, "beta"):
         return "LRN"
     return str(value)
+
+
+def ledger_records(book: Ledger) -> list[dict]:
+    """The ledger as table records for a page (shapes in the article's H×W×C order)."""
+    return [{"layer": r.name, "kind": r.kind, "input": shape_text(r.in_shape), "output": shape_text(r.out_shape),
+             "kernel/stride/pad/groups": "—" if r.kind == "fc" else f"{r.kernel}/{r.stride}/{r.padding}/{r.groups}",
+             "unrounded side": None if r.size_exact is None else round(r.size_exact, 4), "params": r.params,
+             "running total": r.cumulative_params, "MACs": r.macs_with_bias, "activations": r.activations,
+             "receptive field": r.rf} for r in book.rows]
+
+
+def where_it_lives(book: Ledger) -> dict[str, float | str]:
+    """Shares of parameters and multiply-adds held by the fully connected and the convolution layers."""
+    total_p, total_m = max(book.total_params, 1), max(book.total_macs_with_bias, 1)
+    share: dict[str, float | str] = {}
+    for kind in ("fc", "conv"):
+        rows = [r for r in book.rows if r.kind == kind]
+        share[f"{kind}_params"] = sum(r.params for r in rows) / total_p
+        share[f"{kind}_macs"] = sum(r.macs_with_bias for r in rows) / total_m
+        share[f"{kind}_layers"] = ", ".join(r.name for r in rows)
+    return share

@@ -13,7 +13,6 @@ from .ledger import Ledger, ledger, min_input_size
 from .spec import LayerSpec, Spec
 
 COLUMNS: tuple[str, ...] = ("layer", "kind", "channels", "kernel", "stride", "padding", "groups")
-EDITABLE: tuple[str, ...] = ("kind", "channels", "kernel", "stride", "padding", "groups")
 POOL_KINDS: tuple[str, ...] = ("maxpool", "avgpool")
 KIND_LABELS = {"conv": "convolution", "maxpool": "max pool", "avgpool": "average pool", "fc": "fully connected"}
 MAX_VERIFY_PARAMS = 300_000_000  # building more than this on a shared CPU would take the app down
@@ -23,8 +22,7 @@ def spec_rows(spec: Spec) -> list[dict]:
     """One record per layer; fields that do not apply to the layer's kind are None."""
     rows = []
     for layer in spec.layers:
-        row: dict = {"layer": layer.name, "kind": layer.kind, "channels": None, "kernel": None,
-                     "stride": None, "padding": None, "groups": None}
+        row: dict = {**dict.fromkeys(COLUMNS), "layer": layer.name, "kind": layer.kind}
         if layer.kind != "fc":
             row.update(kernel=layer.kernel, stride=layer.stride, padding=layer.padding)
         if layer.kind in ("conv", "fc"):

@@ -21,6 +21,11 @@ def random_values(shape: tuple[int, ...], seed: int, low: int = -3, high: int = 
     return rng.integers(low, high + 1, size=shape).astype(np.float64)
 
 
+def _plain(v: float) -> str:
+    v = float(v)
+    return f"{v:g}" if v == int(v) else f"{v:.3g}"
+
+
 def _num(v: float) -> str:
     v = float(v)
     text = f"{v:g}" if v == int(v) else f"{v:.3g}"
@@ -84,9 +89,9 @@ def conv_step(x: np.ndarray, w: np.ndarray, bias: float, stride: int, padding: i
     channel_sums = []
     for c in range(x.shape[0]):
         products = " + ".join(f"{_num(a)}·{_num(b)}" for a, b in zip(patch[c].ravel(), w[c].ravel()))
-        channel_sums.append(f"[ch {c + 1}] {products} = {_num((patch[c] * w[c]).sum())}")
+        channel_sums.append(f"[ch {c + 1}] {products} = {_plain((patch[c] * w[c]).sum())}")
     value = float((patch * w).sum()) + bias
-    working = "\n".join(channel_sums) + f"\nsum of channels + bias {_num(bias)} = {_num(value)}"
+    working = "\n".join(channel_sums) + f"\nsum of channels + bias {_num(bias)} = {_plain(value)}"
     r0, c0 = i * stride - padding, j * stride - padding
     return Window(step, i, j, (r0, r0 + k), (c0, c0 + k), value, working, patch.size)
 
@@ -111,10 +116,10 @@ def pool_step(x: np.ndarray, kind: str, channel: int, step: int, kernel: int = 2
     patch = x[channel, i * stride:i * stride + kernel, j * stride:j * stride + kernel].ravel()
     values = ", ".join(_num(v) for v in patch)
     if kind == "max":
-        value, working = float(patch.max()), f"max({values}) = {_num(patch.max())}"
+        value, working = float(patch.max()), f"max({values}) = {_plain(patch.max())}"
     else:
         value = float(patch.mean())
-        working = f"({' + '.join(_num(v) for v in patch)}) / {patch.size} = {_num(value)}"
+        working = f"({' + '.join(_num(v) for v in patch)}) / {patch.size} = {_plain(value)}"
     return Window(step, i, j, (i * stride, i * stride + kernel), (j * stride, j * stride + kernel), value,
                   working, patch.size)
 
@@ -131,9 +136,9 @@ def softmax(v: np.ndarray) -> np.ndarray:
 
 def softmax_working(v: np.ndarray) -> list[str]:
     """exp(v_i − max) / Σ exp(v_j − max) written out for each entry."""
-    shifted = v - np.max(v)
-    total = np.exp(shifted).sum()
-    return [f"exp({_num(s)}) / {total:.4g} = {np.exp(s) / total:.4f}" for s in shifted]
+    top = float(np.max(v))
+    total = np.exp(v - top).sum()
+    return [f"exp({_plain(x)} − {_plain(top)}) / {total:.4g} = {np.exp(x - top) / total:.4f}" for x in v]
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ class DenseResult:
 
 def _dense_lines(x: np.ndarray, w: np.ndarray, b: np.ndarray, y: np.ndarray, unit: str) -> tuple[str, ...]:
     return tuple(f"{unit}{n + 1} = " + " + ".join(f"{_num(wi)}·{_num(xi)}" for wi, xi in zip(w[n], x))
-                 + f" + {_num(b[n])} = {_num(y[n])}" for n in range(w.shape[0]))
+                 + f" + {_num(b[n])} = {_plain(y[n])}" for n in range(w.shape[0]))
 
 
 def fully_connected(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray) -> DenseResult:

@@ -1,0 +1,54 @@
+"""Layer by layer: one layer's diagram and every number derived in front of the reader."""
+import streamlit as st
+
+from alexnet_viz import article
+from alexnet_viz.derive import derive
+from alexnet_viz.figures import layer_diagram
+from alexnet_viz.ledger import ledger
+from alexnet_viz.spec import Spec
+from ui.state import context
+
+LAYER_KEY = "layer"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _diagram(spec: Spec, size: int, name: str):
+    return layer_diagram(ledger(spec, size), name)
+
+
+def _sync_url() -> None:
+    st.query_params[LAYER_KEY] = st.session_state[LAYER_KEY]
+
+
+ctx = context()
+book = ledger(ctx.spec)
+names = list(ctx.spec.names)
+if st.session_state.get(LAYER_KEY) not in names:  # first visit, or a URL naming the layer
+    wanted = st.query_params.get(LAYER_KEY)
+    st.session_state[LAYER_KEY] = wanted if wanted in names else names[0]
+
+st.title("Layer by layer")
+st.caption(f"{ctx.spec.title}, input {book.input_size}×{book.input_size}×{ctx.spec.in_channels}. "
+           "The URL remembers the layer, so a link reproduces this view.")
+name = st.radio("Layer", names, key=LAYER_KEY, horizontal=True, on_change=_sync_url)
+st.query_params[LAYER_KEY] = name
+
+result = derive(ctx.spec, name, book=book)
+st.subheader(result.title)
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")
+    st.caption("Grey: the layer's input; red: one kernel (or pooling window) at its first placement, padding "
+               "outlined; purple: the single output value it produces. Spatial sides are to scale.")
+with right:
+    compared = [s for s in result.steps if s.agrees is not None]
+    agree = sum(s.agrees for s in compared)
+    if compared:
+        st.metric("Article's stated numbers that agree", f"{agree} of {len(compared)}")
+    if name in article.NAMES:
+        st.markdown(f"**The article on {name}:** “{article.layer(name).quote}”")
+st.markdown(result.to_markdown())
+differs = [s for s in result.steps if s.agrees is False]
+for step in differs:
+    st.warning(f"{step.label}: the article states {step.article}, the {ctx.spec.title} network computes "
+               f"{step.result}.")

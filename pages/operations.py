@@ -1,0 +1,116 @@
+"""The operations: the article's Figures 2-4 made live, with every multiply-add written out."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from alexnet_viz import article
+from alexnet_viz.errors import AlexVizError
+from alexnet_viz.figures import dense_figure, value_grids, vector_bars
+from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_connected, output_side, pool,
+                                    pool_step, random_values, relu, softmax, softmax_working)
+
+
+def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:
+    """A small matrix (or vector) the reader can overwrite; empty cells count as 0."""
+    frame = pd.DataFrame(np.atleast_2d(values), columns=[str(i) for i in range(np.atleast_2d(values).shape[1])])
+    st.caption(label)
+    edited = st.data_editor(frame, key=key, hide_index=True, width="stretch")
+    return edited.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
+
+
+st.title("The operations")
+st.caption("The article's Figures 2–4 on small numbers you can follow: whole-number values so every product "
+           "can be checked by hand. Randomise them or type your own.")
+seed = st.number_input("Random seed", min_value=0, max_value=10_000, step=1, key="ops_seed",
+                       help="Change it (or press the + button) for new values.")
+conv_tab, pool_tab, fc_tab, act_tab = st.tabs(["Convolution (Figure 2)", "Pooling (Figure 3)",
+                                               "Fully connected (Figure 4)", "ReLU and softmax"])
+
+with conv_tab:
+    fig2 = article.FIGURE2
+    c, h = fig2.input_hwc[2], fig2.input_hwc[0]
+    k = fig2.kernel_hwc[0]
+    controls = st.columns(3)
+    stride = controls[0].slider("Stride", 1, 3, fig2.stride, key="conv_stride")
+    padding = controls[1].slider("Padding", 0, 2, fig2.padding, key="conv_padding")
+    with st.expander("Edit the input, kernel and bias"):
+        x_list, w_list = [], []
+        for i, col in enumerate(st.columns(c)):
+            with col:
+                x_list.append(_editable(random_values((h, h), int(seed) * 7 + i), f"conv_x{i}_{seed}",
+                                        f"input channel {i + 1}"))
+        w_cols = st.columns(c + 1)
+        for i in range(c):
+            with w_cols[i]:
+                w_list.append(_editable(random_values((k, k), int(seed) * 7 + 3 + i, -2, 2), f"conv_w{i}_{seed}",
+                                        f"kernel channel {i + 1}"))
+        with w_cols[c]:
+            bias = float(st.number_input("Bias", value=float(random_values((1,), int(seed) + 99, -1, 1)[0]),
+                                         step=1.0, key=f"conv_bias_{seed}"))
+    x, w = np.stack(x_list), np.stack(w_list)
+    try:
+        side = output_side(h, k, stride, padding)
+        step = controls[2].slider("Step (window position)", 0, side * side - 1, 0, key="conv_step") \
+            if side > 1 else 0
+        out = convolve(x, w, bias, stride, padding)
+        window = conv_step(x, w, bias, stride, padding, step)
+    except AlexVizError as exc:
+        st.error(str(exc))
+    else:
+        st.markdown(f"A {h}×{h}×{c} input and one {k}×{k}×{c} kernel, stride {stride}, padding {padding}: "
+                    f"output side ⌊({h} − {k} + 2·{padding}) / {stride}⌋ + 1 = **{side}**, so **one {side}×{side} "
+                    f"map** — the {c} channels are summed, not kept. Step {step} writes row {window.out_row}, "
+                    f"column {window.out_col} with {window.terms} multiply-adds plus the bias.")
+        titles = [f"input ch {i + 1}" for i in range(c)] + [f"kernel ch {i + 1}" for i in range(c)] + ["output"]
+        st.plotly_chart(value_grids([*x, *w, out], titles, window=(window.rows, window.cols),
+                                    cell=(window.out_row, window.out_col), cell_panel=2 * c, padding=padding),
+                        width="stretch", key="conv_grid")
+        st.code(window.working, language=None, wrap_lines=True)
+
+with pool_tab:
+    fig3 = article.FIGURE3
+    size, pk, ps = fig3.input_hwc[0], fig3.kernel_hwc[0], fig3.stride
+    controls = st.columns(3)
+    kind = controls[0].radio("Pooling", ["max", "avg"], horizontal=True, key="pool_kind",
+                             format_func=lambda v: {"max": "max", "avg": "average"}[v])
+    channel = controls[1].selectbox("Channel", range(fig3.input_hwc[2]), format_func=lambda i: f"channel {i + 1}",
+                                    key="pool_channel")
+    p_side = output_side(size, pk, ps, 0)
+    p_step = controls[2].slider("Step (window position)", 0, p_side * p_side - 1, 0, key="pool_step")
+    px = random_values((fig3.input_hwc[2], size, size), int(seed) + 500, 0, 9)
+    with st.expander("Edit this channel"):
+        px[channel] = _editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}")
+    pooled = pool(px, kind, pk, ps)
+    pwin = pool_step(px, kind, channel, p_step, pk, ps)
+    st.markdown(f"A {pk}×{pk} window with stride {ps} over each {size}×{size} channel on its own: "
+                f"{px.shape[0]} channels in, **{pooled.shape[0]} channels of {pooled.shape[1]}×{pooled.shape[2]}** "
+                "out. No weights are learned.")
+    st.plotly_chart(value_grids([px[channel], pooled[channel]], [f"input channel {channel + 1}", f"{kind} pooled"],
+                                window=(pwin.rows, pwin.cols), cell=(pwin.out_row, pwin.out_col), cell_panel=1),
+                    width="stretch", key="pool_grid")
+    st.code(pwin.working, language=None)
+
+with fc_tab:
+    n_in, n_hidden, n_out = article.FC_EXAMPLE
+    fx, w1, b1, w2, b2 = dense_example(int(seed), article.FC_EXAMPLE)
+    with st.expander("Edit the input"):
+        fx = _editable(fx, f"fc_x_{seed}", "input vector")
+    dense = fully_connected(fx, w1, b1, w2, b2)
+    st.markdown(f"{n_in} inputs → {n_hidden} hidden neurons (ReLU) → {n_out} outputs: "
+                f"({n_in} + 1)·{n_hidden} + ({n_hidden} + 1)·{n_out} = **{dense.params}** parameters. "
+                "Blue edges are positive weights, red negative; thicker is larger.")
+    st.plotly_chart(dense_figure(fx, dense.hidden, dense.output, w1, w2), width="stretch", key="fc_graph")
+    left, right = st.columns(2)
+    left.code("\n".join(dense.hidden_working) + "\nReLU: " + ", ".join(f"{v:g}" for v in dense.hidden),
+              language=None, wrap_lines=True)
+    right.code("\n".join(dense.output_working), language=None, wrap_lines=True)
+
+with act_tab:
+    vector = _editable(random_values((5,), int(seed) + 900, -4, 4), f"act_v_{seed}", "a vector (edit any value)")
+    probs = softmax(vector)
+    st.plotly_chart(vector_bars({"input": vector, "ReLU": relu(vector), "softmax": probs}), width="stretch",
+                    key="act_bars")
+    st.markdown(f"ReLU keeps the positives and zeroes the rest; softmax turns any vector into probabilities "
+                f"(they sum to **{probs.sum():.4f}**) and keeps the order: the largest input, v{int(np.argmax(vector)) + 1}, "
+                f"gets the largest probability, **{probs.max():.4f}**.")
+    st.code("\n".join(softmax_working(vector)), language=None)

@@ -1,0 +1,59 @@
+"""Overview: the chosen AlexNet whole — 3-D blocks, the ledger, where parameters and compute live."""
+import pandas as pd
+import streamlit as st
+
+from alexnet_viz.derive import fmt_bytes, ledger_records, variant_differences, where_it_lives
+from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
+from alexnet_viz.ledger import ledger
+from alexnet_viz.spec import VARIANTS, Spec
+from ui.state import context
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _figures(spec: Spec, size: int):
+    book = ledger(spec, size)
+    return block_diagram(book), params_vs_macs(book)
+
+
+@st.cache_data(show_spinner=False)
+def _variants():
+    books = {name: ledger(spec) for name, spec in VARIANTS.items()}
+    return variants_chart(books), variant_differences(), {n: b.total_params for n, b in books.items()}
+
+
+ctx = context()
+book = ledger(ctx.spec)
+st.title(f"AlexNet whole: {ctx.spec.title}")
+st.caption(f"{ctx.spec.description}  \nSource: {ctx.spec.source}")
+
+cols = st.columns(4)
+cols[0].metric("Parameters", f"{book.total_params:,}")
+cols[1].metric("Multiply-adds per image", f"{book.total_macs_with_bias:,}")
+cols[2].metric("Activation memory per image", fmt_bytes(book.total_activation_bytes))
+cols[3].metric("Smallest input that fits", f"{book.min_input_size}×{book.min_input_size}")
+
+blocks, shares = _figures(ctx.spec, book.input_size)
+st.subheader("The network in 3-D")
+st.caption("One block per feature map: depth grows with the channels, height and width with the map's side, "
+           "both on log scales so the 6×6 maps stay visible next to the input. Red boxes are the kernels or "
+           "windows, drawn inside the map they slide over. Hover for the true numbers; drag to turn.")
+st.plotly_chart(blocks, width="stretch", key="blocks")
+
+st.subheader("Layer by layer")
+st.dataframe(pd.DataFrame(ledger_records(book)), hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="localized")
+                            for c in ("params", "running total", "MACs", "activations")})
+
+share = where_it_lives(book)
+st.subheader("Where the parameters live, and where the work is done")
+st.markdown(f"The fully connected layers {share['fc_layers']} hold **{share['fc_params']:.1%}** of the parameters "
+            f"but do only **{share['fc_macs']:.1%}** of the multiply-adds; the convolutions {share['conv_layers']} "
+            f"do **{share['conv_macs']:.1%}** of the work with **{share['conv_params']:.1%}** of the parameters.")
+st.plotly_chart(shares, width="stretch", key="shares")
+
+st.subheader("Three networks called AlexNet")
+chart, differences, totals = _variants()
+st.markdown(" · ".join(f"**{VARIANTS[n].title}**: {t:,} parameters" for n, t in totals.items()))
+st.plotly_chart(chart, width="stretch", key="variants")
+st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch",
+             column_config={f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS})
