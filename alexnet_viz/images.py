@@ -99,7 +99,8 @@ def load_image(data: bytes | str | Path | BinaryIO, *, max_pixels: int = MAX_PIX
     if name and not accepted:
         raise ImageError(f"{name} images are not accepted; use {_ACCEPTED_TEXT}.")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # Pillow's "corrupt EXIF" chatter is for developers, not users
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return _decode(raw, name, max_pixels)
     except ImageError:

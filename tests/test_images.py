@@ -1,0 +1,167 @@
+"""load_image on odd and hostile files; to_tensor/from_tensor/network_view geometry and statistics."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageFile
+
+from alexnet_viz import images
+from alexnet_viz.errors import AlexVizError, ImageError
+from alexnet_viz.images import from_tensor, load_image, network_view, to_tensor
+from tests import imagegen as gen
+
+WHITE = (255, 255, 255)
+
+
+@pytest.mark.parametrize("name", sorted(gen.accepted_corpus()))
+def test_accepted_corpus_gives_rgb(name: str) -> None:
+    image = load_image(gen.accepted_corpus()[name])
+    assert image.mode == "RGB"
+    assert image.size[0] > 0 and image.size[1] > 0
+    image.load()  # fully decoded, detached from the bytes
+
+
+@pytest.mark.parametrize("name", sorted(gen.refused_corpus()))
+def test_refused_corpus_gives_library_error(name: str) -> None:
+    with pytest.raises(ImageError) as err:
+        load_image(gen.refused_corpus()[name])
+    assert isinstance(err.value, ValueError) and isinstance(err.value, AlexVizError)
+    message = str(err.value)
+    assert message.endswith(".") and len(message.split()) >= 6  # a sentence, not an exception name
+
+
+@pytest.mark.parametrize("maker", [gen.rgba_png_bytes, gen.rgba_webp_bytes, gen.palette_transparent_png_bytes,
+                                   gen.palette_transparent_gif_bytes])
+def test_transparency_composited_on_white(maker) -> None:
+    pixels = np.asarray(load_image(maker()))
+    assert tuple(pixels[8, 4]) == gen.RED  # opaque half keeps its colour
+    assert tuple(pixels[8, 28]) == WHITE  # transparent black becomes white, not black
+
+
+def test_grey_alpha_composited_on_white() -> None:
+    pixels = np.asarray(load_image(gen.la_png_bytes()))
+    assert tuple(pixels[8, 4]) == (60, 60, 60)
+    assert tuple(pixels[8, 28]) == WHITE
+
+
+def test_sixteen_bit_is_scaled_not_clipped() -> None:
+    raw = Image.open(io.BytesIO(gen.png16_bytes()))
+    assert raw.mode.startswith("I")
+    assert (np.asarray(raw.convert("RGB")) == 255).mean() > 0.95  # the naive path really is white
+    grey = np.asarray(load_image(gen.png16_bytes()))[0, :, 0].astype(int)
+    assert grey[0] == 0 and grey[-1] == 255
+    assert np.all(np.diff(grey) >= 0) and 100 < grey.mean() < 156
+    assert len(np.unique(grey)) > 32
+
+
+def test_cmyk_becomes_red_rgb() -> None:
+    r, g, b = np.asarray(load_image(gen.cmyk_jpeg_bytes())).reshape(-1, 3).mean(0)
+    assert r > 200 and g < 40 and b < 40
+
+
+def test_exif_orientation_applied() -> None:
+    raw = Image.open(io.BytesIO(gen.exif_rotated_jpeg_bytes()))
+    assert raw.size == (40, 20)
+    assert load_image(gen.exif_rotated_jpeg_bytes()).size == (20, 40)
+
+
+@pytest.mark.parametrize("maker", [gen.animated_gif_bytes, gen.animated_webp_bytes])
+def test_animation_gives_first_frame(maker) -> None:
+    assert getattr(Image.open(io.BytesIO(maker())), "n_frames", 1) == 2
+    r, g, b = np.asarray(load_image(maker())).reshape(-1, 3).mean(0)
+    assert r > 200 and b < 60  # red first frame, not the blue second
+
+
+@pytest.mark.parametrize("maker,fmt", [(gen.tiff_bytes, "TIFF"), (gen.ico_bytes, "ICO"), (gen.pdf_bytes, "PDF"),
+                                       (gen.svg_bytes, "SVG")])
+def test_other_formats_refused_by_name(maker, fmt: str) -> None:
+    with pytest.raises(ImageError, match=f"^{fmt} images are not accepted; use PNG, JPEG, WebP, GIF or BMP"):
+        load_image(maker())
+
+
+@pytest.mark.parametrize("maker", [gen.over_cap_png_bytes, gen.bomb_png_bytes, gen.huge_bomb_png_bytes])
+def test_pixel_cap_checked_before_decoding(maker) -> None:
+    with pytest.raises(ImageError, match="megapixels"):
+        load_image(maker())
+
+
+def test_own_cap_is_adjustable_and_independent_of_pillow() -> None:
+    assert images.MAX_PIXELS < Image.MAX_IMAGE_PIXELS
+    data = gen.sample_png_bytes((64, 48))
+    assert load_image(data, max_pixels=64 * 48).size == (64, 48)
+    with pytest.raises(ImageError, match="64x48 pixels"):
+        load_image(data, max_pixels=64 * 48 - 1)
+
+
+@pytest.mark.parametrize("maker", [gen.truncated_png_bytes, gen.truncated_jpeg_bytes, gen.truncated_gif_bytes])
+def test_truncated_refused_and_setting_untouched(maker) -> None:
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(ImageError, match="truncated"):
+        load_image(maker())
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_empty_and_text_refused() -> None:
+    with pytest.raises(ImageError, match="empty"):
+        load_image(b"")
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(gen.text_bytes())
+
+
+def test_paths_and_file_objects(tmp_path) -> None:
+    path = tmp_path / "pic.png"
+    path.write_bytes(gen.sample_png_bytes())
+    assert load_image(path).size == (64, 48)
+    assert load_image(str(path)).size == (64, 48)
+    assert load_image(io.BytesIO(gen.sample_png_bytes())).size == (64, 48)
+    with pytest.raises(ImageError, match="no image file"):
+        load_image(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="no image file"):
+        load_image(tmp_path)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ImageError, match="empty"):
+        load_image(tmp_path / "empty.jpg")
+
+
+@pytest.mark.parametrize("variant,side", [("article", 224), ("torchvision", 224), ("paper", 227)])
+def test_to_tensor_geometry(variant: str, side: int) -> None:
+    x = to_tensor(gen.sample_image((300, 200)), variant)
+    assert x.shape == (1, 3, side, side) and x.dtype == torch.float32
+    assert network_view(gen.sample_image((300, 200)), variant).size == (side, side)
+
+
+def test_to_tensor_matches_the_weights_own_preprocessing() -> None:
+    from torchvision.models import AlexNet_Weights
+
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    reference = AlexNet_Weights.IMAGENET1K_V1.transforms()(image).unsqueeze(0)
+    assert torch.equal(to_tensor(image), reference)
+
+
+def test_from_tensor_inverts_to_tensor() -> None:
+    image = gen.sample_image((320, 260))
+    back = np.asarray(from_tensor(to_tensor(image))).astype(int)
+    view = np.asarray(network_view(image)).astype(int)
+    assert back.shape == view.shape == (224, 224, 3)
+    assert np.abs(back - view).max() <= 1
+    assert np.asarray(from_tensor(to_tensor(image)[0])).shape == (224, 224, 3)
+    with pytest.raises(ImageError, match="tensor"):
+        from_tensor(torch.zeros(1, 1, 8, 8))
+
+
+def test_non_rgb_images_are_converted_before_preprocessing() -> None:
+    rgba = Image.open(io.BytesIO(gen.rgba_png_bytes()))
+    assert rgba.mode == "RGBA"
+    assert to_tensor(rgba).shape == (1, 3, 224, 224)
+    assert np.asarray(network_view(rgba))[:, -1].min() > 240  # transparent side shows white
+
+
+def test_extreme_aspect_ratio_stays_small() -> None:
+    strip = Image.new("RGB", (20_000, 2), (10, 200, 30))
+    view = network_view(strip)
+    assert view.size == (224, 224)
+    assert tuple(np.asarray(view)[112, 112]) == (10, 200, 30)
