@@ -42,6 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("errata", help="every numeric claim of the article with computed evidence and a verdict")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.set_defaults(func=_delegate("errata"))
+
+    p = sub.add_parser("predict", help="top-k ImageNet classes for images and folders of images",
+                       description="Classify images. Folders are searched recursively for PNG, JPEG, WebP, GIF "
+                                   "and BMP files; a file that cannot be read gets an error line and the rest go "
+                                   "on. --format json prints one JSON document: a list with one object per image, "
+                                   '{"path", "top": [{"label", "prob", "index"}, ...]} or {"path", "error"}.')
+    p.add_argument("paths", nargs="+", metavar="IMAGE_OR_FOLDER")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH",
+                   help="default: $ALEXNET_WEIGHTS, else imagenet when it is already downloaded, else random")
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--topk", type=int, default=5, metavar="K")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="image-decoding worker processes (default: min(2, CPU count))")
+    p.add_argument("--autocast", choices=("bf16", "fp16"), default=None, help="mixed precision (CUDA, or bf16 on CPU)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_delegate("predict_cli"))
+
+    p = sub.add_parser("bench", help="latency, throughput, GFLOP/s against a matmul peak, capture overhead",
+                       description="Measures, in one run on one device: batch-1 latency and batch-N throughput of "
+                                   "each variant, the GFLOP/s they achieve next to a 2048x2048 float32 matmul, and "
+                                   "how much activation capture costs over a plain forward.")
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="batch for the throughput figure")
+    p.add_argument("--repeats", type=int, default=10, metavar="R", help="timed runs per figure (median reported)")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["article", "torchvision"])
+    p.add_argument("--autocast", choices=("bf16", "fp16"), default=None, help="mixed precision for the networks")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    p.set_defaults(func=_delegate("bench"))
     return parser
 
 
