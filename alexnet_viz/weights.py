@@ -45,7 +45,7 @@ class Provenance:
     def describe(self) -> str:
         """One line for people: source, file and hash, reported accuracy, caveats."""
         parts = {"imagenet": ["ImageNet-pretrained weights"], "file": ["Weights from a local file"],
-                 "random": ["Random, untrained weights"]}[self.source]
+                 "random": ["Random weights"]}[self.source]
         parts[0] += f" in the {self.variant} network"
         if self.file:
             parts.append(f"file {Path(self.file).name}")
@@ -110,7 +110,7 @@ def _fetch(info: Official, dest: Path, progress: bool) -> str:
     from tqdm import tqdm
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
+    partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")  # two processes never share one
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(info.url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(partial, "wb") as out:
@@ -199,7 +199,8 @@ def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "r
                progress: bool = True) -> AlexNet:
     """A model in eval mode on `device` (CPU by default) with weights "imagenet", "random" or a file.
 
-    `cache_dir` replaces the torch hub directory (the ImageNet file goes in its checkpoints/).
+    `seed` matters only for random weights. `cache_dir` replaces the torch hub directory (the
+    ImageNet file goes in its checkpoints/).
     Raises WeightsError (or SpecError for an unknown variant) with what to do.
     """
     spec = get_spec(variant_or_spec)

@@ -192,7 +192,8 @@ def test_missing_path_directory_and_non_tensor_contents(tmp_path) -> None:
 
 def test_embedding_is_exact_for_any_wider_network() -> None:
     small = build_model(TINY_TV, seed=2)
-    with torch.no_grad():
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2)
         for p in small.parameters():  # nonzero biases everywhere, so a misplaced one would show
             p.add_(torch.randn_like(p) * 0.05)
     wide = build_model(TINY_ART, seed=9)
@@ -226,8 +227,9 @@ def test_embedding_refusals_say_why() -> None:
 def torchvision_file(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
     import torchvision
 
-    torch.manual_seed(0)
-    reference = torchvision.models.alexnet().eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        reference = torchvision.models.alexnet().eval()
     path = tmp_path_factory.mktemp("tv") / "torchvision_random.pth"
     torch.save(reference.state_dict(), path)
     return path, reference
@@ -288,12 +290,13 @@ def test_cached_file_with_matching_hash_loads_as_imagenet(tmp_path, monkeypatch)
         load_model(TINY, "imagenet", cache_dir=tmp_path / "hub")
 
 
-def test_first_use_downloads_verifies_and_caches(tmp_path, monkeypatch) -> None:
+def test_first_use_downloads_verifies_and_caches(tmp_path, monkeypatch, capsys) -> None:
     source, state = _tiny_file(tmp_path / "src")
     _fake_official(monkeypatch, source.as_uri())
     hub = tmp_path / "hub"
-    model = load_model(TINY, "imagenet", cache_dir=hub, progress=False)
+    model = load_model(TINY, "imagenet", cache_dir=hub, progress=True)
     _assert_same(model, state)
+    assert source.name in capsys.readouterr().err  # the progress bar, labelled with the file
     assert sorted(p.name for p in (hub / "checkpoints").iterdir()) == [source.name]
     assert default_weights(cache_dir=hub) == "imagenet"
 
