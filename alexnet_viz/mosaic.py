@@ -182,7 +182,7 @@ def kernel_tiles(weight: np.ndarray, *, mode: Normalise = "map", gap: int = 1, s
     return tile_rgb(rgb, cols=cols, gap=gap, scale=scale, separator=(255, 255, 255))
 
 
-def kernel_slice(weight: np.ndarray, in_channel: int, *, gap: int = 1, scale: int = 8,
+def kernel_slice(weight: np.ndarray, in_channel: int, *, gap: int = 2, scale: int = 8,
                  cols: int | None = None) -> Mosaic:
     """Every output kernel's weights on one input channel (out, k, k), blue negative, red positive.
 
@@ -306,6 +306,13 @@ def draw_box(image: np.ndarray, box: Box, *, colour: tuple[int, int, int] = (255
     r = max(1, width)
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=centre_colour, outline=colour)
     return np.asarray(img)
+
+
+def jpeg_bytes(image: np.ndarray, *, quality: int = 90) -> bytes:
+    """JPEG-encode a uint8 RGB array: photos and overlays are a fifth of their PNG size."""
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def png_bytes(image: np.ndarray, *, compress_level: int = 1) -> bytes:

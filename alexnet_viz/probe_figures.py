@@ -41,7 +41,8 @@ def top_k_bars(labels: Sequence[str], probs: Sequence[float], *, title: str = "T
                            text=[f"{v * 100:.1f}%" for v in p], textposition="auto",
                            hovertemplate="%{y}: %{x:.2f}%<extra></extra>", marker_color="#4C78A8"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="probability (%)", range=[0, 100])
+    # Up to the top bar and a little beyond, so small probabilities (random weights) stay visible.
+    fig.update_xaxes(title="probability (%)", range=[0, min(100.0, max(1.0, float(p.max()) * 125.0))])
     fig.update_layout(title=title, height=80 + 44 * len(labels), margin=_MARGIN)
     return fig
 
@@ -64,7 +65,8 @@ def weight_histograms(hists: Mapping[str, tuple[np.ndarray, np.ndarray]], *, col
     if not names:
         raise ValueError("no layers to plot")
     rows = -(-len(names) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, horizontal_spacing=0.05,
+    titles = [f"{name} · {int(np.sum(hists[name][0])):,} weights" for name in names]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.05,
                         vertical_spacing=0.5 / rows)
     for k, name in enumerate(names):
         counts, edges = hists[name]

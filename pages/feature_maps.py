@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from alexnet_viz import probe_figures as pf
 from alexnet_viz.ledger import ledger
 from ui import analysis
 from ui.image_input import image_picker, or_stop, url_choice
@@ -29,36 +28,42 @@ spatial = [r.name for r in book.rows if r.kind != "fc"]
 def channel_view(name: str, channels: int) -> None:
     """One channel: zoomed with hover values, before/after ReLU, on the input, and a unit's receptive field."""
     row = book.row(name)
-    url_choice("fm_channel", "channel", list(range(channels)), 0, parse=int)
-    channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
-                              key="fm_channel")
-    st.query_params["channel"] = str(channel)
+    side = row.out_shape[1]
     res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)
+    url_choice("fm_channel", "channel", list(range(channels)), 0, parse=int)
+    pick, unit_row, unit_col = st.columns([2, 1, 1])
+    channel = pick.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
+                                key="fm_channel")
+    st.query_params["channel"] = str(channel)
     post = res.post[channel]
-    zoom, place = st.columns(2)
-    with zoom:
-        st.plotly_chart(pf.channel_heatmap(post, title=f"{name} channel {channel}, output"),
-                        key="fm_zoom_post", config={"displaylogo": False})
-        if res.pre is not None:
-            st.plotly_chart(pf.channel_heatmap(res.pre[channel], title=f"{name} channel {channel}, before ReLU",
-                                               diverging=True), key="fm_zoom_pre", config={"displaylogo": False})
-            pre = res.pre[channel]
-            st.caption(f"The ReLU zeroes {float((pre <= 0).mean()):.0%} of this map's {pre.size} units "
-                       f"(negative before it: blue).")
-    with place:
-        st.image(analysis.channel_overlay_png(ref, ctx.variant, ctx.weights, ctx.device, name, channel),
-                 caption=f"{name} channel {channel} over the image the network sees", width="stretch")
-        side = row.out_shape[1]
-        peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
-        st.markdown(f"**Receptive field of one unit.** Each of the {side}×{side} units of {name} sees "
-                    f"{row.rf}×{row.rf} input pixels, {row.jump} pixels apart. Default: this channel's "
-                    f"strongest unit.")
-        a, b = st.columns(2)
-        i = a.number_input("Unit row", 0, side - 1, int(peak_i), key=f"fm_row_{name}_{channel}")
-        j = b.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{name}_{channel}")
-        st.image(analysis.receptive_field_png(ref, ctx.variant, name, int(i), int(j)),
-                 caption=f"Unit ({i}, {j}) of {name}: value {float(post[i, j]):.4g}; the box is clipped to "
-                         "the image where the window reaches into the padding.", width="stretch")
+    peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
+    i = int(unit_row.number_input("Unit row", 0, side - 1, int(peak_i), key=f"fm_row_{name}_{channel}",
+                                  help="Default: this channel's strongest unit."))
+    j = int(unit_col.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{name}_{channel}",
+                                  help="Default: this channel's strongest unit."))
+    if not post.any():
+        st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0 after the ReLU.")
+    after, before = st.columns(2)
+    after.plotly_chart(analysis.channel_figure(ref, ctx.variant, ctx.weights, ctx.device, name, channel, False),
+                       key="fm_zoom_post", config={"displaylogo": False})
+    if res.pre is not None:
+        pre = res.pre[channel]
+        before.plotly_chart(analysis.channel_figure(ref, ctx.variant, ctx.weights, ctx.device, name, channel, True),
+                            key="fm_zoom_pre", config={"displaylogo": False})
+        before.caption(f"The ReLU zeroes the {float((pre <= 0).mean()):.0%} of this map's {pre.size} units that "
+                       "are negative or zero before it (blue).")
+    else:
+        before.markdown(f"{name} is a pooling layer: no ReLU of its own, so there is no “before” to show. Each "
+                        f"unit is the {'maximum' if row.kind == 'maxpool' else 'average'} of a "
+                        f"{row.kernel}×{row.kernel} window of the layer below, every {row.stride} units.")
+    on_input, field = st.columns(2)
+    on_input.image(analysis.channel_overlay_jpeg(ref, ctx.variant, ctx.weights, ctx.device, name, channel),
+                   caption=f"{name} channel {channel} over the image the network sees", width="stretch",
+                   output_format="JPEG")
+    field.image(analysis.receptive_field_png(ref, ctx.variant, name, i, j), width="stretch", output_format="PNG",
+                caption=f"Receptive field of unit ({i}, {j}), value {float(post[i, j]):.4g}: each of the "
+                        f"{side}×{side} units of {name} sees {row.rf}×{row.rf} input pixels, {row.jump} pixels "
+                        "apart (the box is clipped where the window reaches into the padding).")
 
 
 @st.fragment
@@ -77,7 +82,7 @@ def layer_view() -> None:
     channels, side = row.out_shape[0], row.out_shape[1]
     grid = analysis.grid(ref, ctx.variant, ctx.weights, ctx.device, name, pre, mode, sort)
     first = ", ".join(map(str, grid.order[:8]))
-    st.image(grid.png, width="content",
+    st.image(grid.png, width="content", output_format="PNG",
              caption=f"{name}: all {channels} channels of {side}×{side}, {'before' if pre else 'after'} the ReLU, "
                      f"{grid.rows} rows × {grid.cols} columns, ordered by {SORTS[sort]}"
                      + (f" (first: channels {first}, …)" if sort != "none" else "") + ".")

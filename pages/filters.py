@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz import probe_figures as pf
 from alexnet_viz.mosaic import split_groups
 from ui import analysis
 from ui.image_input import or_stop, url_choice, weights_banner
@@ -55,7 +54,7 @@ def kernel_view() -> None:
         label = f"GPU {g + 1}: kernels {rng.start}–{rng.stop - 1}" if towers > 1 else f"kernels 0–{out - 1}"
         if in_channel is not None:
             label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
-        col.image(png, caption=label, width="content")
+        col.image(png, caption=label, width="content", output_format="PNG")
     if towers > 1:
         st.caption(f"The paper trained this network on two GPUs, half of every layer's kernels on each. {name} has "
                    f"groups={groups}: " + ("each GPU's kernels see only that GPU's half of the input channels."
@@ -65,7 +64,7 @@ def kernel_view() -> None:
 kernel_view()
 
 st.subheader("Weight histograms")
-hists = or_stop(analysis.weight_histograms, ctx.variant, ctx.weights, ctx.device)
-st.plotly_chart(pf.weight_histograms(hists), key="flt_hist", config={"displaylogo": False})
+st.plotly_chart(or_stop(analysis.histogram_figure, ctx.variant, ctx.weights, ctx.device), key="flt_hist",
+                config={"displaylogo": False})
 st.caption("Each layer's weights, counted on the server into 80 bins (the fully connected layers hold most "
            "of the network's parameters). Random weights show the initialisation's bell curve.")

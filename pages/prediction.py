@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz import probe_figures as pf
 from ui import analysis
 from ui.image_input import image_picker, or_stop, url_choice, weights_banner
 from ui.state import context
@@ -20,10 +19,10 @@ top = or_stop(analysis.prediction, ref, ctx.variant, ctx.weights, ctx.device)
 
 chart, facts = st.columns([2, 1])
 with chart:
-    st.plotly_chart(pf.top_k_bars(top.labels, top.probs, title=f"Top {len(top.labels)} classes"),
-                    key="pred_top", config={"displaylogo": False})
+    st.plotly_chart(analysis.top_figure(ref, ctx.variant, ctx.weights, ctx.device), key="pred_top",
+                    config={"displaylogo": False})
 with facts:
-    st.image(picked.prepared.view, caption="What the network sees", width=224)
+    st.image(analysis.view_jpeg(ref, ctx.variant), caption="What the network sees", width=224, output_format="JPEG")
     st.metric("Warm latency of one forward pass", f"{top.latency_ms:.1f} ms")
     st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {about}")
 
@@ -43,19 +42,22 @@ def explanations() -> None:
     with cam:
         st.markdown("**Grad-CAM** at C7: which regions of the last conv layer raise the class score.")
         with st.spinner("Grad-CAM…"):
-            png = or_stop(analysis.explanation_png, ref, ctx.variant, ctx.weights, ctx.device, "grad_cam", target)
-        st.image(png, width="stretch")
+            img = or_stop(analysis.explanation_jpeg, ref, ctx.variant, ctx.weights, ctx.device, "grad_cam", target)
+        st.image(img, width="stretch", output_format="JPEG")
     with sal:
         st.markdown("**Gradient saliency**: how much each input pixel's change moves the class score.")
         with st.spinner("Saliency…"):
-            png = or_stop(analysis.explanation_png, ref, ctx.variant, ctx.weights, ctx.device, "saliency", target)
-        st.image(png, width="stretch")
+            img = or_stop(analysis.explanation_jpeg, ref, ctx.variant, ctx.weights, ctx.device, "saliency", target)
+        st.image(img, width="stretch", output_format="JPEG")
     with occ:
         st.markdown("**Occlusion**: how much the score drops when a grey patch hides each region.")
-        if st.toggle("Compute occlusion (slower: one forward pass per patch position)", key="pred_occlusion"):
+        if st.toggle("Compute occlusion", key="pred_occlusion",
+                     help="Slower: one forward pass per patch position, so it runs only when asked."):
             with st.spinner("Sliding the patch over the image…"):
-                png = or_stop(analysis.explanation_png, ref, ctx.variant, ctx.weights, ctx.device, "occlusion", target)
-            st.image(png, width="stretch")
+                img = or_stop(analysis.explanation_jpeg, ref, ctx.variant, ctx.weights, ctx.device, "occlusion", target)
+            st.image(img, width="stretch", output_format="JPEG")
+    st.caption("Each map is scaled to its own maximum and drawn over the picture the network sees: the brighter "
+               "and yellower, the more that region supports the chosen class.")
 
 
 st.subheader("Why this answer")

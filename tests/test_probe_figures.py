@@ -24,6 +24,8 @@ def test_top_k_bars_order_and_percentages():
     assert list(bar.y) == ["cat", "dog"]
     assert np.allclose(bar.x, [75.0, 25.0])
     assert list(bar.text) == ["75.0%", "25.0%"]
+    assert fig.layout.xaxis.range == (0, 93.75)  # a little beyond the top bar
+    assert pf.top_k_bars(["a"], [0.001]).layout.xaxis.range == (0, 1.0)  # tiny bars stay visible
     with pytest.raises(ValueError):
         pf.top_k_bars(["a"], [0.1, 0.2])
 
@@ -34,6 +36,7 @@ def test_histogram_counts_every_value():
     assert counts.sum() == 1000 and len(edges) == 21
     fig = pf.weight_histograms({"C1": (counts, edges), "C3": pf.histogram(v * 2, bins=10)}, cols=2)
     assert len(fig.data) == 2 and np.asarray(fig.data[1].y).sum() == 1000
+    assert fig.layout.annotations[0].text == "C1 · 1,000 weights"
     with pytest.raises(ValueError):
         pf.histogram(np.array([]))
 

@@ -118,18 +118,36 @@ def grid(ref: ImageRef, variant: str, weights: str, device: str, name: str, pre:
                 width=m.image.shape[1], height=m.image.shape[0])
 
 
+@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+def view_jpeg(ref: ImageRef, variant: str) -> bytes:
+    """The picture the network sees, encoded once (st.image would re-encode an array every rerun)."""
+    return mosaic.jpeg_bytes(prepare(ref, variant).view)
+
+
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def channel_overlay_png(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int) -> bytes:
+def channel_overlay_jpeg(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int) -> bytes:
     """One channel's activation blended over the network's view of the image."""
     res = layer(ref, variant, weights, device, name)
-    return mosaic.png_bytes(mosaic.overlay(prepare(ref, variant).view, res.post[channel], alpha=0.6))
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, res.post[channel], alpha=0.6))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
 def receptive_field_png(ref: ImageRef, variant: str, name: str, row: int, col: int) -> bytes:
-    """The unit's receptive field outlined on the network's view of the image."""
+    """The unit's receptive field outlined on the network's view of the image (PNG: a crisp outline)."""
     box = mosaic.receptive_field(variant, name, row, col)
     return mosaic.png_bytes(mosaic.draw_box(prepare(ref, variant).view, box))
+
+
+# Figures are cached as shared objects (cache_resource): building a plotly figure costs 10-60 ms of
+# Python, unpickling one nearly as much. st.plotly_chart only reads them, and so do the pages.
+
+@st.cache_resource(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+def channel_figure(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int, pre: bool):
+    """The zoomed heatmap of one channel, after (or before) the ReLU; never modify the returned figure."""
+    res = layer(ref, variant, weights, device, name)
+    maps = res.pre if pre else res.post
+    title = f"{name} channel {channel}, " + ("before the ReLU" if pre else "output (hover for values)")
+    return pf.channel_heatmap(maps[channel], title=title, diverging=pre)
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
@@ -176,10 +194,17 @@ def explanation(ref: ImageRef, variant: str, weights: str, device: str, method: 
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner=False)
-def explanation_png(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> bytes:
-    """The attribution map blended over the network's view, as PNG bytes."""
+def explanation_jpeg(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> bytes:
+    """The attribution map blended over the network's view, as JPEG bytes."""
     heat = explanation(ref, variant, weights, device, method, target)
-    return mosaic.png_bytes(mosaic.overlay(prepare(ref, variant).view, heat, alpha=0.6))
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, heat, alpha=0.6))
+
+
+@st.cache_resource(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+def top_figure(ref: ImageRef, variant: str, weights: str, device: str):
+    """The top-5 bar chart (shared; never modify the returned figure)."""
+    top = prediction(ref, variant, weights, device)
+    return pf.top_k_bars(top.labels, top.probs, title=f"Top {len(top.labels)} classes")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -196,6 +221,12 @@ def weight_histograms(variant: str, weights: str, device: str, bins: int = 80) -
     model = _model(variant, weights, device)
     return {name: pf.histogram(model.layer(name).weight.detach().float().cpu().numpy(), bins)
             for name in model.layer_names if model.spec.layer(name).has_params}
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def histogram_figure(variant: str, weights: str, device: str):
+    """All weighted layers' histograms in one figure (shared; never modify the returned figure)."""
+    return pf.weight_histograms(weight_histograms(variant, weights, device))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
