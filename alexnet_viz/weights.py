@@ -45,7 +45,7 @@ class Provenance:
     def describe(self) -> str:
         """One line for people: source, file and hash, reported accuracy, caveats."""
         parts = {"imagenet": ["ImageNet-pretrained weights"], "file": ["Weights from a local file"],
-                 "random": ["Random weights"]}[self.source]
+                 "random": ["Random, untrained weights"]}[self.source]
         parts[0] += f" in the {self.variant} network"
         if self.file:
             parts.append(f"file {Path(self.file).name}")
@@ -208,8 +208,8 @@ def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "r
     if choice.lower() == "random":
         model = build_model(spec, seed=seed)
         prov = Provenance("random", spec.name, None, None, None, seed,
-                          f"untrained ({'the paper' if spec.init == 'paper' else 'torchvision'}'s "
-                          "initialisation): its predictions mean nothing")
+                          f"{'the paper' if spec.init == 'paper' else 'torchvision'}'s initialisation: "
+                          "its predictions mean nothing")
     elif choice.lower() == "imagenet":
         info = official()
         path, sha = _imagenet_file(cache_dir, progress)
