@@ -1,0 +1,106 @@
+"""The image pages in a real browser: Debian's chromium driven by Playwright against a live server.
+
+Upload a photo on the feature-map page and see the grid painted; follow the sidebar to the
+prediction page and see the top-5 chart; upload a file that is not an image and get a message.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet_viz import mosaic
+from devtools.server import launch_chromium, running_app
+from devtools.stproto import StreamlitSession
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+WAIT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
+        warm = StreamlitSession(url, timeout=180)
+        warm.rerun()  # the process's first run is special (see test_serving's xfail): get it done
+        warm.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def _settled(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stFileUploader"]').first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
+
+
+def _no_error_on(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+
+
+def _upload(page, path: Path) -> None:
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
+
+
+def test_photo_upload_paints_the_grid_then_the_prediction_page_charts_it(app_url, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/feature-maps?layer=C1")
+    _settled(page)
+    _upload(page, SAMPLES / "astronaut.jpg")
+    caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Showing your upload")
+    expect(caption.first).to_contain_text("astronaut.jpg", timeout=WAIT_MS)
+    _settled(page)
+    grid = page.locator('[data-testid="stImage"]').filter(has_text="all 96 channels").locator("img")
+    expect(grid).to_be_visible(timeout=WAIT_MS)
+    grid.evaluate("img => img.decode()")  # resolves once the PNG is decoded and can be painted
+    expected_width = mosaic.feature_grid(np.zeros((96, 55, 55), dtype=np.float32)).image.shape[1]
+    assert grid.evaluate("img => img.naturalWidth") == expected_width
+    _no_error_on(page)
+
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Prediction").click()
+    expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible(timeout=WAIT_MS)
+    _settled(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    expect(chart).to_contain_text("Top 5 classes")
+    expect(chart.locator(".bars .point")).to_have_count(5)
+    expect(caption.first).to_contain_text("astronaut.jpg")  # the upload followed the session
+    expect(page.locator('[data-testid="stAlertContentWarning"]').first).to_contain_text("random")
+    _no_error_on(page)
+
+
+def test_a_file_that_is_not_an_image_gets_a_message_not_a_traceback(app_url, page, tmp_path):
+    from playwright.sync_api import expect
+
+    notes = tmp_path / "notes.png"
+    notes.write_text("these are my notes, not a picture\n" * 50)
+    page.goto(f"{app_url}/feature-maps")
+    _settled(page)
+    _upload(page, notes)
+    error = page.locator('[data-testid="stAlertContentError"]')
+    expect(error.first).to_contain_text("notes.png", timeout=WAIT_MS)
+    _settled(page)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stImage"]')).to_have_count(0)
