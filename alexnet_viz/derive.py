@@ -198,7 +198,7 @@ def ledger_records(book: Ledger) -> list[dict]:
     """The ledger as table records for a page (shapes in the article's H×W×C order)."""
     return [{"layer": r.name, "kind": r.kind, "input": shape_text(r.in_shape), "output": shape_text(r.out_shape),
              "kernel/stride/pad/groups": "—" if r.kind == "fc" else f"{r.kernel}/{r.stride}/{r.padding}/{r.groups}",
-             "unrounded side": None if r.size_exact is None else round(r.size_exact, 4), "params": r.params,
+             "unrounded side": "—" if r.size_exact is None else f"{r.size_exact:g}", "params": r.params,
              "running total": r.cumulative_params, "MACs": r.macs_with_bias, "activations": r.activations,
              "receptive field": r.rf} for r in book.rows]
 

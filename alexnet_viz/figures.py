@@ -89,7 +89,7 @@ def _layout(fig: go.Figure, height: int, eye: tuple[float, float, float]) -> go.
     return fig
 
 
-def block_diagram(book: Ledger, height: int = 520) -> go.Figure:
+def block_diagram(book: Ledger, height: int = 480) -> go.Figure:
     """The whole network in 3-D: one block per feature map (log-sized), kernels where they apply."""
     fig = go.Figure()
     x = 0.0
@@ -111,7 +111,8 @@ def block_diagram(book: Ledger, height: int = 520) -> go.Figure:
         hover = row_hover(r)
         fig.add_trace(_box(cur, COLORS[r.kind], r.name, hover))
         if r.kind != "fc":  # the window inside the previous block, with lines to one output unit
-            k = min(_side(r.kernel), prev[7, 1] - prev[0, 1])
+            span = prev[7, 1] - prev[0, 1]  # the window at its true fraction of the (padded) map's side
+            k = max(1.2, span * r.kernel / (r.in_shape[1] + 2 * r.padding))
             kx0, kdx = prev[0, 0], prev[7, 0] - prev[0, 0]
             if r.groups > 1:
                 kdx /= r.groups
@@ -130,7 +131,7 @@ def block_diagram(book: Ledger, height: int = 520) -> go.Figure:
     fig.add_trace(go.Scatter3d(x=centres[:, 0], y=centres[:, 1], z=[c[2] + h + 2.5 for c, _, h in labels],
                                mode="text", text=[n for _, n, _ in labels], textfont=dict(size=13),
                                hoverinfo="skip", showlegend=False))
-    return _layout(fig, height, (0.35, -1.9, 0.75))
+    return _layout(fig, height, (0.3, -2.3, 0.9))
 
 
 def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:
@@ -163,8 +164,9 @@ def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:
     y0 = a[0, 1] - r.padding * unit
     z0 = a[7, 2] + r.padding * unit - s_k
     kern = _corners(a[0, 0] - 0.05, k_depth + 0.1, y0, s_k, z0, s_k)
-    cell = _corners(b[0, 0] - 0.05, d_out / c_out if r.kind == "conv" else d_out * 0.15, b[0, 1], unit,
-                    b[7, 2] - unit, unit)
+    cell_side = max(unit, 0.6)
+    cell = _corners(b[0, 0] - 0.1, max(d_out / c_out, 0.6) if r.kind == "conv" else d_out * 0.15 + 0.1, b[0, 1] - 0.05,
+                    cell_side, b[7, 2] - cell_side + 0.05, cell_side)
     fig.add_trace(_box(a, COLORS["input"], in_name, f"<b>{in_name} output</b> (this layer's input)<br>"
                        f"{shape_text(r.in_shape)}"))
     fig.add_trace(_box(b, COLORS[r.kind], name, row_hover(r)))
@@ -179,7 +181,7 @@ def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:
                      a[0, 2] - r.padding * unit, s_in + 2 * r.padding * unit)
         fig.add_trace(_edges([p], color="#bbbbbb", width=1))
     fig.add_trace(_edges(boxes))
-    return _layout(fig, height, (0.5, -1.8, 0.6))
+    return _layout(fig, height, (0.8, -2.1, 0.7))
 
 
 def params_vs_macs(book: Ledger, height: int = 360) -> go.Figure:
@@ -218,11 +220,13 @@ def variants_chart(books: dict[str, Ledger], height: int = 420) -> go.Figure:
 
 def value_grids(arrays: list[np.ndarray], titles: list[str], window: tuple[tuple[int, int], tuple[int, int]] | None
                 = None, cell: tuple[int, int] | None = None, cell_panel: int | None = None, padding: int = 0,
-                height: int = 260) -> go.Figure:
+                height: int = 320) -> go.Figure:
     """Small matrices side by side with their values written in; `window` outlines rows/cols in the
     first panels (those with the input's side), `cell` outlines one value in panel `cell_panel`."""
-    fig = make_subplots(rows=1, cols=len(arrays), subplot_titles=titles, horizontal_spacing=0.04)
     side = arrays[0].shape[0]
+    widths = [a.shape[1] + (2 * padding if a.shape[0] == side else 0) for a in arrays]
+    fig = make_subplots(rows=1, cols=len(arrays), subplot_titles=titles, horizontal_spacing=0.025,
+                        column_widths=[w / sum(widths) for w in widths])
     for n, a in enumerate(arrays, start=1):
         shown = np.pad(a, padding) if padding and a.shape[0] == side else a
         off = padding if padding and a.shape[0] == side else 0
@@ -231,8 +235,9 @@ def value_grids(arrays: list[np.ndarray], titles: list[str], window: tuple[tuple
                                  texttemplate="%{text}", colorscale="RdBu", zmid=0, showscale=False,
                                  hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>", xgap=1, ygap=1),
                       row=1, col=n)
-        fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=n, scaleanchor=f"x{n if n > 1 else ''}")
-        fig.update_xaxes(showticklabels=False, row=1, col=n)
+        fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, row=1, col=n,
+                         scaleanchor=f"x{n if n > 1 else ''}")
+        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=n)
         if window is not None and a.shape[0] == side:
             (r0, r1), (c0, c1) = window
             fig.add_shape(type="rect", x0=c0 - 0.5, x1=c1 - 0.5, y0=r0 - 0.5, y1=r1 - 0.5, row=1, col=n,

@@ -38,7 +38,8 @@ base = VARIANTS[preset]
 
 table = pd.DataFrame(spec_rows(base)).astype({c: "Int64" for c in INT_COLUMNS})
 edited = st.data_editor(
-    table, key=f"lab_rows_{preset}", hide_index=True, width="stretch", disabled=["layer"],
+    table, key=f"lab_rows_{preset}", hide_index=True, width="stretch", height=36 * (len(table) + 1),
+    disabled=["layer"],
     column_config={"kind": st.column_config.SelectboxColumn(options=["conv", "maxpool", "avgpool", "fc"],
                                                             help="pools switch between max and average"),
                    "channels": st.column_config.NumberColumn(help="kernels (conv) or neurons (fc)", step=1),
@@ -64,7 +65,7 @@ cols[3].metric("Smallest input that fits", f"{book.min_input_size}×{book.min_in
 
 frame = pd.DataFrame(ledger_records(book))
 frame.insert(1, "problem", [result.errors.get(n, "") for n in frame["layer"]])
-st.dataframe(frame, hide_index=True, width="stretch", key="lab_ledger",
+st.dataframe(frame, hide_index=True, width="stretch", height=36 * (len(frame) + 1), key="lab_ledger",
              column_config={c: st.column_config.NumberColumn(format="localized")
                             for c in ("params", "running total", "MACs", "activations")})
 

@@ -41,6 +41,7 @@ st.plotly_chart(blocks, width="stretch", key="blocks")
 
 st.subheader("Layer by layer")
 st.dataframe(pd.DataFrame(ledger_records(book)), hide_index=True, width="stretch",
+             height=36 * (len(book.rows) + 1),
              column_config={c: st.column_config.NumberColumn(format="localized")
                             for c in ("params", "running total", "MACs", "activations")})
 
@@ -55,5 +56,6 @@ st.subheader("Three networks called AlexNet")
 chart, differences, totals = _variants()
 st.markdown(" · ".join(f"**{VARIANTS[n].title}**: {t:,} parameters" for n, t in totals.items()))
 st.plotly_chart(chart, width="stretch", key="variants")
-st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch",
-             column_config={f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS})
+st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch", height=36 * (len(differences) + 1),
+             column_config={**{f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS},
+                            "differences": st.column_config.TextColumn(width="large")})

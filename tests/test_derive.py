@@ -1,0 +1,88 @@
+"""Derivations show the working with the layer's own numbers and compare with the article honestly."""
+import pytest
+
+from alexnet_viz import article
+from alexnet_viz.derive import derive, fmt_bytes, ledger_records, variant_differences, where_it_lives
+from alexnet_viz.ledger import ledger
+from alexnet_viz.spec import ARTICLE, NAMES, PAPER, VARIANTS
+
+
+def _step(d, label):
+    return next(s for s in d.steps if s.label == label)
+
+
+def test_c1_size_shows_unrounded_floor_and_ceiling():
+    d = derive("article", "C1")
+    size = _step(d, "output side")
+    assert "(224 − 11 + 2·2) / 4 + 1 = 55.25" in size.working
+    assert size.result.startswith("⌊55.25⌋ = 55") and "ceiling formula gives 56" in size.result
+    params = _step(d, "parameters")
+    assert params.working == "(11·11·3/1 + 1) · 96" and params.result == "34,944" and params.agrees is True
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_article_variant_agrees_with_every_stated_number(name):
+    d = derive(ARTICLE, name)
+    compared = [s for s in d.steps if s.agrees is not None]
+    assert compared, "every layer has at least its output shape stated"
+    assert all(s.agrees for s in compared), [(s.label, s.result, s.article) for s in compared]
+
+
+def test_paper_c3_differs_from_the_article_because_of_groups():
+    params = _step(derive(PAPER, "C3"), "parameters")
+    assert params.working == "(5·5·96/2 + 1) · 256"
+    assert params.result == f"{ledger(PAPER).row('C3').params:,}"
+    assert params.article == f"{article.layer('C3').params:,}" and params.agrees is False
+
+
+def test_flattened_input_of_f9_is_compared_by_size():
+    step = _step(derive("article", "F9"), "input")
+    assert step.agrees is True and "flattened = 9,216" in step.article
+
+
+def test_steps_carry_ledger_numbers():
+    book = ledger("torchvision", 300)
+    d = derive("torchvision", "C5", 300)
+    row = book.row("C5")
+    assert _step(d, "running total").result == f"{row.cumulative_params:,}"
+    assert f"{row.macs_without_bias:,}" in _step(d, "multiply-adds").result
+    assert _step(d, "activation memory").result == fmt_bytes(row.activation_bytes)
+    assert _step(d, "receptive field").result.startswith(f"{row.rf}×{row.rf}")
+    assert any(s.label == "adaptive pool" for s in derive("torchvision", "S8", 300).steps)
+
+
+def test_markdown_has_one_row_per_step_and_marks():
+    d = derive("paper", "C3")
+    md = d.to_markdown()
+    assert md.count("\n") == len(d.steps) + 2
+    assert "❌ differs" in md and "✅ agrees" in md
+
+
+def test_unknown_layer():
+    with pytest.raises(KeyError):
+        derive("article", "C4")
+
+
+def test_fmt_bytes():
+    assert fmt_bytes(512) == "512 B" and fmt_bytes(2048) == "2.00 KiB" and fmt_bytes(3 * 2**30) == "3.00 GiB"
+
+
+def test_where_it_lives_article():
+    share = where_it_lives(ledger("article"))
+    assert share["fc_params"] > 0.9 and share["conv_macs"] > 0.9
+    assert share["fc_params"] + share["conv_params"] == pytest.approx(1.0)
+    assert share["fc_layers"] == "F9, F10, F11"
+
+
+def test_variant_differences():
+    rows = {r["layer"]: r for r in variant_differences()}
+    assert set(rows) == set(NAMES)
+    assert "groups" in rows["C3"]["differences"] and rows["S4"]["differences"] == "same"
+    assert rows["F11"]["torchvision params"] == ledger(VARIANTS["torchvision"]).row("F11").params
+    assert "adaptive" in rows["S8"]["differences"]
+
+
+def test_ledger_records():
+    recs = ledger_records(ledger("article"))
+    assert [r["layer"] for r in recs] == list(NAMES)
+    assert recs[0]["output"] == "55x55x96" and recs[0]["unrounded side"] == "55.25" and recs[-1]["unrounded side"] == "—"

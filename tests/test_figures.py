@@ -1,0 +1,94 @@
+"""Figures are pure functions of the ledger: the right blocks, to the stated scale, with true numbers."""
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from alexnet_viz.figures import (block_diagram, dense_figure, layer_diagram, params_vs_macs, row_hover, value_grids,
+                                 variants_chart, vector_bars)
+from alexnet_viz.ledger import ledger
+from alexnet_viz.spec import VARIANTS
+
+
+def _meshes(fig, name=None):
+    return [t for t in fig.data if isinstance(t, go.Mesh3d) and (name is None or t.name == name)]
+
+
+def _extent(mesh, axis):
+    values = np.asarray(getattr(mesh, axis))
+    return float(values.max() - values.min())
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_block_diagram_has_a_block_per_map_and_a_window_per_spatial_layer(variant):
+    book = ledger(variant)
+    fig = block_diagram(book)
+    names = [m.name for m in _meshes(fig)]
+    assert names[0] == "input"
+    assert [n for n in names[1:] if "window" not in n] == list(book.spec.names)
+    assert sum("window" in n for n in names) == sum(r.kind != "fc" for r in book.rows)
+    for r in book.rows:
+        assert f"params {r.params:,}" in _meshes(fig, r.name)[0].hovertext
+
+
+def test_block_sizes_follow_channels_and_sides():
+    fig = block_diagram(ledger("article"))
+    depth = {m.name: _extent(m, "x") for m in _meshes(fig)}
+    side = {m.name: _extent(m, "y") for m in _meshes(fig)}
+    assert depth["C5"] > depth["C3"] > depth["C1"] > depth["input"]  # 384 > 256 > 96 > 3 channels
+    assert side["input"] > side["C1"] > side["S2"] > side["S4"] > side["S8"]  # 224 > 55 > 27 > 13 > 6
+
+
+def test_grouped_kernels_are_half_as_deep():
+    fig = block_diagram(ledger("paper"))
+    assert _extent(_meshes(fig, "C3 window")[0], "x") == pytest.approx(_extent(_meshes(fig, "S2")[0], "x") / 2)
+    assert _extent(_meshes(fig, "C5 window")[0], "x") == pytest.approx(_extent(_meshes(fig, "S4")[0], "x"))
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_layer_diagram_every_layer(variant):
+    book = ledger(variant)
+    for r in book.rows:
+        fig = layer_diagram(book, r.name)
+        assert _meshes(fig, r.name)[0].hovertext == row_hover(r)
+
+
+def test_layer_diagram_spatial_scale():
+    book = ledger("article")
+    fig = layer_diagram(book, "C3")
+    kernel, inp, out = _meshes(fig, "kernel")[0], _meshes(fig, "S2")[0], _meshes(fig, "C3")[0]
+    assert _extent(kernel, "y") / _extent(inp, "y") == pytest.approx(5 / 27)
+    assert _extent(out, "y") / _extent(inp, "y") == pytest.approx(27 / 27)
+    fig = layer_diagram(book, "C1")
+    assert _extent(_meshes(fig, "kernel")[0], "y") / _extent(_meshes(fig, "input")[0], "y") == pytest.approx(11 / 224)
+
+
+def test_params_vs_macs_shares():
+    book = ledger("article")
+    fig = params_vs_macs(book)
+    params, macs = fig.data
+    assert float(np.sum(params.y)) == pytest.approx(100) and float(np.sum(macs.y)) == pytest.approx(100)
+    assert list(params.x).index("F9") == int(np.argmax(params.y))
+    assert float(params.customdata[0]) == book.row("C1").params
+
+
+def test_variants_chart():
+    fig = variants_chart({n: ledger(s) for n, s in VARIANTS.items()})
+    assert len(fig.data) == 2 * len(VARIANTS)
+    tv = [t for t in fig.data if t.name == "torchvision"][0]
+    assert float(tv.y[0]) == ledger("torchvision").row("C1").params
+
+
+def test_value_grids_outline_window_and_cell():
+    x = np.arange(36, dtype=float).reshape(6, 6)
+    fig = value_grids([x, np.ones((3, 3)), np.zeros((4, 4))], ["a", "b", "c"], window=((0, 3), (1, 4)), cell=(0, 1),
+                      cell_panel=2, padding=1)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 2
+    assert (rects[0].x0, rects[0].x1) == (0.5, 3.5)
+    assert len(fig.data[0].z) == 8  # padded by 1 on each side
+
+
+def test_small_figures():
+    fig = dense_figure(np.ones(3), np.ones(4), np.ones(2), np.ones((4, 3)), -np.ones((2, 4)))
+    assert sum(t.mode == "lines" for t in fig.data) == 3 * 4 + 4 * 2
+    assert len(vector_bars({"a": np.array([1.0, -1.0]), "b": np.array([0.5, 0.5])}).data) == 2
