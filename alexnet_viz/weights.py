@@ -109,29 +109,35 @@ def _fetch(info: Official, dest: Path, progress: bool) -> str:
     """Download to a side file with a progress bar; keep it only if its hash matches. Returns it."""
     from tqdm import tqdm
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsError(f"Cannot create the weights cache folder {dest.parent} ({exc.strerror or exc}); "
+                           f"set TORCH_HOME to a writable folder, or point {ENV_VAR}=PATH at a copy of "
+                           f"{dest.name}.") from exc
     partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")  # two processes never share one
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(info.url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(partial, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
-                      disable=not progress) as bar:
-                while chunk := resp.read(_CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-    except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections are OSErrors
+        try:
+            with urllib.request.urlopen(info.url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(partial, "wb") as out:
+                total = int(resp.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
+                          disable=not progress) as bar:
+                    while chunk := resp.read(_CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+        except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections are OSErrors
+            reason = getattr(exc, "reason", None) or exc
+            raise WeightsError(f"Could not download the ImageNet weights from {info.url} ({reason}). "
+                               + _supply_hint(dest)) from exc
+        sha = digest.hexdigest()
+        if not sha.startswith(info.sha_prefix):
+            raise WeightsError(f"The download from {info.url} has SHA-256 {sha[:16]}…, not {info.sha_prefix}…, "
+                               "so it was discarded; try again. " + _supply_hint(dest))
+        os.replace(partial, dest)
+    finally:  # an interrupted or refused download leaves nothing behind
         partial.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", None) or exc
-        raise WeightsError(f"Could not download the ImageNet weights from {info.url} ({reason}). "
-                           + _supply_hint(dest)) from exc
-    sha = digest.hexdigest()
-    if not sha.startswith(info.sha_prefix):
-        partial.unlink(missing_ok=True)
-        raise WeightsError(f"The download from {info.url} has SHA-256 {sha[:16]}…, not {info.sha_prefix}…, "
-                           "so it was discarded; try again. " + _supply_hint(dest))
-    os.replace(partial, dest)
     return sha
 
 

@@ -323,6 +323,14 @@ def test_offline_fails_with_instructions(tmp_path, monkeypatch, url: str) -> Non
     assert list((tmp_path / "hub" / "checkpoints").iterdir()) == []
 
 
+def test_unwritable_cache_is_a_weights_error(tmp_path, monkeypatch) -> None:
+    _fake_official(monkeypatch, "file:///nonexistent/alexnet-owt-7be5be79.pth")
+    blocker = tmp_path / "hub"
+    blocker.write_bytes(b"a file where the cache folder should be")
+    with pytest.raises(WeightsError, match="Cannot create the weights cache folder"):
+        load_model(TINY, "imagenet", cache_dir=blocker, progress=False)
+
+
 def test_default_weights(monkeypatch, tmp_path) -> None:
     assert default_weights() == "random"
     planted = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / weights.official().filename
