@@ -84,17 +84,74 @@ class _RunsCode:
         return (os.mkdir, (self.path,))
 
 
-@pytest.mark.parametrize("page", ["feature-maps", "prediction"])
-def test_hostile_weights_on_the_server_show_an_error_not_a_traceback(tmp_path, page):
+def test_hostile_weights_on_the_server_show_an_error_not_a_traceback(tmp_path):
     marker = tmp_path / "marker"
     weights = tmp_path / "hostile.pth"
     torch.save({"payload": _RunsCode(str(marker))}, weights)
-    log = tmp_path / "server.log"
-    with running_app(env={"ALEXNET_WEIGHTS": str(weights), "ALEXNET_DEVICE": "cpu"}, log=log) as (url, _proc):
+    with running_app(env={"ALEXNET_WEIGHTS": str(weights), "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
         session = StreamlitSession(url, timeout=120)
-        result = session.rerun("sample=cat", page)
+        session.rerun()  # the landing page first (see test_deep_link_on_a_fresh_server_finds_its_page)
+        results = {page: session.rerun("sample=cat", page) for page in ("feature-maps", "prediction")}
         session.close()
     assert not marker.exists(), "the server ran code from the weights file"
+    for page, result in results.items():
+        assert result.status == "ok", f"{page}: {result.describe_failure()}"
+        assert result.exceptions == [], f"{page}: a traceback/exception reached the page: {result.exceptions}"
+        assert any("hostile.pth" in alert for alert in result.error_alerts), f"{page}: {result.error_alerts}"
+
+
+@pytest.fixture(scope="module")
+def app_server():
+    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
+        warm = StreamlitSession(url, timeout=120)
+        warm.rerun()  # the process's first run (see test_deep_link_on_a_fresh_server_finds_its_page)
+        warm.close()
+        yield url
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Streamlit 1.67 runs a process's first script run as a v1 multipage app when a directory named "
+    "pages/ sits beside the main script (PagesManager.uses_pages_directory); that run looks the deep "
+    "link up among pages/*.py file names, sends page_not_found (the browser shows a 'Page not found' "
+    "dialog), and only then reaches st.navigation. Fix: rename pages/ (e.g. app_pages/)."))
+def test_deep_link_on_a_fresh_server_finds_its_page():
+    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
+        session = StreamlitSession(url, timeout=120)
+        result = session.rerun("sample=cat&layer=C1", "feature-maps")
+        session.close()
     assert result.status == "ok", result.describe_failure()
-    assert result.exceptions == [], f"a traceback/exception reached the page: {result.exceptions}"
-    assert any("hostile.pth" in alert for alert in result.error_alerts), result.error_alerts
+
+
+@pytest.mark.browser
+def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    from devtools.server import launch_chromium
+
+    photos = {"astronaut.jpg": "512×512", "rocket.jpg": "640×427"}
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            pages = {}
+            for name in photos:
+                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                page.goto(f"{app_server}/feature-maps?layer=C1")
+                expect(page.locator('[data-testid="stFileUploader"]').first).to_be_visible(timeout=90_000)
+                expect(page.locator('[data-testid="stImage"] img').first).to_be_visible(timeout=90_000)
+                pages[name] = page
+            for name, page in pages.items():  # both uploads in flight together
+                page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+                    str(SAMPLES / name))
+            grids = {}
+            for name, page in pages.items():
+                other = next(n for n in photos if n != name)
+                caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Showing your upload")
+                expect(caption.first).to_contain_text(name, timeout=90_000)
+                expect(caption.first).to_contain_text(photos[name])
+                main = page.locator('[data-testid="stMain"]')
+                expect(main).not_to_contain_text(other)
+                expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=90_000)
+                grids[name] = page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+            assert grids["astronaut.jpg"] != grids["rocket.jpg"], "both sessions show the same channel grid"
+        finally:
+            browser.close()
