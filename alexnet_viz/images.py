@@ -78,6 +78,8 @@ def _read(data: bytes | bytearray | memoryview | str | Path | BinaryIO) -> bytes
             raise ImageError(f"{path.name} could not be read ({exc.strerror or exc}).") from exc
     elif hasattr(data, "read"):
         raw = data.read(MAX_BYTES + 1)
+        if not isinstance(raw, (bytes, bytearray)):
+            raise TypeError("load_image needs a file opened in binary mode ('rb')")
     else:
         raise TypeError(f"load_image takes bytes, a path or a binary file, not {type(data).__name__}")
     if len(raw) > MAX_BYTES:
@@ -106,8 +108,8 @@ def load_image(data: bytes | str | Path | BinaryIO, *, max_pixels: int = MAX_PIX
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"The image has far more pixels than the {max_pixels / 1e6:g} megapixels "
-                         "accepted; scale it down first.") from exc
+        raise ImageError(f"The image has more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, too many "
+                         f"to decode safely; scale it down to at most {max_pixels / 1e6:g} megapixels.") from exc
     except Exception as exc:  # Pillow's decoders raise many types on hostile input; all mean "bad file"
         what = f"This {name} file" if name else "This file"
         raise ImageError(f"{what} could not be decoded: it is truncated, damaged or not an image "

@@ -33,6 +33,18 @@ def test_refused_corpus_gives_library_error(name: str) -> None:
     assert message.endswith(".") and len(message.split()) >= 6  # a sentence, not an exception name
 
 
+def test_corpora_cover_every_generator() -> None:
+    """A file maker added to imagegen must land in one corpus, so the corpus tests see it."""
+    makers = [getattr(gen, n) for n in dir(gen) if n.endswith("_bytes") and n != "header_only_png_bytes"]
+    files = list(gen.accepted_corpus().values()) + list(gen.refused_corpus().values())
+    assert makers and all(maker() in files for maker in makers)
+
+
+def test_text_mode_file_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="binary"):
+        load_image(io.StringIO("not bytes"))
+
+
 @pytest.mark.parametrize("maker", [gen.rgba_png_bytes, gen.rgba_webp_bytes, gen.palette_transparent_png_bytes,
                                    gen.palette_transparent_gif_bytes])
 def test_transparency_composited_on_white(maker) -> None:
