@@ -211,6 +211,8 @@ def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "r
     """
     spec = get_spec(variant_or_spec)
     choice = str(weights).strip()
+    if not choice:
+        raise WeightsError("No weights chosen: use imagenet, random or the path of a weights file.")
     if choice.lower() == "random":
         model = build_model(spec, seed=seed)
         prov = Provenance("random", spec.name, None, None, None, seed,

@@ -173,6 +173,8 @@ def test_unreadable_files(tmp_path, name: str, content: bytes, needle: str) -> N
 
 
 def test_missing_path_directory_and_non_tensor_contents(tmp_path) -> None:
+    with pytest.raises(WeightsError, match="No weights chosen"):
+        load_model(TINY, "  ")
     with pytest.raises(WeightsError, match="No weights file"):
         load_model(TINY, tmp_path / "nope.pth")
     with pytest.raises(WeightsError, match="No weights file"):
