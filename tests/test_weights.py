@@ -138,6 +138,7 @@ def test_mismatch_lists_missing_unexpected_and_misshaped(tmp_path) -> None:
     assert "Misshaped keys: classifier.6.weight (file (7, 8), network (10, 8))" in text
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch's note on the raw pickle
 @pytest.mark.parametrize("raw", [False, True])
 def test_code_running_pickle_is_refused_without_running(tmp_path, raw: bool) -> None:
     marker = tmp_path / "PWNED"
