@@ -1,0 +1,127 @@
+"""AppTest for the architecture pages: they run, show computed numbers and follow their widgets.
+
+In Streamlit 1.67 `AppTest.switch_page` on this app resolves a page to the legacy `pages/` entry
+and runs the page script without the entry script, so the sidebar is not drawn there; pages are
+tested directly (their `context()` falls back to session state, then the URL, then "article"),
+and the sidebar through the entry script's default page.
+"""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from alexnet_viz import errata
+from alexnet_viz.ledger import ledger
+
+PAGES = ["overview", "layers", "lab", "operations", "article"]
+APP = "../streamlit_app.py"
+
+
+def _nav(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    return at.switch_page(f"pages/{page}.py").run()
+
+
+def _page(page: str, variant: str | None = None) -> AppTest:
+    at = AppTest.from_file(f"../pages/{page}.py", default_timeout=120)
+    if variant:
+        at.session_state["variant"] = variant
+    return at
+
+
+def _text(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.subheader, *at.title, *at.code])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_alone_and_in_the_app(page):
+    alone = AppTest.from_file(f"../pages/{page}.py", default_timeout=120).run()
+    assert not alone.exception, alone.exception
+    assert not _nav(page).exception
+
+
+def test_overview_shows_computed_totals_and_follows_the_variant():
+    at = AppTest.from_file(APP, default_timeout=120).run()  # the default page, with the sidebar
+    assert f"{ledger('article').total_params:,}" == "62,378,344" == at.metric[0].value
+    assert at.metric[1].value == f"{ledger('article').total_macs_with_bias:,}"
+    at.sidebar.selectbox(key="variant").set_value("paper").run()
+    assert not at.exception
+    assert at.metric[0].value == f"{ledger('paper').total_params:,}"
+
+
+def test_layers_picker_and_deep_link():
+    at = _page("layers")
+    at.query_params["layer"] = "C5"
+    at.run()
+    assert at.radio(key="layer").value == "C5"
+    assert "C5: convolution" in _text(at) and "885,120" in _text(at)
+    at.radio(key="layer").set_value("F9").run()
+    assert not at.exception
+    assert "F9: fully connected" in _text(at) and "(9,216 + 1) · 4,096" in _text(at)
+    assert at.query_params["layer"] in ("F9", ["F9"])
+
+
+def test_lab_input_size_changes_c1_and_bad_edits_become_messages():
+    at = _page("lab").run()
+    c1 = lambda: _ledger_table(at).iloc[0]["output"]  # noqa: E731
+    assert c1() == "55x55x96"
+    at.number_input(key="lab_input").set_value(227).run()
+    assert not at.exception and c1() == "56x56x96"
+    at.number_input(key="lab_input").set_value(20).run()
+    assert not at.exception and any("at least 63x63" in e.value for e in at.error)
+    assert c1() == "55x55x96"  # fell back to the preset's size
+
+    at = _page("lab")
+    at.session_state["lab_rows_article"] = {"edited_rows": {2: {"groups": 3}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert any("C3" in e.value and "groups" in e.value for e in at.error)
+    problems = _ledger_table(at).set_index("layer")["problem"]
+    assert "groups" in problems["C3"] and problems["C1"] == ""
+    assert len(at.get("download_button")) == 3
+
+
+def _ledger_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "problem" in d.value.columns)
+
+
+def test_lab_follows_the_variant():
+    at = _page("lab", "torchvision").run()
+    assert at.metric[0].value == f"{ledger('torchvision').total_params:,}"
+
+
+def test_lab_verify_with_pytorch():
+    at = _page("lab").run()
+    at.button(key="verify").click().run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert table["agree"].all() and table.iloc[-1]["torchinfo params"] == ledger("article").total_params
+
+
+def test_operations_controls():
+    at = _page("operations").run()
+    assert "output side ⌊(6 − 3 + 2·0) / 1⌋ + 1 = **4**" in _text(at)
+    at.slider(key="conv_padding").set_value(1).run()
+    assert "= **6**" in _text(at)
+    at.slider(key="conv_step").set_value(7).run()
+    assert "Step 7 writes row 1, column 1" in _text(at)
+    at.radio(key="pool_kind").set_value("avg").run()
+    assert not at.exception and "/ 4 =" in _text(at)
+    before = _text(at)
+    at.number_input(key="ops_seed").set_value(5).run()
+    assert not at.exception and _text(at) != before
+
+
+def test_article_page_counts_come_from_errata():
+    at = _page("article").run()
+    tally = errata.counts()
+    assert [m.value for m in at.metric] == [str(tally[v]) for v in errata.VERDICTS]
+    assert any("ceiling" in e.value for e in at.error) and any("C4" in e.value for e in at.error)
+    at.pills(key="verdicts").set_value(["correct"]).run()
+    assert not at.exception and not at.error
+
+
+def test_layers_marks_where_the_article_disagrees():
+    at = _page("layers", "paper")
+    at.query_params["layer"] = "C3"
+    at.run()
+    assert not at.exception
+    assert any("614,656" in w.value and f"{ledger('paper').row('C3').params:,}" in w.value for w in at.warning)
