@@ -12,7 +12,6 @@ modes, parameters and `requires_grad` flags are never touched.
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 
 import numpy as np
 import torch

@@ -141,10 +141,11 @@ def capture(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = No
             grad: bool = False) -> dict[str, torch.Tensor]:
     """Each asked-for layer's activations for input `x`, keyed "C1", "C1.pre", ..., "F11" (logits).
 
-    With `grad=False` (the default) the tensors are detached copies on the CPU, safe to keep.
-    With `grad=True` they are the live tensors of the forward pass on the model's device, still
-    in the autograd graph with `retain_grad()` set, so a caller can backprop from "F11" (or any
-    key) and read `.grad` of the others. They require grad only if `x` or the weights do.
+    With `grad=False` (the default) the tensors are detached, on the CPU and held by nothing else,
+    so they are safe to keep and to modify. With `grad=True` they are the live tensors of the
+    forward pass on the model's device, still in the autograd graph with `retain_grad()` set, so
+    a caller can backprop from "F11" (or any key) and read `.grad` of the others; they require
+    grad only if `x` or the weights do, and the model must have no in-place modules (ours have none).
 
     The forward stops once the last requested layer has run, so asking for C1 costs C1 only.
     The model keeps its mode, hooks and parameters: see the module docstring.
