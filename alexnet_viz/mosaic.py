@@ -219,11 +219,12 @@ def resize_map(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
-def overlay(image: np.ndarray, heat: np.ndarray, *, alpha: float = 0.5, cmap: str = "inferno",
+def overlay(image: np.ndarray, heat: np.ndarray, *, alpha: float = 0.7, cmap: str = "inferno",
             normalise_heat: bool = True) -> np.ndarray:
     """A (h, w) map coloured and blended over an RGB uint8 image; the map is resized to the image.
 
-    Alpha follows the map's strength too, so weak regions leave the picture visible.
+    The picture goes grey (and a little darker) underneath, so every colour on top belongs to the
+    map; opacity grows with the map's value, so weak regions leave the picture visible.
     """
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -234,9 +235,10 @@ def overlay(image: np.ndarray, heat: np.ndarray, *, alpha: float = 0.5, cmap: st
     if normalise_heat:
         h = normalise(h[None], "map")[0]
     h = np.clip(h, 0.0, 1.0)
+    grey = img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) * 0.8
     colour = colormap(h, cmap).astype(np.float32)
-    a = (alpha * (0.35 + 0.65 * h))[..., None]
-    out = img.astype(np.float32) * (1.0 - a) + colour * a
+    a = (alpha * (0.3 + 0.7 * h))[..., None]
+    out = grey[..., None] * (1.0 - a) + colour * a
     return np.clip(out.round(), 0, 255).astype(np.uint8)
 
 
@@ -295,16 +297,18 @@ def receptive_field(spec_or_variant: Spec | str, layer: str, row: int, col: int,
     return Box(layer=layer, row=row, col=col, rf=target.rf, jump=jump, centre=(cy, cx), full=full, clipped=clipped)
 
 
-def draw_box(image: np.ndarray, box: Box, *, colour: tuple[int, int, int] = (255, 64, 32), width: int = 2,
-             centre_colour: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
-    """The image with the box's visible part outlined and the unit's centre marked (a copy)."""
+def draw_box(image: np.ndarray, box: Box, *, colour: tuple[int, int, int] = (255, 221, 0), width: int = 2,
+             edge: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+    """The image with the box's visible part outlined (bright line, dark edge: visible on any photo)
+    and the unit's centre marked; a copy, the input is left alone."""
     img = Image.fromarray(np.asarray(image, dtype=np.uint8))
     draw = ImageDraw.Draw(img)
     x0, y0, x1, y1 = box.clipped
+    draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=edge, width=width + 2)
     draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
     cy, cx = box.centre
-    r = max(1, width)
-    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=centre_colour, outline=colour)
+    r = max(2, width + 1)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour, outline=edge)
     return np.asarray(img)
 
 

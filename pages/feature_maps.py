@@ -37,9 +37,10 @@ def channel_view(name: str, channels: int) -> None:
     st.query_params["channel"] = str(channel)
     post = res.post[channel]
     peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
-    i = int(unit_row.number_input("Unit row", 0, side - 1, int(peak_i), key=f"fm_row_{name}_{channel}",
+    unit = f"{ref.digest[:12]}_{name}_{channel}"  # a new image, layer or channel starts at its strongest unit
+    i = int(unit_row.number_input("Unit row", 0, side - 1, int(peak_i), key=f"fm_row_{unit}",
                                   help="Default: this channel's strongest unit."))
-    j = int(unit_col.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{name}_{channel}",
+    j = int(unit_col.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{unit}",
                                   help="Default: this channel's strongest unit."))
     if not post.any():
         st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0 after the ReLU.")
@@ -76,8 +77,9 @@ def layer_view() -> None:
     mode = c2.radio("Normalise", list(NORMALISE), format_func=NORMALISE.get, key="fm_mode", horizontal=True)
     sort = c3.radio("Order by", list(SORTS), format_func=SORTS.get, key="fm_sort", horizontal=True)
     res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)
-    pre = c4.toggle("Before ReLU", key="fm_pre", disabled=res.pre is None,
-                    help="Show the convolution's output before its ReLU (negative values in blue).") and res.pre is not None
+    wants_pre = c4.toggle("Before ReLU", key="fm_pre", disabled=res.pre is None,
+                          help="Show the convolution's output before its ReLU (negative values in blue).")
+    pre = wants_pre and res.pre is not None
     row = book.row(name)
     channels, side = row.out_shape[0], row.out_shape[1]
     grid = analysis.grid(ref, ctx.variant, ctx.weights, ctx.device, name, pre, mode, sort)

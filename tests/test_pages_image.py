@@ -97,6 +97,8 @@ def test_upload_follows_to_the_next_page_but_not_to_another_session():
     assert "your upload **photo.png**" in _texts(at)
     other = _open(PREDICTION)  # another browser session on the same server
     assert "Chelsea the cat" in _texts(other) and "photo.png" not in _texts(other)
+    at.button(key="image_back").click().run()  # back to the sample on this page
+    assert "Chelsea the cat" in _texts(at) and "photo.png" not in _texts(at)
 
 
 def test_feature_map_deep_link_and_controls():

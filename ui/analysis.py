@@ -128,7 +128,7 @@ def view_jpeg(ref: ImageRef, variant: str) -> bytes:
 def channel_overlay_jpeg(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int) -> bytes:
     """One channel's activation blended over the network's view of the image."""
     res = layer(ref, variant, weights, device, name)
-    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, res.post[channel], alpha=0.6))
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, res.post[channel]))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
@@ -197,7 +197,7 @@ def explanation(ref: ImageRef, variant: str, weights: str, device: str, method: 
 def explanation_jpeg(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> bytes:
     """The attribution map blended over the network's view, as JPEG bytes."""
     heat = explanation(ref, variant, weights, device, method, target)
-    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, heat, alpha=0.6))
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, heat))
 
 
 @st.cache_resource(hash_funcs=_HASH, max_entries=64, show_spinner=False)
@@ -216,7 +216,8 @@ def kernels(variant: str, weights: str, device: str) -> dict[str, np.ndarray]:
 
 
 @st.cache_data(max_entries=16, show_spinner="Counting weights…")
-def weight_histograms(variant: str, weights: str, device: str, bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def weight_histograms(variant: str, weights: str, device: str,
+                      bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Counts and edges of every weighted layer's weights (the fc layers hold most of them)."""
     model = _model(variant, weights, device)
     return {name: pf.histogram(model.layer(name).weight.detach().float().cpu().numpy(), bins)

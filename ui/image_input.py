@@ -51,7 +51,7 @@ def _initial_sample() -> str:
 
 def _on_sample(widget: str) -> None:
     st.session_state[_SAMPLE] = st.session_state[widget]
-    st.session_state.pop(_OWN, None)  # choosing a sample means: show the sample
+    _forget_own()  # choosing a sample means: show the sample
 
 
 def _on_file(widget: str, source: str) -> None:
@@ -64,11 +64,16 @@ def _on_file(widget: str, source: str) -> None:
     st.session_state[_OWN] = (source, ImageRef.of(f.getvalue(), label=f.name or source))
 
 
+def _forget_own() -> None:
+    st.session_state.pop(_OWN, None)
+
+
 def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     """Draw the picker; return the decoded choice, or None after showing why it cannot be used."""
     if _SAMPLE not in st.session_state:
         st.session_state[_SAMPLE] = _initial_sample()
-    sample_key, upload_key, camera_key, toggle_key = (f"{key}_{k}" for k in ("sample", "upload", "camera", "use_camera"))
+    sample_key, upload_key, camera_key, toggle_key = (f"{key}_{k}"
+                                                      for k in ("sample", "upload", "camera", "use_camera"))
     if sample_key not in st.session_state:
         st.session_state[sample_key] = st.session_state[_SAMPLE]
 
@@ -91,16 +96,24 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
         source, ref = "sample", sample_ref(st.session_state[_SAMPLE])
         st.query_params[SAMPLE_PARAM] = st.session_state[_SAMPLE]
 
+    # An own photo whose widget is empty here was picked on another page: offer a way back.
+    kept = source != "sample" and st.session_state.get(upload_key if source == "upload" else camera_key) is None
     try:
         prepared = prepare(ref, variant)
     except AlexVizError as err:
-        st.error(f"**{ref.label}** cannot be used: {err}")
+        how = "Choose a sample photo instead." if kept else "Remove it (×) or choose another file to go on."
+        st.error(f"**{ref.label}** cannot be used: {err} {how}")
+        if kept:
+            st.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
         return None
     width, height = prepared.original_size
     side = prepared.view.shape[0]
     what = SAMPLES[st.session_state[_SAMPLE]][1] if source == "sample" else f"your {source} **{ref.label}**"
-    st.caption(f"Showing {what}: {width}×{height} pixels, seen by the network as the centre {side}×{side} "
-               f"after resizing.")
+    text, back = st.columns([5, 1], vertical_alignment="center") if kept else (st, None)
+    text.caption(f"Showing {what}{' (from another page)' if kept else ''}: {width}×{height} pixels, seen by the "
+                 f"network as the centre {side}×{side} after resizing.")
+    if back is not None:
+        back.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
     return Picked(ref=ref, source=source, prepared=prepared)
 
 
