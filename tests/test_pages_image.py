@@ -130,3 +130,39 @@ def test_filters_page_tiles_and_paper_groups():
     captions = [c for image in paper.image for c in image.captions]
     assert any("GPU 1: kernels 0–127; slice on input channel 5" in c for c in captions)
     assert any("GPU 2: kernels 128–255; slice on input channel 53" in c for c in captions)
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(_png(160, 160))).convert("RGB").save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def test_camera_is_off_until_asked_for_then_its_photo_is_used():
+    at = _open(FEATURES)
+    assert not at.camera_input  # no camera permission prompt by default
+    at.toggle(key="image_use_camera").set_value(True).run()
+    assert len(at.camera_input) == 1
+    at.camera_input(key="image_camera").set_value(("shot.jpg", _jpeg(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert "your camera **shot.jpg**: 160×160 pixels" in _texts(at)
+
+
+def test_pages_leave_the_shared_model_as_they_found_it():
+    import torch
+
+    from ui.state import shared_model
+
+    model = shared_model("article", "random", "cpu")  # the same cached object the pages use
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    at = _open(PREDICTION, {"sample": "astronaut", "class": "3"})
+    assert at.selectbox(key="pred_class").value == 3  # the deep-linked class is explained
+    at.toggle(key="pred_occlusion").set_value(True).run()
+    assert not at.exception and len(at.image) == 4  # the view, Grad-CAM, saliency, occlusion
+    _open(FEATURES, {"sample": "astronaut", "layer": "C3"})
+    assert shared_model("article", "random", "cpu") is model
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not model.training and not any(m.training for m in model.modules())
+    assert not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in model.modules())
+    assert all(p.grad is None for p in model.parameters())
