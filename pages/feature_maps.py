@@ -24,6 +24,16 @@ book = ledger(ctx.spec)
 spatial = [r.name for r in book.rows if r.kind != "fc"]
 
 
+def stage(name: str, pre: bool) -> str:
+    """Which tensor of the layer is shown, in words."""
+    layer = ctx.spec.layer(name)
+    if pre:
+        return "before the ReLU"
+    if layer.kind != "conv":
+        return "the pooled output"
+    return "after the ReLU" + (" and the LRN" if layer.lrn is not None else "")
+
+
 @st.fragment
 def channel_view(name: str, channels: int) -> None:
     """One channel: zoomed with hover values, before/after ReLU, on the input, and a unit's receptive field."""
@@ -43,7 +53,7 @@ def channel_view(name: str, channels: int) -> None:
     j = int(unit_col.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{unit}",
                                   help="Default: this channel's strongest unit."))
     if not post.any():
-        st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0 after the ReLU.")
+        st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0.")
     after, before = st.columns(2)
     after.plotly_chart(analysis.channel_figure(ref, ctx.variant, ctx.weights, ctx.device, name, channel, False),
                        key="fm_zoom_post", config={"displaylogo": False})
@@ -85,7 +95,7 @@ def layer_view() -> None:
     grid = analysis.grid(ref, ctx.variant, ctx.weights, ctx.device, name, pre, mode, sort)
     first = ", ".join(map(str, grid.order[:8]))
     st.image(grid.png, width="content", output_format="PNG",
-             caption=f"{name}: all {channels} channels of {side}×{side}, {'before' if pre else 'after'} the ReLU, "
+             caption=f"{name}: all {channels} channels of {side}×{side}, {stage(name, pre)}, "
                      f"{grid.rows} rows × {grid.cols} columns, ordered by {SORTS[sort]}"
                      + (f" (first: channels {first}, …)" if sort != "none" else "") + ".")
     d1, d2, _ = st.columns([1, 1, 2])

@@ -18,6 +18,12 @@ pytestmark = pytest.mark.browser
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 WAIT_MS = 120_000
+# The natural width of the one image captioned with `text`, once it is loaded and decoded (else false).
+PAINTED_WIDTH = """text => {
+    const imgs = [...document.querySelectorAll('[data-testid="stImage"]')]
+        .filter(e => e.innerText.includes(text)).map(e => e.querySelector('img'));
+    return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0 ? imgs[0].naturalWidth : false;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +81,9 @@ def test_photo_upload_paints_the_grid_then_the_prediction_page_charts_it(app_url
     _settled(page)
     grid = page.locator('[data-testid="stImage"]').filter(has_text="all 96 channels").locator("img")
     expect(grid).to_be_visible(timeout=WAIT_MS)
-    grid.evaluate("img => img.decode()")  # resolves once the PNG is decoded and can be painted
+    painted = page.wait_for_function(PAINTED_WIDTH, arg="all 96 channels", timeout=WAIT_MS)
     expected_width = mosaic.feature_grid(np.zeros((96, 55, 55), dtype=np.float32)).image.shape[1]
-    assert grid.evaluate("img => img.naturalWidth") == expected_width
+    assert painted.json_value() == expected_width
     _no_error_on(page)
 
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Prediction").click()
