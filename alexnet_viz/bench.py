@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -54,10 +55,15 @@ class BenchResult:
     autocast: str | None
     matmul_gflops: float  # float32
     matmul_autocast_gflops: float | None  # in the autocast dtype, when one is used
+    load_average: tuple[float, float] | None  # 1-minute load before and after: a busy machine reads slow
     variants: list[VariantResult] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _load() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def _times(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 2) -> list[float]:
@@ -139,6 +145,7 @@ def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), devic
         raise AlexVizError("--batch-size and --repeats must be at least 1.")
     device = device or pick_device()
     say = progress or (lambda message: None)
+    load_before = _load()
     say("matmul peak")
     peak = matmul_gflops(device, repeats)
     peak_autocast = None
@@ -154,7 +161,9 @@ def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), devic
     return BenchResult(device=device_name(device), device_type=device.type, torch_version=torch.__version__,
                        platform=f"{platform.system()} {platform.machine()} {platform.processor() or ''}".strip(),
                        batch_size=batch_size, repeats=repeats, autocast=autocast, matmul_gflops=peak,
-                       matmul_autocast_gflops=peak_autocast, variants=results)
+                       matmul_autocast_gflops=peak_autocast,
+                       load_average=None if load_before is None else (load_before, _load()), variants=results)
+
 
 
 def render(result: BenchResult) -> str:
@@ -166,6 +175,9 @@ def render(result: BenchResult) -> str:
         + (f" · autocast {result.autocast}" if result.autocast else ""),
         f"matmul {MATMUL_SIDE}x{MATMUL_SIDE} float32: {result.matmul_gflops:,.1f} GFLOP/s (practical peak)",
     ]
+    if result.load_average is not None:
+        lines.insert(2, f"load average (1 min) before/after: {result.load_average[0]:.2f} / {result.load_average[1]:.2f}"
+                        f" on {os.cpu_count()} CPUs")
     if result.matmul_autocast_gflops is not None:
         lines.append(f"matmul {MATMUL_SIDE}x{MATMUL_SIDE} {result.autocast}: {result.matmul_autocast_gflops:,.1f} GFLOP/s")
     header = ("variant", "input", "GMAC/img", "b1 ms", f"b{n} img/s", "GFLOP/s b1", f"GFLOP/s b{n}", "% peak",

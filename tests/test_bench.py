@@ -31,7 +31,8 @@ def test_run_bench_measures_every_figure_consistently() -> None:
     assert v.gflops_batch == pytest.approx(2 * v.macs_per_image * 3 / (v.batch_ms / 1000) / 1e9)
     assert v.share_of_peak == pytest.approx(v.gflops_batch / result.matmul_gflops)
     text = render(result)
-    for field in ("matmul 2048x2048 float32", "GFLOP/s", "b3 img/s", "capture/plain", "tiny"):
+    assert result.load_average is not None and len(result.load_average) == 2
+    for field in ("matmul 2048x2048 float32", "GFLOP/s", "b3 img/s", "capture/plain", "tiny", "load average"):
         assert field in text
 
 
