@@ -177,20 +177,21 @@ def variant_differences(input_size: int | None = None) -> list[dict]:
             rec[f"{v} params"] = row.params
         specs = {v: VARIANTS[v].layers[i] for v in books}
         diffs = []
-        for field in ("out", "padding", "groups", "lrn", "adaptive"):
-            values = {v: getattr(s, field) for v, s in specs.items()}
-            if len(set(map(repr, values.values()))) > 1:
-                diffs.append(field + ": " + ", ".join(f"{v} {_short(x)}" for v, x in values.items()))
-        rec["differences"] = "; ".join(diffs) or "same"
-        records.append(rec)
+        for field, label in (("out", "width"), ("padding", "padding"), ("groups", "groups"), ("lrn", "LRN"),
+                             ("adaptive", "adaptive pool")):
+            values = [getattr(s, field) for s in specs.values()]
+            if len(set(map(repr, values))) > 1:
+                diffs.append(f"{label} {' / '.join(_short(x) for x in values)}")
+        records.append({"layer": name, f"differences ({' / '.join(books)})": " · ".join(diffs) or "same",
+                        **{k: v for k, v in rec.items() if k != "layer"}})
     return records
 
 
 def _short(value: object) -> str:
     if value is None:
-        return "none"
+        return "–"
     if hasattr(value, "size") and hasattr(value, "beta"):
-        return "LRN"
+        return "yes"
     return str(value)
 
 

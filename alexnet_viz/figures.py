@@ -16,7 +16,7 @@ from .ledger import Ledger, Row
 from .report import shape_text
 
 COLORS = {"input": "#9e9e9e", "conv": "#4c78a8", "maxpool": "#f58518", "avgpool": "#e4a11b",
-          "fc": "#54a24b", "kernel": "#e45756", "unit": "#b279a2"}
+          "fc": "#54a24b", "kernel": "#e45756", "unit": "#d6336c"}
 KIND_NAMES = {"conv": "convolution", "maxpool": "max pooling", "avgpool": "average pooling", "fc": "fully connected"}
 # a cube's 12 triangles over its 8 corners (corner index = 4*x + 2*y + z bits)
 _I = [0, 0, 4, 4, 0, 0, 2, 2, 0, 0, 1, 1]
@@ -89,7 +89,7 @@ def _layout(fig: go.Figure, height: int, eye: tuple[float, float, float]) -> go.
     return fig
 
 
-def block_diagram(book: Ledger, height: int = 480) -> go.Figure:
+def block_diagram(book: Ledger, height: int = 440) -> go.Figure:
     """The whole network in 3-D: one block per feature map (log-sized), kernels where they apply."""
     fig = go.Figure()
     x = 0.0
@@ -131,7 +131,7 @@ def block_diagram(book: Ledger, height: int = 480) -> go.Figure:
     fig.add_trace(go.Scatter3d(x=centres[:, 0], y=centres[:, 1], z=[c[2] + h + 2.5 for c, _, h in labels],
                                mode="text", text=[n for _, n, _ in labels], textfont=dict(size=13),
                                hoverinfo="skip", showlegend=False))
-    return _layout(fig, height, (0.3, -2.3, 0.9))
+    return _layout(fig, height, (0.25, -1.85, 0.7))
 
 
 def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:
@@ -164,7 +164,7 @@ def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:
     y0 = a[0, 1] - r.padding * unit
     z0 = a[7, 2] + r.padding * unit - s_k
     kern = _corners(a[0, 0] - 0.05, k_depth + 0.1, y0, s_k, z0, s_k)
-    cell_side = max(unit, 0.6)
+    cell_side = max(unit, 0.9)
     cell = _corners(b[0, 0] - 0.1, max(d_out / c_out, 0.6) if r.kind == "conv" else d_out * 0.15 + 0.1, b[0, 1] - 0.05,
                     cell_side, b[7, 2] - cell_side + 0.05, cell_side)
     fig.add_trace(_box(a, COLORS["input"], in_name, f"<b>{in_name} output</b> (this layer's input)<br>"

@@ -44,6 +44,7 @@ edited = st.data_editor(
                                                             help="pools switch between max and average"),
                    "channels": st.column_config.NumberColumn(help="kernels (conv) or neurons (fc)", step=1),
                    **{c: st.column_config.NumberColumn(step=1) for c in ("kernel", "stride", "padding", "groups")}})
+st.caption("Empty cells (None) do not apply to that kind of layer; pools can switch between maxpool and avgpool.")
 records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in edited.to_dict("records")]
 
 try:
@@ -51,8 +52,8 @@ try:
 except AlexVizError as exc:
     st.error(str(exc))
     st.stop()
-for where, message in result.errors.items():
-    st.error(f"**{where}** — {message}", icon="⚠️")
+for message in result.errors.values():
+    st.error(message, icon="⚠️")
 
 book = result.ledger
 cols = st.columns(4)
@@ -64,7 +65,8 @@ cols[2].metric("Activation memory per image", fmt_bytes(book.total_activation_by
 cols[3].metric("Smallest input that fits", f"{book.min_input_size}×{book.min_input_size}")
 
 frame = pd.DataFrame(ledger_records(book))
-frame.insert(1, "problem", [result.errors.get(n, "") for n in frame["layer"]])
+if any(name in result.errors for name in frame["layer"]):  # each message on the row it belongs to
+    frame.insert(1, "problem", [result.errors.get(n, "") for n in frame["layer"]])
 st.dataframe(frame, hide_index=True, width="stretch", height=36 * (len(frame) + 1), key="lab_ledger",
              column_config={c: st.column_config.NumberColumn(format="localized")
                             for c in ("params", "running total", "MACs", "activations")})
@@ -81,7 +83,9 @@ st.caption("Builds the edited network as a real PyTorch model and lets torchinfo
            "(its MACs include the bias add).")
 if st.button("Verify with PyTorch", key="verify"):
     try:
-        st.dataframe(pd.DataFrame(_verify(result.spec, book.input_size)), hide_index=True, width="stretch",
-                     key="verify_table")
+        checked = pd.DataFrame(_verify(result.spec, book.input_size))
+        st.dataframe(checked, hide_index=True, width="stretch", height=36 * (len(checked) + 1),
+                     column_config={c: st.column_config.NumberColumn(format="localized")
+                                    for c in checked.columns if c not in ("layer", "agree")})
     except AlexVizError as exc:
         st.error(str(exc))

@@ -39,7 +39,7 @@ left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")
     st.caption("Grey: the layer's input; red: one kernel (or pooling window) at its first placement, padding "
-               "outlined; purple: the single output value it produces. Spatial sides are to scale.")
+               "outlined; magenta: the single output value it produces. Spatial sides are to scale.")
 with right:
     compared = [s for s in result.steps if s.agrees is not None]
     agree = sum(s.agrees for s in compared)

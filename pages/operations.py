@@ -12,7 +12,9 @@ from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_co
 
 def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:
     """A small matrix (or vector) the reader can overwrite; empty cells count as 0."""
-    frame = pd.DataFrame(np.atleast_2d(values), columns=[str(i) for i in range(np.atleast_2d(values).shape[1])])
+    grid = np.atleast_2d(values)
+    names = [f"{'v' if values.ndim == 1 else 'col '}{i + 1}" for i in range(grid.shape[1])]
+    frame = pd.DataFrame(grid, columns=names)
     st.caption(label)
     edited = st.data_editor(frame, key=key, hide_index=True, width="stretch")
     return edited.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
@@ -21,7 +23,7 @@ def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:
 st.title("The operations")
 st.caption("The article's Figures 2–4 on small numbers you can follow: whole-number values so every product "
            "can be checked by hand. Randomise them or type your own.")
-seed = st.number_input("Random seed", min_value=0, max_value=10_000, step=1, key="ops_seed",
+seed = st.columns([1, 3])[0].number_input("Random seed", min_value=0, max_value=10_000, step=1, key="ops_seed",
                        help="Change it (or press the + button) for new values.")
 conv_tab, pool_tab, fc_tab, act_tab = st.tabs(["Convolution (Figure 2)", "Pooling (Figure 3)",
                                                "Fully connected (Figure 4)", "ReLU and softmax"])

@@ -58,4 +58,5 @@ st.markdown(" · ".join(f"**{VARIANTS[n].title}**: {t:,} parameters" for n, t in
 st.plotly_chart(chart, width="stretch", key="variants")
 st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch", height=36 * (len(differences) + 1),
              column_config={**{f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS},
-                            "differences": st.column_config.TextColumn(width="large")})
+                            **{c: st.column_config.TextColumn(width="large") for c in differences[0]
+                               if c.startswith("differences")}})

@@ -77,9 +77,11 @@ def test_where_it_lives_article():
 def test_variant_differences():
     rows = {r["layer"]: r for r in variant_differences()}
     assert set(rows) == set(NAMES)
-    assert "groups" in rows["C3"]["differences"] and rows["S4"]["differences"] == "same"
+    column = "differences (article / paper / torchvision)"
+    assert rows["C3"][column] == "width 256 / 256 / 192 · groups 1 / 2 / 1 · LRN – / yes / –"
+    assert rows["S4"][column] == "same"
     assert rows["F11"]["torchvision params"] == ledger(VARIANTS["torchvision"]).row("F11").params
-    assert "adaptive" in rows["S8"]["differences"]
+    assert rows["S8"][column] == "adaptive pool – / – / 6"
 
 
 def test_ledger_records():

@@ -80,7 +80,7 @@ def test_lab_input_size_changes_c1_and_bad_edits_become_messages():
 
 
 def _ledger_table(at: AppTest):
-    return next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    return next(d.value for d in at.dataframe if "running total" in d.value.columns)
 
 
 def test_lab_follows_the_variant():
