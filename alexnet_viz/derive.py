@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import article
 from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ledger
 from .report import shape_text
-from .spec import Spec, get_spec
+from .spec import ARTICLE, LRN, VARIANTS, Spec, get_spec
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _size_steps(r: Row) -> list[Step]:
     return steps
 
 
-def _param_step(r: Row, spec: Spec) -> Step:
+def _param_step(r: Row) -> Step:
     if r.kind == "fc":
         n_in, n_out = r.in_shape[0], r.out_shape[0]
         formula, working = "(N_in + 1) · N_out", f"({n_in:,} + 1) · {n_out:,}"
@@ -135,7 +135,7 @@ def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
         steps += _size_steps(r)
     steps.append(Step("output", "channels × side × side" if r.kind != "fc" else "features",
                       _out_working(r), shape_text(r.out_shape), *_compare(name, r.out_shape, "out_hwc")))
-    steps.append(_param_step(r, spec))
+    steps.append(_param_step(r))
     before = prev.cumulative_params if prev else 0
     stated, agrees = _compare(name, r.cumulative_params, "running_total")
     steps.append(Step("running total", "parameters so far + this layer's",
@@ -163,36 +163,34 @@ def _out_working(r: Row) -> str:
     return f"{c} {'kernels' if r.kind == 'conv' else 'channels kept'} × {h} × {w}"
 
 
-def variant_differences(input_size: int | None = None) -> list[dict]:
-    """Per layer, each variant's output shape and parameters, and what differs between them."""
-    from .spec import VARIANTS
+_COMPARED = (("out", "width"), ("padding", "padding"), ("groups", "groups"), ("lrn", "LRN"),
+             ("adaptive", "adaptive pool"))
 
+
+def variant_differences(input_size: int | None = None) -> list[dict]:
+    """Per layer, what differs between the variants, then each variant's output shape and parameters."""
     books = {name: ledger(spec, input_size) for name, spec in VARIANTS.items()}
+    heading = f"differences ({' / '.join(books)})"
     records = []
-    for i, name in enumerate(next(iter(books.values())).spec.names):
-        rec: dict[str, object] = {"layer": name}
-        for v, book in books.items():
-            row = book.rows[i]
-            rec[f"{v} output"] = shape_text(row.out_shape)
-            rec[f"{v} params"] = row.params
-        specs = {v: VARIANTS[v].layers[i] for v in books}
+    for i, name in enumerate(ARTICLE.names):
+        layers = [VARIANTS[v].layers[i] for v in books]
         diffs = []
-        for field, label in (("out", "width"), ("padding", "padding"), ("groups", "groups"), ("lrn", "LRN"),
-                             ("adaptive", "adaptive pool")):
-            values = [getattr(s, field) for s in specs.values()]
+        for field, label in _COMPARED:
+            values = [getattr(layer, field) for layer in layers]
             if len(set(map(repr, values))) > 1:
                 diffs.append(f"{label} {' / '.join(_short(x) for x in values)}")
-        records.append({"layer": name, f"differences ({' / '.join(books)})": " · ".join(diffs) or "same",
-                        **{k: v for k, v in rec.items() if k != "layer"}})
+        rec: dict[str, object] = {"layer": name, heading: " · ".join(diffs) or "same"}
+        for v, book in books.items():
+            rec[f"{v} output"] = shape_text(book.rows[i].out_shape)
+            rec[f"{v} params"] = book.rows[i].params
+        records.append(rec)
     return records
 
 
 def _short(value: object) -> str:
     if value is None:
         return "–"
-    if hasattr(value, "size") and hasattr(value, "beta"):
-        return "yes"
-    return str(value)
+    return "yes" if isinstance(value, LRN) else str(value)
 
 
 def ledger_records(book: Ledger) -> list[dict]:

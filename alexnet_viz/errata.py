@@ -105,6 +105,18 @@ def _formula_finding() -> Finding:
                    "⌊(W − K + 2P)/S⌋ + 1.", "wrong" if differs else "correct")
 
 
+def _pool_formula() -> Finding:
+    """Pools use the same size rule as convolutions (with the floor, as PyTorch does by default)."""
+    book = ledger(ARTICLE)
+    pools = [r for r in book.rows if r.kind == "maxpool"]
+    ok = all(r.out_shape == article.layer(r.name).out_chw for r in pools)
+    return Finding("pool-size-formula", "pooling size rule = convolution size rule",
+                   article.QUOTES["pool_size_formula"],
+                   "; ".join(f"{r.name}: ⌊({r.in_shape[1]} − {r.kernel})/{r.stride}⌋ + 1 = {r.out_shape[1]}"
+                             for r in pools) + ": each matches the stated shape.",
+                   "correct" if ok else "wrong")
+
+
 def _missing_c4() -> Finding:
     names = set(article.NAMES) | {"input"}
     bad = [(l.name, l.source) for l in article.LAYERS if l.source not in names]
@@ -156,7 +168,8 @@ def _pool_relu() -> Finding:
                    f"\"{article.QUOTES['pool_relu']}\"",
                    "max pooling of ReLU outputs (all ≥ 0) is ≥ 0, so a ReLU after it is the identity. "
                    f"Computed on a seeded, narrowed copy of the article network: {changed} of {checked:,} "
-                   f"pooled values changed by ReLU ({zeros:,} were already 0, the smallest is {lowest:g}). S2 gets no such "
+                   f"pooled values changed by ReLU ({zeros:,} were already 0, the smallest is {lowest:g}). "
+                   "S2 gets no such "
                    "ReLU in the text, which shows the inconsistency.",
                    "misleading" if changed == 0 else "correct")
 
@@ -208,11 +221,12 @@ def _left_out() -> list[Finding]:
     norm = next(l.lrn for l in PAPER.layers if l.lrn is not None)
     return [
         Finding("grouping", "two-GPU grouping left out", "one tower: every kernel sees every input channel",
-                f"the paper's {', '.join(grouped)} use groups=2 (each GPU's kernels see half the channels): "
+                f"the paper's {', '.join(grouped)} use groups={PAPER.layer(grouped[0]).groups} (each GPU's kernels "
+                f"see only its own share of the channels): "
                 f"{diff}; totals {a.total_params:,} (article) vs {p.total_params:,} (paper).", "left out"),
         Finding("lrn", "local response normalisation left out", "no LRN in any layer description",
-                f"the paper normalises after the ReLU of {', '.join(lrn)} (k={norm.k:g}, n={norm.size}, α={norm.alpha:g}, "
-                f"β={norm.beta:g}); it has no "
+                f"the paper normalises after the ReLU of {', '.join(lrn)} (k={norm.k:g}, n={norm.size}, "
+                f"α={norm.alpha:g}, β={norm.beta:g}); it has no "
                 "parameters, so the counts are unaffected, but the outputs differ.", "left out"),
         Finding("kernel-channels", "kernel channels = input channels", article.QUOTES["kernel_channels"],
                 f"true for the article's one tower; in the paper's C3 each kernel has "
@@ -298,7 +312,8 @@ def _same_op_evidence() -> str:
 @lru_cache(maxsize=1)
 def findings() -> tuple[Finding, ...]:
     """All findings, in the article's reading order roughly: basics, walkthrough, analysis, summary."""
-    items = [*_figures(), _formula_finding(), _input_size(), *_shape_findings(), _consistency(), _total_claim(),
+    items = [*_figures(), _formula_finding(), _pool_formula(), _input_size(), *_shape_findings(), _consistency(),
+             _total_claim(),
              _missing_c4(), _pool_relu(), _zero_padded_pools(), *_left_out(), _two_gpus(), *_summary_claims()]
     return tuple(items)
 

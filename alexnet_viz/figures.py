@@ -64,11 +64,13 @@ def row_hover(r: Row) -> str:
     """The numbers a block's hover shows; also used by the layer page."""
     lines = [f"<b>{r.name}</b> {KIND_NAMES[r.kind]}"]
     if r.kind == "conv":
-        lines.append(f"{r.out_shape[0]} kernels {r.kernel}×{r.kernel}×{r.in_shape[0] // r.groups}, stride {r.stride}, "
+        lines.append(f"{r.out_shape[0]} kernels {r.kernel}×{r.kernel}×{r.in_shape[0] // r.groups}, "
+                     f"stride {r.stride}, "
                      f"padding {r.padding}" + (f", groups {r.groups}" if r.groups > 1 else ""))
     elif r.kind != "fc":
         lines.append(f"window {r.kernel}×{r.kernel}, stride {r.stride}, padding {r.padding}")
-    lines += [f"{shape_text(r.in_shape)} → {shape_text(r.out_shape)}", f"params {r.params:,} (total {r.cumulative_params:,})",
+    lines += [f"{shape_text(r.in_shape)} → {shape_text(r.out_shape)}",
+              f"params {r.params:,} (total {r.cumulative_params:,})",
               f"MACs {r.macs_with_bias:,}", f"activations {r.activations:,}", f"receptive field {r.rf}×{r.rf}"]
     return "<br>".join(lines)
 

@@ -86,8 +86,11 @@ def evaluate(base: Spec, rows: list[dict], input_size: object) -> LabResult:
     by_name = {r.get("layer"): r for r in rows}
     layers = []
     for layer in base.layers:
+        if layer.name not in by_name:  # a row the table did not send back is unchanged
+            layers.append(layer)
+            continue
         try:
-            layers.append(apply_row(layer, by_name.get(layer.name, {})))
+            layers.append(apply_row(layer, by_name[layer.name]))
         except SpecError as exc:
             errors[layer.name] = str(exc)
             layers.append(layer)

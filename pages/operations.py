@@ -60,7 +60,8 @@ with conv_tab:
         st.error(str(exc))
     else:
         st.markdown(f"A {h}×{h}×{c} input and one {k}×{k}×{c} kernel, stride {stride}, padding {padding}: "
-                    f"output side ⌊({h} − {k} + 2·{padding}) / {stride}⌋ + 1 = **{side}**, so **one {side}×{side} "
+                    f"output side ⌊({h} − {k} + 2·{padding}) / {stride}⌋ + 1 = **{side}**, "
+                    f"so **one {side}×{side} "
                     f"map** — the {c} channels are summed, not kept. Step {step} writes row {window.out_row}, "
                     f"column {window.out_col} with {window.terms} multiply-adds plus the bias.")
         titles = [f"input ch {i + 1}" for i in range(c)] + [f"kernel ch {i + 1}" for i in range(c)] + ["output"]
@@ -113,6 +114,7 @@ with act_tab:
     st.plotly_chart(vector_bars({"input": vector, "ReLU": relu(vector), "softmax": probs}), width="stretch",
                     key="act_bars")
     st.markdown(f"ReLU keeps the positives and zeroes the rest; softmax turns any vector into probabilities "
-                f"(they sum to **{probs.sum():.4f}**) and keeps the order: the largest input, v{int(np.argmax(vector)) + 1}, "
+                f"(they sum to **{probs.sum():.4f}**) and keeps the order: the largest input, "
+                f"v{int(np.argmax(vector)) + 1}, "
                 f"gets the largest probability, **{probs.max():.4f}**.")
     st.code("\n".join(softmax_working(vector)), language=None)

@@ -34,7 +34,8 @@ def test_every_stated_shape_param_and_total_checks_out(found):
             assert found[f"params-{layer.name}"].verdict == "correct"
         if layer.running_total is not None:
             assert found[f"total-{layer.name}"].verdict == "correct"
-    assert found["total-62M"].verdict == "correct" and f"{ledger(ARTICLE).total_params:,}" in found["total-62M"].evidence
+    assert found["total-62M"].verdict == "correct"
+    assert f"{ledger(ARTICLE).total_params:,}" in found["total-62M"].evidence
     assert found["consistency"].verdict == "correct"
 
 

@@ -101,3 +101,10 @@ def test_verify_refuses_huge_networks():
     huge = ARTICLE.with_layer("F9", out=100_000)
     with pytest.raises(SpecError, match="keep it under"):
         verify_with_torch(huge)
+
+
+def test_missing_rows_are_unchanged():
+    rows = [r for r in spec_rows(ARTICLE) if r["layer"] != "C3"]
+    result = evaluate(ARTICLE, _edit(rows, "C1", channels=48), 224)
+    assert result.errors == {} and result.spec.layer("C3") == ARTICLE.layer("C3")
+    assert result.ledger.row("C3").in_shape[0] == 48

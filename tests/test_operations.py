@@ -14,7 +14,8 @@ from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_co
 def test_convolve_matches_torch(stride, padding):
     x, w = random_values((3, 6, 6), 3), random_values((3, 3, 3), 4)
     ours = convolve(x, w, 1.5, stride, padding)
-    theirs = F.conv2d(torch.tensor(x)[None], torch.tensor(w)[None], torch.tensor([1.5], dtype=torch.float64), stride, padding)[0, 0]
+    bias = torch.tensor([1.5], dtype=torch.float64)
+    theirs = F.conv2d(torch.tensor(x)[None], torch.tensor(w)[None], bias, stride, padding)[0, 0]
     np.testing.assert_allclose(ours, theirs.numpy())
 
 
