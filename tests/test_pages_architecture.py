@@ -38,6 +38,14 @@ def test_page_runs_alone_and_in_the_app(page):
     assert not _nav(page).exception
 
 
+@pytest.mark.parametrize("variant", ["paper", "torchvision"])
+@pytest.mark.parametrize("page", ["overview", "layers", "lab"])
+def test_pages_run_for_every_variant(page, variant):
+    at = _page(page, variant)
+    at.query_params["layer"] = "S8"  # the adaptive pool in torchvision, the grouped net's last pool
+    assert not at.run().exception
+
+
 def test_overview_shows_computed_totals_and_follows_the_variant():
     at = AppTest.from_file(APP, default_timeout=120).run()  # the default page, with the sidebar
     assert f"{ledger('article').total_params:,}" == "62,378,344" == at.metric[0].value
