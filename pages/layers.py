@@ -8,7 +8,8 @@ from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import Spec
 from ui.state import context
 
-LAYER_KEY = "layer"
+LAYER_PARAM = "layer"  # ?layer=C5 in the URL
+PICK_KEY = "layers_pick"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -16,22 +17,18 @@ def _diagram(spec: Spec, size: int, name: str):
     return layer_diagram(ledger(spec, size), name)
 
 
-def _sync_url() -> None:
-    st.query_params[LAYER_KEY] = st.session_state[LAYER_KEY]
-
-
 ctx = context()
 book = ledger(ctx.spec)
 names = list(ctx.spec.names)
-if st.session_state.get(LAYER_KEY) not in names:  # first visit, or a URL naming the layer
-    wanted = st.query_params.get(LAYER_KEY)
-    st.session_state[LAYER_KEY] = wanted if wanted in names else names[0]
+if st.session_state.get(PICK_KEY) not in names:  # first visit: the URL may name the layer
+    wanted = st.query_params.get(LAYER_PARAM)
+    st.session_state[PICK_KEY] = wanted if wanted in names else names[0]
 
 st.title("Layer by layer")
 st.caption(f"{ctx.spec.title}, input {book.input_size}×{book.input_size}×{ctx.spec.in_channels}. "
            "The URL remembers the layer, so a link reproduces this view.")
-name = st.radio("Layer", names, key=LAYER_KEY, horizontal=True, on_change=_sync_url)
-st.query_params[LAYER_KEY] = name
+name = st.radio("Layer", names, key=PICK_KEY, horizontal=True)
+st.query_params[LAYER_PARAM] = name
 
 result = derive(ctx.spec, name, book=book)
 st.subheader(result.title)

@@ -59,9 +59,9 @@ def test_layers_picker_and_deep_link():
     at = _page("layers")
     at.query_params["layer"] = "C5"
     at.run()
-    assert at.radio(key="layer").value == "C5"
+    assert at.radio(key="layers_pick").value == "C5"
     assert "C5: convolution" in _text(at) and "885,120" in _text(at)
-    at.radio(key="layer").set_value("F9").run()
+    at.radio(key="layers_pick").set_value("F9").run()
     assert not at.exception
     assert "F9: fully connected" in _text(at) and "(9,216 + 1) · 4,096" in _text(at)
     assert at.query_params["layer"] in ("F9", ["F9"])
