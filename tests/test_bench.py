@@ -26,13 +26,16 @@ def test_run_bench_measures_every_figure_consistently() -> None:
     (v,) = result.variants
     assert v.variant == "tiny" and v.macs_per_image == ledger(tiny()).total_macs_with_bias
     assert all(math.isfinite(x) and x > 0 for x in (v.latency_ms, v.batch_ms, v.throughput_img_s, v.gflops_batch1,
-                                                     v.gflops_batch, v.share_of_peak, v.capture_ratio))
+                                                     v.gflops_batch, v.share_of_peak, v.capture_ratio,
+                                                     v.capture_ratio_best))
+    assert v.latency_best_ms <= v.latency_ms
     assert v.throughput_img_s == pytest.approx(3 / (v.batch_ms / 1000))
     assert v.gflops_batch == pytest.approx(2 * v.macs_per_image * 3 / (v.batch_ms / 1000) / 1e9)
     assert v.share_of_peak == pytest.approx(v.gflops_batch / result.matmul_gflops)
     text = render(result)
     assert result.load_average is not None and len(result.load_average) == 2
-    for field in ("matmul 2048x2048 float32", "GFLOP/s", "b3 img/s", "capture/plain", "tiny", "load average"):
+    for field in ("matmul 2048x2048 float32", "GFLOP/s", "b3 img/s", "capture/plain", "best/best", "tiny",
+                  "load average"):
         assert field in text
 
 
@@ -43,7 +46,8 @@ def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture) -> None
     assert [v["variant"] for v in doc["variants"]] == ["article", "torchvision"]
     assert doc["batch_size"] == 2 and doc["autocast"] == "bf16" and doc["matmul_autocast_gflops"] > 0
     for v in doc["variants"]:
-        assert {"latency_ms", "throughput_img_s", "gflops_batch", "share_of_peak", "capture_ratio"} <= v.keys()
+        assert {"latency_ms", "latency_best_ms", "throughput_img_s", "gflops_batch", "share_of_peak", "capture_ratio",
+                "capture_ratio_best"} <= v.keys()
 
 
 def test_bad_settings_are_library_errors() -> None:
