@@ -212,6 +212,10 @@ def render(result: BenchResult) -> str:
 
 def run_cli(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise AlexVizError("--threads must be at least 1.")
+        torch.set_num_threads(args.threads)  # this process only; shown in the device line
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # this process only: let cuDNN pick its fastest kernels
     result = run_bench(args.variants, device, args.batch_size, args.repeats, args.autocast,

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=10, metavar="R", help="timed runs per figure (median reported)")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["article", "torchvision"])
     p.add_argument("--autocast", choices=("bf16", "fp16"), default=None, help="mixed precision for the networks")
+    p.add_argument("--threads", type=int, default=None, metavar="T",
+                   help="CPU threads for torch (default: torch's own choice); 1 is steadier on a busy machine")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.set_defaults(func=_delegate("bench"))
     return parser

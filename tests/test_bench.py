@@ -6,6 +6,7 @@ import math
 from dataclasses import replace
 
 import pytest
+import torch
 
 from alexnet_viz.bench import render, run_bench
 from alexnet_viz.cli import main
@@ -40,9 +41,14 @@ def test_run_bench_measures_every_figure_consistently() -> None:
 
 
 def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture) -> None:
-    code = main(["bench", "--repeats", "1", "--batch-size", "2", "--json", "--autocast", "bf16"])
+    threads = torch.get_num_threads()
+    try:
+        code = main(["bench", "--repeats", "1", "--batch-size", "2", "--json", "--autocast", "bf16", "--threads", "1"])
+    finally:
+        torch.set_num_threads(threads)
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
+    assert doc["device"] == "CPU (1 thread)"
     assert [v["variant"] for v in doc["variants"]] == ["article", "torchvision"]
     assert doc["batch_size"] == 2 and doc["autocast"] == "bf16" and doc["matmul_autocast_gflops"] > 0
     for v in doc["variants"]:
@@ -50,6 +56,8 @@ def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture) -> None
                 "capture_ratio_best"} <= v.keys()
 
 
-def test_bad_settings_are_library_errors() -> None:
+def test_bad_settings_are_library_errors(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(AlexVizError, match="at least 1"):
         run_bench([tiny()], repeats=0)
+    assert main(["bench", "--threads", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --threads")
