@@ -35,29 +35,18 @@ def _box(c: np.ndarray, color: str, name: str, hover: str, opacity: float = 0.55
                      flatshading=True, name=name, hovertext=hover, hoverinfo="text", showlegend=False)
 
 
-def _edges(boxes: list[np.ndarray], color: str = "#333", width: float = 2) -> go.Scatter3d:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    zs: list[float | None] = []
-    for c in boxes:
-        for a, b in _EDGES:
-            xs += [c[a, 0], c[b, 0], None]
-            ys += [c[a, 1], c[b, 1], None]
-            zs += [c[a, 2], c[b, 2], None]
-    return go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color=color, width=width), hoverinfo="skip",
-                        showlegend=False)
-
-
-def _lines(pairs: list[tuple[np.ndarray, np.ndarray]], color: str) -> go.Scatter3d:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    zs: list[float | None] = []
+def _lines(pairs: list[tuple[np.ndarray, np.ndarray]], color: str, width: float = 3) -> go.Scatter3d:
+    """Many 3-D segments as one trace (None breaks the line between segments)."""
+    xyz: list[list[float | None]] = [[], [], []]
     for a, b in pairs:
-        xs += [a[0], b[0], None]
-        ys += [a[1], b[1], None]
-        zs += [a[2], b[2], None]
-    return go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color=color, width=3), hoverinfo="skip",
-                        showlegend=False)
+        for axis in range(3):
+            xyz[axis] += [float(a[axis]), float(b[axis]), None]
+    return go.Scatter3d(x=xyz[0], y=xyz[1], z=xyz[2], mode="lines", line=dict(color=color, width=width),
+                        hoverinfo="skip", showlegend=False)
+
+
+def _edges(boxes: list[np.ndarray], color: str = "#333", width: float = 2) -> go.Scatter3d:
+    return _lines([(c[a], c[b]) for c in boxes for a, b in _EDGES], color, width)
 
 
 def row_hover(r: Row) -> str:

@@ -5,6 +5,9 @@ and runs the page script without the entry script, so the sidebar is not drawn t
 tested directly (their `context()` falls back to session state, then the URL, then "article"),
 and the sidebar through the entry script's default page.
 """
+import re
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,15 +16,18 @@ from alexnet_viz.ledger import ledger
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]
 APP = "../streamlit_app.py"
+# the folder the entry script registers the pages from (read, so a rename of pages/ needs no edit here)
+PAGE_DIR = re.search(r'st\.Page\("([^"]+)/overview\.py"',
+                     (Path(__file__).resolve().parent.parent / "streamlit_app.py").read_text()).group(1)
 
 
 def _nav(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120).run()
-    return at.switch_page(f"pages/{page}.py").run()
+    return at.switch_page(f"{PAGE_DIR}/{page}.py").run()
 
 
 def _page(page: str, variant: str | None = None) -> AppTest:
-    at = AppTest.from_file(f"../pages/{page}.py", default_timeout=120)
+    at = AppTest.from_file(f"../{PAGE_DIR}/{page}.py", default_timeout=120)
     if variant:
         at.session_state["variant"] = variant
     return at
@@ -33,7 +39,7 @@ def _text(at: AppTest) -> str:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_alone_and_in_the_app(page):
-    alone = AppTest.from_file(f"../pages/{page}.py", default_timeout=120).run()
+    alone = AppTest.from_file(f"../{PAGE_DIR}/{page}.py", default_timeout=120).run()
     assert not alone.exception, alone.exception
     assert not _nav(page).exception
 
