@@ -99,7 +99,11 @@ def grid_shape(n: int, tile_h: int = 1, tile_w: int = 1) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Mosaic:
-    """A grid image and where each tile sits in it (for captions and for tests)."""
+    """A grid image and where each tile sits in it (for captions and for tests).
+
+    Grids drawn through a colormap also keep their palette indices: as an indexed PNG they are a
+    quarter of the RGB PNG's size, which is what the browser downloads.
+    """
 
     image: np.ndarray  # uint8 (H, W, 3)
     order: np.ndarray  # channel shown in tile k (row-major)
@@ -108,6 +112,8 @@ class Mosaic:
     tile_h: int  # in output pixels, after scaling
     tile_w: int
     gap: int
+    indices: np.ndarray | None = None  # uint8 (H, W) into `palette`, when the grid has one
+    palette: np.ndarray | None = None  # uint8 (256, 3)
 
     def tile_box(self, k: int) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1), end-exclusive, of the k-th tile in the image."""
@@ -115,6 +121,34 @@ class Mosaic:
         x0 = c * (self.tile_w + self.gap)
         y0 = r * (self.tile_h + self.gap)
         return x0, y0, x0 + self.tile_w, y0 + self.tile_h
+
+    def png(self) -> bytes:
+        """The grid as PNG bytes: indexed (palette) when it has one, else RGB."""
+        if self.indices is None or self.palette is None:
+            return png_bytes(self.image)
+        img = Image.fromarray(self.indices)
+        img.putpalette(self.palette.reshape(-1).tolist())
+        buf = io.BytesIO()
+        img.save(buf, format="PNG", compress_level=6)
+        return buf.getvalue()
+
+
+def _layout(tiles: np.ndarray, cols: int | None, gap: int, scale: int, fill) -> tuple[np.ndarray, int, int, int, int]:
+    """Place (N, h, w, ...) tiles row-major on a `fill` background; returns (grid, rows, cols, th, tw)."""
+    n, h, w = tiles.shape[:3]
+    if scale < 1 or gap < 0:
+        raise ValueError("scale must be at least 1 and gap at least 0")
+    if scale > 1:
+        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+    th, tw = h * scale, w * scale
+    rows, ncols = grid_shape(n, th, tw) if cols is None else (math.ceil(n / cols), min(cols, n))
+    out = np.empty((rows * th + (rows - 1) * gap, ncols * tw + (ncols - 1) * gap, *tiles.shape[3:]), dtype=tiles.dtype)
+    out[...] = fill
+    for k in range(n):
+        r, c = divmod(k, ncols)
+        y, x = r * (th + gap), c * (tw + gap)
+        out[y:y + th, x:x + tw] = tiles[k]
+    return out, rows, ncols, th, tw
 
 
 def tile_rgb(tiles: np.ndarray, *, cols: int | None = None, gap: int = 1, scale: int = 1,
@@ -126,21 +160,29 @@ def tile_rgb(tiles: np.ndarray, *, cols: int | None = None, gap: int = 1, scale:
     tiles = np.asarray(tiles)
     if tiles.ndim != 4 or tiles.shape[3] != 3 or tiles.dtype != np.uint8:
         raise ValueError("tiles must be a uint8 array of shape (N, h, w, 3)")
-    n, h, w, _ = tiles.shape
-    if scale < 1 or gap < 0:
-        raise ValueError("scale must be at least 1 and gap at least 0")
-    if scale > 1:
-        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
-    th, tw = h * scale, w * scale
-    rows, ncols = grid_shape(n, th, tw) if cols is None else (math.ceil(n / cols), min(cols, n))
-    out = np.empty((rows * th + (rows - 1) * gap, ncols * tw + (ncols - 1) * gap, 3), dtype=np.uint8)
-    out[...] = np.asarray(separator, dtype=np.uint8)
-    for k in range(n):
-        r, c = divmod(k, ncols)
-        y, x = r * (th + gap), c * (tw + gap)
-        out[y:y + th, x:x + tw] = tiles[k]
-    shown = np.arange(n) if order is None else np.asarray(order)
+    out, rows, ncols, th, tw = _layout(tiles, cols, gap, scale, np.asarray(separator, dtype=np.uint8))
+    shown = np.arange(tiles.shape[0]) if order is None else np.asarray(order)
     return Mosaic(image=out, order=shown, rows=rows, cols=ncols, tile_h=th, tile_w=tw, gap=gap)
+
+
+def tile_indexed(values: np.ndarray, cmap: str, *, cols: int | None = None, gap: int = 1, scale: int = 1,
+                 separator: tuple[int, int, int] = (255, 255, 255), order: np.ndarray | None = None) -> Mosaic:
+    """Lay out (N, h, w) values in [0, 1] as colormapped tiles, keeping palette indices for a small PNG.
+
+    Values take palette entries 0-254 (the colormap, resampled); entry 255 is the separator.
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0)
+    if v.ndim != 3:
+        raise ValueError("values must have shape (N, h, w)")
+    if cmap not in _LUTS:
+        raise ValueError(f"unknown colormap {cmap!r}; use one of {', '.join(COLORMAPS)}")
+    idx = np.rint(np.clip(v, 0.0, 1.0) * 254.0).astype(np.uint8)
+    grid, rows, ncols, th, tw = _layout(idx, cols, gap, scale, 255)
+    lut = _LUTS[cmap][np.rint(np.arange(255) * 255 / 254).astype(int)]
+    palette = np.vstack([lut, np.asarray(separator, dtype=np.uint8)[None]])
+    shown = np.arange(v.shape[0]) if order is None else np.asarray(order)
+    return Mosaic(image=palette[grid], order=shown, rows=rows, cols=ncols, tile_h=th, tile_w=tw, gap=gap,
+                  indices=grid, palette=palette)
 
 
 def auto_scale(tile: int, count: int, target: int = 900) -> int:
@@ -158,9 +200,8 @@ def feature_grid(maps: np.ndarray, *, mode: Normalise = "map", sort: SortBy = "n
         raise ValueError(f"feature maps must have shape (C, H, W), not {maps.shape}")
     order = channel_order(maps, sort)
     scaled = normalise(maps, mode, symmetric=symmetric)[order]
-    tiles = colormap(scaled, cmap)
     s = auto_scale(maps.shape[1], maps.shape[0]) if scale is None else scale
-    return tile_rgb(tiles, cols=cols, gap=gap, scale=s, order=order)
+    return tile_indexed(scaled, cmap, cols=cols, gap=gap, scale=s, order=order)
 
 
 def kernel_tiles(weight: np.ndarray, *, mode: Normalise = "map", gap: int = 1, scale: int = 4,
@@ -194,9 +235,8 @@ def kernel_slice(weight: np.ndarray, in_channel: int, *, gap: int = 2, scale: in
         raise ValueError(f"conv kernels need shape (out, in, k, k), not {w.shape}")
     if not 0 <= in_channel < w.shape[1]:
         raise ValueError(f"input channel {in_channel} is outside 0..{w.shape[1] - 1}")
-    sl = w[:, in_channel]
-    tiles = colormap(normalise(sl, "layer", symmetric=True), "diverging")
-    return tile_rgb(tiles, cols=cols, gap=gap, scale=scale, separator=(255, 255, 255))
+    return tile_indexed(normalise(w[:, in_channel], "layer", symmetric=True), "diverging", cols=cols, gap=gap,
+                        scale=scale)
 
 
 def split_groups(n: int, groups: int) -> list[range]:

@@ -99,7 +99,8 @@ def layer_view() -> None:
                      f"{grid.rows} rows × {grid.cols} columns, ordered by {SORTS[sort]}"
                      + (f" (first: channels {first}, …)" if sort != "none" else "") + ".")
     d1, d2, _ = st.columns([1, 1, 2])
-    d1.download_button("Download the grid (PNG)", grid.png, file_name=f"{ctx.variant}_{name}_grid.png",
+    # Callables: the bytes leave the server only on a click (inline data is fetched by the browser up front).
+    d1.download_button("Download the grid (PNG)", lambda: grid.png, file_name=f"{ctx.variant}_{name}_grid.png",
                        mime="image/png", on_click="ignore", key="fm_dl_png")
     d2.download_button(f"Download {name}'s activations (.npy)",
                        lambda: analysis.layer_npy(ref, ctx.variant, ctx.weights, ctx.device, name),

@@ -161,3 +161,18 @@ def test_draw_box_and_png_bytes():
     png = mosaic.png_bytes(drawn)
     back = np.asarray(Image.open(io.BytesIO(png)))
     assert np.array_equal(back, drawn)
+
+
+def test_indexed_png_decodes_to_the_rgb_grid_and_is_smaller():
+    rng = np.random.default_rng(2)
+    maps = rng.random((64, 13, 13), dtype=np.float32)
+    grid = mosaic.feature_grid(maps, cmap="viridis")
+    assert grid.indices is not None and grid.palette.shape == (256, 3)
+    png = grid.png()
+    decoded = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert np.array_equal(decoded, grid.image)
+    assert len(png) < len(mosaic.png_bytes(grid.image))
+    assert (grid.indices[:, grid.tile_w] == 255).all()  # the separator has its own palette entry
+    plain = mosaic.kernel_tiles(rng.normal(size=(4, 3, 5, 5)).astype(np.float32))
+    assert plain.indices is None
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(plain.png())).convert("RGB")), plain.image)

@@ -114,7 +114,7 @@ def grid(ref: ImageRef, variant: str, weights: str, device: str, name: str, pre:
     if maps is None or maps.ndim != 3:
         raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
     m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap="diverging" if pre else "viridis", symmetric=pre)
-    return Grid(png=mosaic.png_bytes(m.image), order=tuple(int(i) for i in m.order), rows=m.rows, cols=m.cols,
+    return Grid(png=m.png(), order=tuple(int(i) for i in m.order), rows=m.rows, cols=m.cols,
                 width=m.image.shape[1], height=m.image.shape[0])
 
 
@@ -236,8 +236,8 @@ def kernel_png(variant: str, weights: str, device: str, name: str, lo: int, hi: 
     """Output kernels lo..hi-1 of a conv layer as tiles: colour for C1, one input slice deeper."""
     w = kernels(variant, weights, device)[name][lo:hi]
     if in_channel is None:
-        return mosaic.png_bytes(mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1])).image)
-    return mosaic.png_bytes(mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1])).image)
+        return mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1])).png()
+    return mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1])).png()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
