@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +11,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 APP = "../streamlit_app.py"
-FEATURES, FILTERS, PREDICTION = "pages/feature_maps.py", "pages/filters.py", "pages/prediction.py"
+# The folder the entry script registers its pages from (read, so renaming pages/ needs no edit here).
+PAGE_DIR = re.search(r'st\.Page\("([^"]+)/feature_maps\.py"',
+                     (Path(__file__).resolve().parent.parent / "streamlit_app.py").read_text()).group(1)
+FEATURES, FILTERS, PREDICTION = (f"{PAGE_DIR}/{name}.py" for name in ("feature_maps", "filters", "prediction"))
 IMAGE_PAGES = [FEATURES, PREDICTION]
 
 
