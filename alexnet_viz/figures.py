@@ -72,11 +72,15 @@ def _depth(c: int) -> float:
     return 1.6 * math.log2(c + 1)
 
 
-def _layout(fig: go.Figure, height: int, eye: tuple[float, float, float]) -> go.Figure:
+def _layout(fig: go.Figure, height: int, eye: tuple[float, float, float],
+            aspect: tuple[float, float, float] | None = None) -> go.Figure:
+    """Hidden axes, a fixed camera; true proportions unless `aspect` (x, y, z) is given."""
     axis = dict(visible=False, showbackground=False)
+    ratio = {} if aspect is None else dict(aspectratio=dict(x=aspect[0], y=aspect[1], z=aspect[2]))
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=10, b=0), showlegend=False,
-                      scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="data",
-                                 camera=dict(eye=dict(x=eye[0], y=eye[1], z=eye[2]), up=dict(x=0, y=0, z=1))))
+                      scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="data" if aspect is None else "manual",
+                                 camera=dict(eye=dict(x=eye[0], y=eye[1], z=eye[2]), up=dict(x=0, y=0, z=1)),
+                                 **ratio))
     return fig
 
 
@@ -141,9 +145,15 @@ def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:
         b = _corners(14, 1.5, -0.75, 1.5, -b_h / 2, b_h)
         fig.add_trace(_box(a, COLORS["input"], in_name, f"<b>{in_name} output</b><br>{shape_text(r.in_shape)} values"))
         fig.add_trace(_box(b, COLORS["fc"], name, row_hover(r)))
-        fig.add_trace(_lines([(a[n], b[m]) for n, m in ((5, 1), (7, 3), (4, 0), (6, 2))], COLORS["fc"]))
+        # a sample of the connections: every input value reaches every output neuron
+        ins = [np.array([a[4, 0], 0.0, -a_h / 2 + a_h * (i + 0.5) / 6], dtype=np.float32) for i in range(6)]
+        outs = [np.array([b[0, 0], 0.0, -b_h / 2 + b_h * (j + 0.5) / 6], dtype=np.float32) for j in range(6)]
+        fig.add_trace(_lines([(p, q) for p in ins for q in outs], COLORS["fc"], width=1))
         fig.add_trace(_edges([a, b]))
-        return _layout(fig, height, (0.2, -2.0, 0.4))
+        fig.add_trace(go.Scatter3d(x=[0.75, 14.75], y=[0, 0], z=[a_h / 2 + 1.5, b_h / 2 + 1.5], mode="text",
+                                   text=[f"{r.in_shape[0]:,} in", f"{r.out_shape[0]:,} out"], hoverinfo="skip",
+                                   showlegend=False))
+        return _layout(fig, height, (0.3, -1.6, 0.4), aspect=(1.3, 0.25, 1.0))
     c_in, h_in = r.in_shape[0], r.in_shape[1]
     c_out, h_out = r.out_shape[0], r.out_shape[1]
     unit = 20.0 / max(h_in + 2 * r.padding, h_out)

@@ -35,8 +35,12 @@ st.subheader(result.title)
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")
-    st.caption("Grey: the layer's input; red: one kernel (or pooling window) at its first placement, padding "
-               "outlined; magenta: the single output value it produces. Spatial sides are to scale.")
+    if ctx.spec.layer(name).kind == "fc":
+        st.caption("Grey: the input values; green: this layer's neurons (heights on a log scale); the lines are a "
+                   "sample of the connections, since every input reaches every neuron.")
+    else:
+        st.caption("Grey: the layer's input; red: one kernel (or pooling window) at its first placement, padding "
+                   "outlined; magenta: the single output value it produces. Spatial sides are to scale.")
 with right:
     compared = [s for s in result.steps if s.agrees is not None]
     agree = sum(s.agrees for s in compared)
