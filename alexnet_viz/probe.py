@@ -160,11 +160,6 @@ def capture(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = No
         x = x.contiguous(memory_format=torch.channels_last)
     store: dict[str, torch.Tensor] = {}
     owner = threading.get_ident()
-    # A hooked tensor is ours alone once the forward moves on, unless a later module writes into
-    # its input in place (torchvision's ReLU(inplace=True) would turn "C1.pre" into "C1"): only
-    # then is a copy needed. Skipping the copy keeps capture within a few % of a plain forward.
-    copy = any(getattr(m, "inplace", False) for m in model.modules())
-
     def hook_for(key: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             if threading.get_ident() != owner:
@@ -174,7 +169,7 @@ def capture(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = No
                     output.retain_grad()
                 store[key] = output
             else:
-                store[key] = output.detach().clone() if copy else output.detach()
+                store[key] = output.detach().clone()  # a later in-place op cannot change it
             if len(store) == len(plan):
                 raise _Done
 
