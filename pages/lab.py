@@ -68,8 +68,9 @@ frame = pd.DataFrame(ledger_records(book))
 if any(name in result.errors for name in frame["layer"]):  # each message on the row it belongs to
     frame.insert(1, "problem", [result.errors.get(n, "") for n in frame["layer"]])
 st.dataframe(frame, hide_index=True, width="stretch", height=36 * (len(frame) + 1), key="lab_ledger",
-             column_config={c: st.column_config.NumberColumn(format="localized")
-                            for c in ("params", "running total", "MACs", "activations")})
+             column_config={"problem": st.column_config.TextColumn(width="large"),
+                            **{c: st.column_config.NumberColumn(format="localized")
+                               for c in ("params", "running total", "MACs", "activations")}})
 
 downloads = st.columns(4)
 stem = f"alexnet-{preset}-edited-{book.input_size}"
