@@ -152,7 +152,7 @@ def _layout(tiles: np.ndarray, cols: int | None, gap: int, scale: int, fill) -> 
 
 
 def tile_rgb(tiles: np.ndarray, *, cols: int | None = None, gap: int = 1, scale: int = 1,
-             separator: tuple[int, int, int] = (255, 255, 255), order: np.ndarray | None = None) -> Mosaic:
+             separator: tuple[int, int, int] = (255, 255, 255)) -> Mosaic:
     """Lay out (N, h, w, 3) uint8 tiles in a grid with `gap`-pixel separators, each scaled up `scale` times.
 
     Nearest-neighbour scaling keeps small maps (13x13) crisp in the browser instead of blurred.
@@ -161,8 +161,7 @@ def tile_rgb(tiles: np.ndarray, *, cols: int | None = None, gap: int = 1, scale:
     if tiles.ndim != 4 or tiles.shape[3] != 3 or tiles.dtype != np.uint8:
         raise ValueError("tiles must be a uint8 array of shape (N, h, w, 3)")
     out, rows, ncols, th, tw = _layout(tiles, cols, gap, scale, np.asarray(separator, dtype=np.uint8))
-    shown = np.arange(tiles.shape[0]) if order is None else np.asarray(order)
-    return Mosaic(image=out, order=shown, rows=rows, cols=ncols, tile_h=th, tile_w=tw, gap=gap)
+    return Mosaic(image=out, order=np.arange(tiles.shape[0]), rows=rows, cols=ncols, tile_h=th, tile_w=tw, gap=gap)
 
 
 def tile_indexed(values: np.ndarray, cmap: str, *, cols: int | None = None, gap: int = 1, scale: int = 1,

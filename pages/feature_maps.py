@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_viz.ledger import ledger
+from alexnet_viz.mosaic import receptive_field
 from ui import analysis
 from ui.image_input import image_picker, or_stop, url_choice
 from ui.state import context
@@ -71,10 +72,13 @@ def channel_view(name: str, channels: int) -> None:
     on_input.image(analysis.channel_overlay_jpeg(ref, ctx.variant, ctx.weights, ctx.device, name, channel),
                    caption=f"{name} channel {channel} over the image the network sees", width="stretch",
                    output_format="JPEG")
+    box = receptive_field(ctx.spec, name, i, j)
+    share = box.visible_fraction
+    inside = f"{share:.0%} of it inside the image" if share < 1 else "all of it inside the image"
     field.image(analysis.receptive_field_png(ref, ctx.variant, name, i, j), width="stretch", output_format="PNG",
                 caption=f"Receptive field of unit ({i}, {j}), value {float(post[i, j]):.4g}: each of the "
-                        f"{side}×{side} units of {name} sees {row.rf}×{row.rf} input pixels, {row.jump} pixels "
-                        "apart (the box is clipped where the window reaches into the padding).")
+                        f"{side}×{side} units of {name} sees a {row.rf}×{row.rf} window of the input ({inside} "
+                        f"for this unit; the rest is padding), and neighbours are {row.jump} pixels apart.")
 
 
 @st.fragment

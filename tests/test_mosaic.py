@@ -123,6 +123,13 @@ def test_receptive_field_matches_backward_walk(variant):
             assert 0 <= box.clipped[0] <= box.clipped[2] < size and 0 <= box.clipped[1] <= box.clipped[3] < size
 
 
+def test_receptive_field_visible_fraction():
+    corner = mosaic.receptive_field("article", "C1", 0, 0)  # padding 2: window -2..8, image part 0..8
+    assert corner.full == (-2, -2, 8, 8) and corner.clipped == (0, 0, 8, 8)
+    assert corner.visible_fraction == pytest.approx(81 / 121)
+    assert mosaic.receptive_field("article", "C1", 20, 20).visible_fraction == 1.0
+
+
 def test_receptive_field_identity_adaptive_pool_and_errors():
     box = mosaic.receptive_field("torchvision", "S8", 5, 5)  # 6x6 -> adaptive 6x6: the identity
     assert box.full[2] - box.full[0] + 1 == ledger("torchvision").row("S8").rf

@@ -101,8 +101,6 @@ class Grid:
     order: tuple[int, ...]
     rows: int
     cols: int
-    width: int
-    height: int
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
@@ -114,8 +112,7 @@ def grid(ref: ImageRef, variant: str, weights: str, device: str, name: str, pre:
     if maps is None or maps.ndim != 3:
         raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
     m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap="diverging" if pre else "viridis", symmetric=pre)
-    return Grid(png=m.png(), order=tuple(int(i) for i in m.order), rows=m.rows, cols=m.cols,
-                width=m.image.shape[1], height=m.image.shape[0])
+    return Grid(png=m.png(), order=tuple(int(i) for i in m.order), rows=m.rows, cols=m.cols)
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
