@@ -171,3 +171,10 @@ def test_pages_leave_the_shared_model_as_they_found_it():
     assert not model.training and not any(m.training for m in model.modules())
     assert not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in model.modules())
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("page", [FEATURES, FILTERS, PREDICTION])
+def test_weights_that_do_not_load_are_a_message(page, monkeypatch, tmp_path):
+    monkeypatch.setenv("ALEXNET_WEIGHTS", str(tmp_path / "missing.pth"))  # set by whoever runs the server
+    at = _open(page)
+    assert at.error and "missing.pth" in at.error[0].value
