@@ -44,14 +44,15 @@ class ArticleLayer:
     @property
     def in_chw(self) -> tuple[int, ...]:
         """The input in the ledger's (C, H, W) order."""
-        return _chw(self.in_hwc)
+        return chw(self.in_hwc)
 
     @property
     def out_chw(self) -> tuple[int, ...]:
-        return _chw(self.out_hwc)
+        return chw(self.out_hwc)
 
 
-def _chw(hwc: tuple[int, ...]) -> tuple[int, ...]:
+def chw(hwc: tuple[int, ...]) -> tuple[int, ...]:
+    """(H, W, C) as the article writes shapes -> (C, H, W) as the ledger keeps them; vectors unchanged."""
     return (hwc[2], hwc[0], hwc[1]) if len(hwc) == 3 else hwc
 
 

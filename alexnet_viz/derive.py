@@ -64,14 +64,10 @@ def _compare(name: str, computed: object, attr: str) -> tuple[str | None, bool |
         return None, None
     if not isinstance(stated, tuple):
         return f"{stated:,}", stated == computed
-    chw = _to_chw(stated)
-    if isinstance(computed, tuple) and len(computed) == 1 and len(chw) == 3:  # "a flattened (6 × 6 × 256)"
-        return f"{shape_text(chw)} flattened = {math.prod(chw):,}", math.prod(chw) == computed[0]
-    return shape_text(chw), chw == computed
-
-
-def _to_chw(hwc: tuple[int, ...]) -> tuple[int, ...]:
-    return (hwc[2], hwc[0], hwc[1]) if len(hwc) == 3 else hwc
+    shape = article.chw(stated)
+    if isinstance(computed, tuple) and len(computed) == 1 and len(shape) == 3:  # "a flattened (6 × 6 × 256)"
+        return f"{shape_text(shape)} flattened = {math.prod(shape):,}", math.prod(shape) == computed[0]
+    return shape_text(shape), shape == computed
 
 
 def _size_steps(r: Row) -> list[Step]:

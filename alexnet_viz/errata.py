@@ -15,11 +15,12 @@ from functools import lru_cache
 from . import article
 from .derive import fmt_bytes
 from .ledger import BYTES_PER_FLOAT32, ledger
-from .operations import convolve, pool, random_values
+from .operations import convolve, dense_example, fully_connected, pool, random_values
 from .report import shape_text
 from .spec import ARTICLE, PAPER, TORCHVISION, Spec
 
 VERDICTS = ("correct", "wrong", "misleading", "left out")
+_POOLS = tuple(l.name for l in ARTICLE.layers if l.kind in ("maxpool", "avgpool"))
 FORMATS = ("table", "json", "markdown")
 
 GTX580_BYTES = 3 * 2**30  # the paper's cards (2012)
@@ -81,7 +82,8 @@ def _consistency() -> Finding:
 
 def _total_claim() -> Finding:
     total = ledger(ARTICLE).total_params
-    return Finding("total-62M", "over 62 million parameters", article.TOTAL_PARAMS_QUOTE,
+    return Finding("total-62M", f"over {article.TOTAL_PARAMS_CLAIM // 10**6} million parameters",
+                   article.TOTAL_PARAMS_QUOTE,
                    f"ledger total {total:,} (paper's grouped network {ledger(PAPER).total_params:,}, "
                    f"torchvision {ledger(TORCHVISION).total_params:,})",
                    "correct" if total > article.TOTAL_PARAMS_CLAIM else "wrong")
@@ -121,7 +123,8 @@ def _missing_c4() -> Finding:
     names = set(article.NAMES) | {"input"}
     bad = [(l.name, l.source) for l in article.LAYERS if l.source not in names]
     expected = {l.name: prev.name for prev, l in zip(article.LAYERS, article.LAYERS[1:])}
-    return Finding("missing-C4", "layer names", "C5 \"accepted output from the layer C4\"",
+    claim = "; ".join(f"{n} \"accepted output from the layer {s}\"" for n, s in bad) or "every source is named"
+    return Finding("missing-C4", "layer names", claim,
                    "its layers are " + ", ".join(article.NAMES) + "; " +
                    "; ".join(f"{n} names {s} as its source, which does not exist (it is {expected[n]})"
                              for n, s in bad), "wrong" if bad else "correct")
@@ -163,8 +166,9 @@ def _run_until(model, x, name: str):  # -> torch.Tensor, the pooling module's ou
 
 def _pool_relu() -> Finding:
     changed, checked, zeros, lowest = _pool_relu_check()
-    return Finding("pool-relu", "ReLU after max pooling (S4, S8)",
-                   "S4 and S8 pass their output \"through a ReLU activation function\"; summary: "
+    pools = " and ".join(l.name for l in article.LAYERS if l.relu_after and l.name in _POOLS)
+    return Finding("pool-relu", f"ReLU after max pooling ({pools})",
+                   f"{pools} pass their output \"through a ReLU activation function\"; summary: "
                    f"\"{article.QUOTES['pool_relu']}\"",
                    "max pooling of ReLU outputs (all ≥ 0) is ≥ 0, so a ReLU after it is the identity. "
                    f"Computed on a seeded, narrowed copy of the article network: {changed} of {checked:,} "
@@ -202,14 +206,17 @@ def _two_gpus() -> Finding:
 
 
 def _input_size() -> Finding:
-    book = ledger(ARTICLE)
-    paper_224 = ledger(PAPER, 224).row("C1")
-    paper_227 = ledger(PAPER).row("C1")
-    return Finding("input-224", "224×224 input (the paper's 227 puzzle)", article.QUOTES["input"],
-                   f"with padding 2, 224 gives C1 {shape_text(book.row('C1').out_shape)} as stated. The paper "
-                   f"uses no padding: at 224 its C1 side is {paper_224.size_exact:g} → {paper_224.out_shape[1]}, "
-                   f"only {PAPER.input_size} gives {paper_227.out_shape[1]}. The article silently adds the "
-                   "padding of 2 that makes 224 work.", "correct")
+    size = article.INPUT_HWC[0]
+    c1 = ledger(ARTICLE, size).row("C1")
+    pad = ARTICLE.layer("C1").padding
+    paper_small = ledger(PAPER, size).row("C1")
+    paper_own = ledger(PAPER).row("C1")
+    return Finding("input-224", f"{size}×{size} input (the paper's {PAPER.input_size} puzzle)", article.QUOTES["input"],
+                   f"with padding {pad}, {size} gives C1 {shape_text(c1.out_shape)}, as stated. The paper uses "
+                   f"padding {PAPER.layer('C1').padding}: at {size} its C1 side is {paper_small.size_exact:g} → "
+                   f"{paper_small.out_shape[1]}, only {PAPER.input_size} gives {paper_own.out_shape[1]}. The article "
+                   f"quietly adds the padding of {pad} that makes {size} work.",
+                   "correct" if c1.out_shape == article.layer("C1").out_chw else "wrong")
 
 
 def _left_out() -> list[Finding]:
@@ -231,21 +238,24 @@ def _left_out() -> list[Finding]:
         Finding("kernel-channels", "kernel channels = input channels", article.QUOTES["kernel_channels"],
                 f"true for the article's one tower; in the paper's C3 each kernel has "
                 f"{c3.in_shape[0] // c3.groups} channels for a {c3.in_shape[0]}-channel input (groups={c3.groups}).",
-                "misleading"),
+                "misleading" if grouped else "correct"),
     ]
 
 
 def _zero_padded_pools() -> Finding:
     book = ledger(ARTICLE)
-    parts = []
+    parts, padding_breaks = [], True
     for row in book.rows:
         if row.kind == "maxpool":
             padded = ledger(ARTICLE.with_layer(row.name, padding=1)).row(row.name)
+            stated = article.layer(row.name).out_chw
+            padding_breaks &= row.out_shape == stated != padded.out_shape
             parts.append(f"{row.name}: padding {row.padding} gives {shape_text(row.out_shape)}, "
                          f"zero-padding by 1 would give {shape_text(padded.out_shape)}")
-    return Finding("zero-padded-pools", "\"zero-padded\" pooling", "S2, S4 and S8 perform \"a zero-padded "
+    names = ", ".join(r.name for r in book.rows if r.kind == "maxpool")
+    return Finding("zero-padded-pools", "\"zero-padded\" pooling", f"{names} perform \"a zero-padded "
                    "sub-sampling operation\"", "; ".join(parts) + ". The stated shapes need no padding at all: "
-                   "\"zero-padded\" can only mean a padding of zero.", "misleading")
+                   "\"zero-padded\" can only mean a padding of zero.", "misleading" if padding_breaks else "correct")
 
 
 def _figures() -> list[Finding]:
@@ -256,21 +266,26 @@ def _figures() -> list[Finding]:
     padded = convolve(x, w, 0.0, f2.stride, 1)
     x3 = random_values((f3.input_hwc[2], *f3.input_hwc[:2]), seed=2)
     y3 = pool(x3, "max", f3.kernel_hwc[0], f3.stride)
-    n_in, n_hidden, n_out = article.FC_EXAMPLE
+    sizes = article.FC_EXAMPLE
+    dense = fully_connected(*dense_example(0, sizes))
+    out_side, out_ch = f2.out_hwc[0], f2.out_hwc[2]
     return [
-        Finding("figure2", "Figure 2: a \"3-channel (4×4)\" result", f2.quote,
+        Finding("figure2", f"Figure 2: a \"{out_ch}-channel ({out_side}×{out_side})\" result", f2.quote,
                 f"one {f2.kernel_hwc[0]}×{f2.kernel_hwc[1]}×{f2.kernel_hwc[2]} kernel over a "
                 f"{f2.input_hwc[0]}×{f2.input_hwc[1]}×{f2.input_hwc[2]} input gives an output of shape "
-                f"{y.shape[0]}×{y.shape[1]}×1: the channel products are summed into one map. Three output channels "
-                "need three kernels. The 4×4 side is right (padding 0; padding 1 would give "
-                f"{padded.shape[0]}×{padded.shape[1]}).", "wrong"),
-        Finding("figure3", "Figure 3: 6×6, 2×2 window, stride 2", f3.quote,
+                f"{y.shape[0]}×{y.shape[1]}×1: the channel products are summed into one map; {out_ch} output "
+                f"channels need {out_ch} kernels. The side is right with padding {f2.padding} (padding 1 would give "
+                f"{padded.shape[0]}×{padded.shape[1]}).",
+                "correct" if (y.shape[0], 1) == (out_side, out_ch) else "wrong"),
+        Finding("figure3", f"Figure 3: {f3.input_hwc[0]}×{f3.input_hwc[1]}, {f3.kernel_hwc[0]}×{f3.kernel_hwc[1]} "
+                f"window, stride {f3.stride}", f3.quote,
                 f"{y3.shape[1]}×{y3.shape[2]}×{y3.shape[0]}; pooling works on each channel on its own, "
-                "so the channel count is kept.", "correct" if y3.shape == (3, 3, 3) else "wrong"),
-        Finding("figure4", "Figure 4: 3 → 4 → 2 fully connected", "a (3×1) input, a (4×1) hidden layer and a "
-                "(2×1) output", f"shapes are consistent; the example has ({n_in} + 1)·{n_hidden} + ({n_hidden} + 1)·"
-                f"{n_out} = {(n_in + 1) * n_hidden + (n_hidden + 1) * n_out} parameters, which the figure does "
-                "not mention.", "correct"),
+                "so the channel count is kept.", "correct" if y3.shape == article.chw(f3.out_hwc) else "wrong"),
+        Finding("figure4", f"Figure 4: {' → '.join(map(str, sizes))} fully connected",
+                "a ({}×1) input, a ({}×1) hidden layer and a ({}×1) output".format(*sizes), f"a forward pass gives {dense.hidden.size} hidden values and {dense.output.size} "
+                f"outputs; the example has ({sizes[0]} + 1)·{sizes[1]} + ({sizes[1]} + 1)·{sizes[2]} = "
+                f"{dense.params} parameters, which the figure does not mention.",
+                "correct" if (dense.hidden.size, dense.output.size) == sizes[1:] else "wrong"),
     ]
 
 
@@ -282,31 +297,32 @@ def _summary_claims() -> list[Finding]:
     dropout = [l.name for l in spec.layers if l.dropout]
     classes = spec.layers[-1].out
     return [
-        Finding("pool-kernels", "3×3 max-pooling windows", article.QUOTES["pool_kernels"],
+        Finding("pool-kernels", f"{article.POOL_KERNEL}×{article.POOL_KERNEL} max-pooling windows", article.QUOTES["pool_kernels"],
                 f"spec: pooling windows {pools}", "correct" if pools == [article.POOL_KERNEL] else "wrong"),
-        Finding("conv-kernels", "11×11, 5×5, 3×3 convolution kernels", article.QUOTES["conv_kernels"],
+        Finding("conv-kernels", ", ".join(f"{k}×{k}" for k in article.CONV_KERNELS) + " convolution kernels", article.QUOTES["conv_kernels"],
                 f"spec: convolution kernels {convs}", "correct" if tuple(convs) == article.CONV_KERNELS else "wrong"),
-        Finding("layer-count", "11 layers", article.QUOTES["layers"],
+        Finding("layer-count", f"{article.LAYER_COUNT} layers", article.QUOTES["layers"],
                 f"{len(spec.layers)} numbered layers, of which {len(weighted)} have weights "
                 f"({', '.join(weighted)}): the paper's \"eight learned layers\" counts only those.",
                 "correct" if len(spec.layers) == article.LAYER_COUNT else "wrong"),
         Finding("dropout", "dropout in the first two FC layers", article.QUOTES["dropout"],
                 f"spec: dropout in {', '.join(dropout)}",
                 "correct" if tuple(dropout) == article.DROPOUT_LAYERS else "wrong"),
-        Finding("classes", "1000 classes", article.QUOTES["classes"], f"F11 has {classes} outputs",
+        Finding("classes", f"{article.CLASSES} classes", article.QUOTES["classes"], f"F11 has {classes} outputs",
                 "correct" if classes == article.CLASSES else "wrong"),
-        Finding("c6-same", "C6 \"performed the same convolution operation as layer C5\"",
-                "the same convolution operation as layer C5, which lead to the same output size",
-                _same_op_evidence(), "correct"),
+        _same_op(),
     ]
 
 
-def _same_op_evidence() -> str:
+def _same_op() -> Finding:
     book = ledger(ARTICLE)
     c5, c6 = book.row("C5"), book.row("C6")
-    return (f"same kernel, stride, padding and kernel count, hence the same {shape_text(c6.out_shape)} output; the "
-            f"parameters differ ({c5.params:,} vs {c6.params:,}) because C6's kernels have {c6.in_shape[0]} "
-            f"channels, C5's {c5.in_shape[0]}.")
+    same = all(getattr(c5, f) == getattr(c6, f) for f in ("kernel", "stride", "padding", "out_shape"))
+    return Finding("c6-same", "C6 \"performed the same convolution operation as layer C5\"",
+                   "the same convolution operation as layer C5, which lead to the same output size",
+                   f"same kernel, stride, padding and kernel count, hence the same {shape_text(c6.out_shape)} output; "
+                   f"the parameters differ ({c5.params:,} vs {c6.params:,}) because C6's kernels have "
+                   f"{c6.in_shape[0]} channels, C5's {c5.in_shape[0]}.", "correct" if same else "wrong")
 
 
 @lru_cache(maxsize=1)
