@@ -202,7 +202,8 @@ def _two_gpus() -> Finding:
                    f"{fmt_bytes(mem['total'])} in all ({mem['total'] / GTX580_BYTES:.0%} of one 3 GB GTX 580, "
                    f"before cuda-convnet's workspace; the paper's grouped network: {fmt_bytes(paper['total'])}); "
                    f"today that is {today}. The split was a 2012 memory and speed workaround; the network "
-                   "itself runs on one device (this app runs it on a CPU).", "misleading")
+                   "itself runs on one device (this app runs it on a CPU).",
+                   "misleading" if mem["total"] < min(TODAY_GPUS.values()) else "correct")
 
 
 def _input_size() -> Finding:
