@@ -178,3 +178,15 @@ def test_weights_that_do_not_load_are_a_message(page, monkeypatch, tmp_path):
     monkeypatch.setenv("ALEXNET_WEIGHTS", str(tmp_path / "missing.pth"))  # set by whoever runs the server
     at = _open(page)
     assert at.error and "missing.pth" in at.error[0].value
+
+
+def test_switching_variant_keeps_the_view_valid():
+    at = _open(FEATURES, {"layer": "C1", "channel": "90"})
+    assert at.number_input(key="fm_channel").value == 90
+    at.selectbox(key="variant").set_value("torchvision").run()  # its C1 has 64 channels
+    assert not at.exception and not at.error
+    assert "all 64 channels of 55×55" in _texts(at)
+    assert at.number_input(key="fm_channel").value == 0
+    at.selectbox(key="variant").set_value("paper").run()  # 227×227 input, LRN after C1's ReLU
+    assert "all 96 channels of 55×55, after the ReLU and the LRN" in _texts(at)
+    assert "centre 227×227" in _texts(at)
