@@ -204,11 +204,12 @@ def feature_grid(maps: np.ndarray, *, mode: Normalise = "map", sort: SortBy = "n
 
 
 def kernel_tiles(weight: np.ndarray, *, mode: Normalise = "map", gap: int = 1, scale: int = 4,
-                 cols: int | None = None) -> Mosaic:
+                 cols: int | None = None, kernels: range | None = None) -> Mosaic:
     """First-layer kernels (out, 3, k, k) as colour tiles: the famous picture of Gabor-like filters.
 
     Each kernel's RGB weights are shifted and scaled to [0, 1], per kernel ("map") or with one
     range for the whole layer ("layer"), so 0.5 grey means a weight of zero only in "layer" mode.
+    `kernels` draws only some of them (one GPU's half), still on the whole layer's range.
     """
     w = np.asarray(weight, dtype=np.float32)
     if w.ndim != 4 or w.shape[1] != 3:
@@ -219,23 +220,26 @@ def kernel_tiles(weight: np.ndarray, *, mode: Normalise = "map", gap: int = 1, s
     else:
         scaled = normalise(flat, "map")
     rgb = (scaled.reshape(w.shape).transpose(0, 2, 3, 1) * 255.0).round().astype(np.uint8)
-    return tile_rgb(rgb, cols=cols, gap=gap, scale=scale, separator=(255, 255, 255))
+    shown = rgb if kernels is None else rgb[kernels.start:kernels.stop]
+    return tile_rgb(shown, cols=cols, gap=gap, scale=scale, separator=(255, 255, 255))
 
 
 def kernel_slice(weight: np.ndarray, in_channel: int, *, gap: int = 2, scale: int = 8,
-                 cols: int | None = None) -> Mosaic:
+                 cols: int | None = None, kernels: range | None = None) -> Mosaic:
     """Every output kernel's weights on one input channel (out, k, k), blue negative, red positive.
 
     Deeper kernels have too many input channels to show as colour; one input-channel slice at a
-    time, on one symmetric range for the layer, shows which outputs read that channel and how.
+    time, on one symmetric range for the whole layer's slice, shows which outputs read that
+    channel and how. `kernels` draws only some of them, on that same range.
     """
     w = np.asarray(weight, dtype=np.float32)
     if w.ndim != 4:
         raise ValueError(f"conv kernels need shape (out, in, k, k), not {w.shape}")
     if not 0 <= in_channel < w.shape[1]:
         raise ValueError(f"input channel {in_channel} is outside 0..{w.shape[1] - 1}")
-    return tile_indexed(normalise(w[:, in_channel], "layer", symmetric=True), "diverging", cols=cols, gap=gap,
-                        scale=scale)
+    scaled = normalise(w[:, in_channel], "layer", symmetric=True)
+    shown = scaled if kernels is None else scaled[kernels.start:kernels.stop]
+    return tile_indexed(shown, "diverging", cols=cols, gap=gap, scale=scale)
 
 
 def split_groups(n: int, groups: int) -> list[range]:

@@ -183,3 +183,15 @@ def test_indexed_png_decodes_to_the_rgb_grid_and_is_smaller():
     plain = mosaic.kernel_tiles(rng.normal(size=(4, 3, 5, 5)).astype(np.float32))
     assert plain.indices is None
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(plain.png())).convert("RGB")), plain.image)
+
+
+def test_kernel_halves_share_the_layer_range():
+    w = np.zeros((4, 3, 2, 2), dtype=np.float32)
+    w[0] = 1.0  # the layer's largest weight, in the first half
+    w[3] = 0.5
+    second = mosaic.kernel_tiles(w, mode="layer", scale=1, kernels=range(2, 4))
+    assert len(second.order) == 2
+    x0, y0, _, _ = second.tile_box(1)
+    assert second.image[y0, x0].tolist() == [191, 191, 191]  # 0.5 on a +-1 range, not stretched to white
+    sl = mosaic.kernel_slice(w, 0, scale=1, gap=0, kernels=range(2, 4))
+    assert sl.image.shape[:2] == (2, 4)

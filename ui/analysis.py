@@ -230,11 +230,12 @@ def histogram_figure(variant: str, weights: str, device: str):
 @st.cache_data(max_entries=64, show_spinner=False)
 def kernel_png(variant: str, weights: str, device: str, name: str, lo: int, hi: int, in_channel: int | None,
                mode: str) -> bytes:
-    """Output kernels lo..hi-1 of a conv layer as tiles: colour for C1, one input slice deeper."""
-    w = kernels(variant, weights, device)[name][lo:hi]
+    """Output kernels lo..hi-1 of a conv layer as tiles (colour for C1, one input slice deeper),
+    on the whole layer's range so both GPUs' halves are drawn alike."""
+    w = kernels(variant, weights, device)[name]
     if in_channel is None:
-        return mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1])).png()
-    return mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1])).png()
+        return mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1]), kernels=range(lo, hi)).png()
+    return mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1]), kernels=range(lo, hi)).png()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
