@@ -37,7 +37,7 @@ class Derivation:
         lines = ["| step | formula | with this layer's numbers | result | article | |",
                  "|---|---|---|---|---|---|"]
         for s in self.steps:
-            mark = "" if s.agrees is None else ("✅ agrees" if s.agrees else "❌ differs")
+            mark = "" if s.agrees is None else ("✓ agrees" if s.agrees else "✗ differs")
             lines.append(f"| {s.label} | {_md(s.formula)} | {_md(s.working)} | **{_md(s.result)}** | "
                          f"{_md(s.article or '—')} | {mark} |")
         return "\n".join(lines) + "\n"

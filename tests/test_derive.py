@@ -55,7 +55,7 @@ def test_markdown_has_one_row_per_step_and_marks():
     d = derive("paper", "C3")
     md = d.to_markdown()
     assert md.count("\n") == len(d.steps) + 2
-    assert "❌ differs" in md and "✅ agrees" in md
+    assert "✗ differs" in md and "✓ agrees" in md
 
 
 def test_unknown_layer():
