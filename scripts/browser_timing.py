@@ -17,6 +17,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from devtools.server import launch_chromium, running_app  # noqa: E402
 
 PAGES = ["overview", "layers", "lab", "operations", "article", "feature-maps", "filters", "prediction"]
 LAYERS = ["C3", "C5", "C7", "C1"]  # the page is opened on C1, so C1 comes last
+SERVER_LOG = Path(tempfile.gettempdir()) / "alexnet_viz-browser-timing-server.log"
 PHOTOS = [ROOT / "assets" / "samples" / name for name in ("astronaut.jpg", "rocket.jpg", "coffee.jpg")]
 
 # Resolves once every <img> is decoded and two frames have been drawn after that.
@@ -65,6 +67,7 @@ class Recorder:
         self.finished = 0
         self.exceptions: list[str] = []
         self.responses: list = []
+        self.view = ""  # the view being measured, to say where an exception appeared
         page.on("websocket", self._on_ws)
         page.on("response", lambda resp: self.responses.append(resp))
 
@@ -83,9 +86,10 @@ class Recorder:
         if kind == "script_finished":
             self.finished += 1
         elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "exception":
-            self.exceptions.append(msg.delta.new_element.exception.message)
+            exc = msg.delta.new_element.exception
+            self.exceptions.append(f"{self.view}: {exc.type or 'exception'}: {exc.message[:120]}")
         elif kind == "page_not_found":
-            self.exceptions.append(f"page not found: {msg.page_not_found.page_name}")
+            self.exceptions.append(f"{self.view}: page not found: {msg.page_not_found.page_name}")
 
     def http_since(self, index: int) -> list[tuple[str, int]]:
         """(path, body bytes) of every HTTP response since `index`; cached ones count 0."""
@@ -102,6 +106,7 @@ class Recorder:
 def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0) -> Timing:
     """Run `action`, then wait for the rerun to finish and the page to be painted."""
     finished0, ws0, http0 = rec.finished, rec.ws_bytes, len(rec.responses)
+    rec.view = name
     t0 = time.perf_counter()
     action()
     deadline = t0 + timeout
@@ -157,7 +162,8 @@ def run(repeat: int, weights: str, headed: bool = False) -> tuple[list[Timing], 
 
     timings: list[Timing] = []
     info: dict = {}
-    with running_app(env={"ALEXNET_WEIGHTS": weights, "ALEXNET_DEVICE": "cpu"}) as (base, _proc), \
+    info["server_log"] = str(SERVER_LOG)
+    with running_app(env={"ALEXNET_WEIGHTS": weights, "ALEXNET_DEVICE": "cpu"}, log=SERVER_LOG) as (base, _proc), \
             sync_playwright() as pw:
         browser = launch_chromium(pw)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -186,7 +192,7 @@ def run(repeat: int, weights: str, headed: bool = False) -> tuple[list[Timing], 
         one_pass(record=False)  # warm-up: every cache filled once, as on a server already in use
         for _ in range(repeat):
             one_pass(record=True)
-        info["exceptions_seen"] = rec.exceptions[:5]
+        info["exceptions_seen"] = rec.exceptions[:10]
         browser.close()
     return timings, info
 
@@ -232,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             if r["max_mb"] >= 1.0:
                 print(f"  {r['view']}: largest responses {r['largest_responses']}")
         if info["exceptions_seen"]:
-            print(f"exceptions seen in the page: {info['exceptions_seen']}")
+            print(f"exceptions seen in the page (server log: {info['server_log']}):")
+            for e in info["exceptions_seen"]:
+                print(f"  {e}")
     ok = (verdict["upload_to_grid_max_s"] or 99) < 1.0 and verdict["largest_view_mb"] < 2.0 and not info["exceptions_seen"]
     return 0 if ok else 1
 

@@ -124,22 +124,47 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+ALL_PAGES = ["", "layers", "lab", "operations", "article", "feature-maps", "filters", "prediction"]
+
+
+def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats: int = 5) -> dict[str, dict]:
+    """One session alone: each page's first rerun and its median warm rerun (server time + transfer)."""
+    out: dict[str, dict] = {}
+    with running_app(script, env=env, extra_args=server_args) as (url, _proc):
+        session = StreamlitSession(url, timeout=180)
+        session.rerun()  # the landing page takes the process's first run
+        for page in ALL_PAGES:
+            query = "sample=cat&layer=C3" if page in ("feature-maps", "filters", "prediction") else ""
+            first = session.rerun(query, page)
+            warm = [session.rerun(query, page) for _ in range(repeats)]
+            out["/" + page] = {"first_s": round(first.latency_s, 3),
+                               "warm_median_s": round(statistics.median(r.latency_s for r in warm), 3),
+                               "kb_per_rerun": round(warm[-1].bytes_received / 1e3, 1),
+                               # st.error is content on some pages (the article's verdicts): not counted
+                               "errors": sum(bool(r.exceptions) or r.status != "ok" for r in [first, *warm])}
+        session.close()
+    return out
+
+
 def run_level(script: str, views: list[View], sessions: int, duration: float, think: tuple[float, float],
-              seed: int, env: dict[str, str], fetch_media: bool, label: str, verbose: bool) -> LevelResult:
+              seed: int, env: dict[str, str], fetch_media: bool, label: str, verbose: bool,
+              server_args: list[str] | None = None) -> LevelResult:
     """One fresh server, warmed, then `sessions` concurrent sessions for `duration` seconds."""
     result = LevelResult(app=label, sessions=sessions, duration_s=duration)
     log = Path(tempfile.gettempdir()) / f"alexnet_viz-loadtest-{label}.log"  # the server's own output
-    with running_app(script, env=env, log=log) as (url, proc):
+    with running_app(script, env=env, log=log, extra_args=server_args) as (url, proc):
         sampler = RssSampler(proc.pid)
         sampler.start()
         t0 = time.perf_counter()
-        warm = StreamlitSession(url, timeout=180)
-        warm.rerun()  # the landing page takes the process's first run (tests/test_serving.py says why)
-        for view in views:  # every view once: model load, caches, first-time imports
+        first = StreamlitSession(url, timeout=180)
+        first.rerun()  # the landing page takes the process's first run (tests/test_serving.py says why)
+        first.close()
+        for view in views:  # every view once, each in a new session (a session keeps its first sample)
+            warm = StreamlitSession(url, timeout=180)
             r = warm.rerun(view.query, view.page, fetch_media=fetch_media)
+            warm.close()
             if r.failed:
                 result.error_samples.append(f"warm-up {view}: {r.describe_failure()}")
-        warm.close()
         result.warmup_s = time.perf_counter() - t0
         result.rss_after_warmup_mb = sampler.current() / 2**20
 
@@ -221,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-floor", action="store_true", help="skip the one-line floor app")
     ap.add_argument("--no-media", action="store_true", help="do not fetch /media/ images")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--page-costs", action="store_true",
+                    help="first measure each page's warm rerun time with one session alone")
+    ap.add_argument("--server-arg", action="append", default=[], metavar="--OPTION=VALUE",
+                    help="extra `streamlit run` option for the app server, e.g. --server-arg=--runner.postScriptGC=true")
     args = ap.parse_args(argv)
 
     counts = [int(n) for n in args.sessions.split(",") if n.strip()]
@@ -231,17 +260,23 @@ def main(argv: list[str] | None = None) -> int:
     env = {"ALEXNET_WEIGHTS": args.weights, "ALEXNET_DEVICE": "cpu"}
     fetch_media = not args.no_media
 
+    costs = page_costs(args.app, env, args.server_arg) if args.page_costs else {}
     results: list[LevelResult] = []
     for n in counts:
         results.append(run_level(args.app, heavy_views(), n, duration, (lo, hi), args.seed, env, fetch_media,
-                                 "app", verbose=not args.json))
+                                 "app", verbose=not args.json, server_args=args.server_arg))
         if not args.no_floor:
             results.append(run_level(str(ROOT / "scripts" / "floor_app.py"), FLOOR_VIEWS, n, duration, (lo, hi),
                                      args.seed, env, fetch_media, "floor", verbose=not args.json))
 
     if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
+        print(json.dumps({"page_costs": costs, "levels": [asdict(r) for r in results]}, indent=2))
     else:
+        if costs:
+            print(f"{'page (one session alone)':26} {'first s':>8} {'warm s':>8} {'kB/rerun':>9} {'errors':>6}")
+            for page, c in costs.items():
+                print(f"{page:26} {c['first_s']:8.3f} {c['warm_median_s']:8.3f} {c['kb_per_rerun']:9.1f} {c['errors']:6d}")
+            print()
         print(f"{'app':6} {'sessions':>8} {'reruns':>7} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} "
               f"{'rerun/s':>7} {'peak RSS MB':>11} {'MB recv':>8}")
         for r in results:
