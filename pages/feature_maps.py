@@ -7,7 +7,7 @@ import streamlit as st
 from alexnet_viz.ledger import ledger
 from alexnet_viz.mosaic import receptive_field
 from ui import analysis
-from ui.image_input import image_picker, or_stop, url_choice
+from ui.image_input import image_picker, or_stop, url_choice, url_write
 from ui.state import context
 
 NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
@@ -45,7 +45,7 @@ def channel_view(name: str, channels: int) -> None:
     pick, unit_row, unit_col = st.columns([2, 1, 1])
     channel = pick.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
                                 key="fm_channel")
-    st.query_params["channel"] = str(channel)
+    url_write("channel", channel)
     post = res.post[channel]
     peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
     unit = f"{ref.digest[:12]}_{name}_{channel}"  # a new image, layer or channel starts at its strongest unit
@@ -87,7 +87,7 @@ def layer_view() -> None:
     url_choice("fm_layer", "layer", spatial, spatial[0])
     c1, c2, c3, c4 = st.columns([1, 1.4, 1.2, 1])
     name = c1.selectbox("Layer", spatial, key="fm_layer")
-    st.query_params["layer"] = name
+    url_write("layer", name)
     mode = c2.radio("Normalise", list(NORMALISE), format_func=NORMALISE.get, key="fm_mode", horizontal=True)
     sort = c3.radio("Order by", list(SORTS), format_func=SORTS.get, key="fm_sort", horizontal=True)
     res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from alexnet_viz.mosaic import split_groups
 from ui import analysis
-from ui.image_input import or_stop, url_choice, weights_banner
+from ui.image_input import or_stop, url_choice, url_write, weights_banner
 from ui.state import context
 
 st.title("Filters")
@@ -27,7 +27,7 @@ def kernel_view() -> None:
     url_choice("flt_layer", "layer", convs, convs[0])
     c1, c2 = st.columns([1, 3])
     name = c1.selectbox("Conv layer", convs, key="flt_layer")
-    st.query_params["layer"] = name
+    url_write("layer", name)
     w = weights[name]
     out, per_group, k = w.shape[0], w.shape[1], w.shape[-1]
     groups = ctx.spec.layer(name).groups
@@ -43,7 +43,7 @@ def kernel_view() -> None:
         url_choice("flt_in", "channel", list(range(per_group)), 0, parse=int)
         in_channel = c2.slider(f"Input channel (each kernel has {per_group} slices of {k}×{k})", 0,
                                per_group - 1, key="flt_in")
-        st.query_params["channel"] = str(in_channel)
+        url_write("channel", in_channel)
         mode = "layer"
         st.markdown(f"{name} has {out} kernels of {k}×{k}×{per_group}: too deep to draw in colour, so each tile is "
                     f"one kernel's {k}×{k} slice on input channel {in_channel} (blue negative, red positive, one "

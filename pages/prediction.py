@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import analysis
-from ui.image_input import image_picker, or_stop, url_choice, weights_banner
+from ui.image_input import image_picker, or_stop, url_choice, url_write, weights_banner
 from ui.state import context
 
 st.title("Prediction and why")
@@ -37,7 +37,7 @@ def explanations() -> None:
     url_choice("pred_class", "class", options, top.indices[0], parse=int)
     target = st.selectbox("Explain the class", options, key="pred_class",
                           format_func=lambda i: f"{names[i]} (#{i})" + (" · top-1" if i == top.indices[0] else ""))
-    st.query_params["class"] = str(target)
+    url_write("class", target)
     cam, sal, occ = st.columns(3)
     with cam:
         st.markdown("**Grad-CAM** at C7: which regions of the last conv layer raise the class score.")

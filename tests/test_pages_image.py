@@ -190,3 +190,17 @@ def test_switching_variant_keeps_the_view_valid():
     at.selectbox(key="variant").set_value("paper").run()  # 227×227 input, LRN after C1's ReLU
     assert "all 96 channels of 55×55, after the ReLU and the LRN" in _texts(at)
     assert "centre 227×227" in _texts(at)
+
+
+def test_a_new_link_in_the_same_session_shows_its_view():
+    """A session that is sent a new address (as a load test or a shared link in one tab does) follows it."""
+    at = _upload(_open(FEATURES), "photo.png", _png())
+    at.query_params.update({"layer": "C5", "channel": "7", "sample": "rocket"})
+    at.run()
+    assert at.selectbox(key="fm_layer").value == "C5" and at.number_input(key="fm_channel").value == 7
+    assert "DSCOVR launch" in _texts(at) and "photo.png" not in _texts(at)  # the link's sample, not the upload
+    at.run()  # the same address again changes nothing the user did since
+    at.number_input(key="fm_channel").set_value(9).run()
+    assert at.query_params["channel"] == "9"
+    at.run()
+    assert at.number_input(key="fm_channel").value == 9

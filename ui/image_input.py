@@ -44,11 +44,6 @@ def sample_ref(name: str) -> ImageRef:
     return ImageRef.of((SAMPLES_DIR / file).read_bytes(), label=file)
 
 
-def _initial_sample() -> str:
-    wanted = st.query_params.get(SAMPLE_PARAM)
-    return wanted if wanted in SAMPLES else DEFAULT_SAMPLE
-
-
 def _on_sample(widget: str) -> None:
     st.session_state[_SAMPLE] = st.session_state[widget]
     _forget_own()  # choosing a sample means: show the sample
@@ -70,10 +65,14 @@ def _forget_own() -> None:
 
 def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     """Draw the picker; return the decoded choice, or None after showing why it cannot be used."""
-    if _SAMPLE not in st.session_state:
-        st.session_state[_SAMPLE] = _initial_sample()
     sample_key, upload_key, camera_key, toggle_key = (f"{key}_{k}"
                                                       for k in ("sample", "upload", "camera", "use_camera"))
+    linked = _url_news(SAMPLE_PARAM)
+    if linked in SAMPLES:  # a link that names a sample shows that sample
+        st.session_state[_SAMPLE] = st.session_state[sample_key] = linked
+        _forget_own()
+    if _SAMPLE not in st.session_state:
+        st.session_state[_SAMPLE] = DEFAULT_SAMPLE
     if sample_key not in st.session_state:
         st.session_state[sample_key] = st.session_state[_SAMPLE]
 
@@ -90,11 +89,10 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     own = st.session_state.get(_OWN)
     if own is not None:
         source, ref = own
-        if SAMPLE_PARAM in st.query_params:
-            del st.query_params[SAMPLE_PARAM]
+        url_write(SAMPLE_PARAM, None)  # an upload cannot be linked to
     else:
         source, ref = "sample", sample_ref(st.session_state[_SAMPLE])
-        st.query_params[SAMPLE_PARAM] = st.session_state[_SAMPLE]
+        url_write(SAMPLE_PARAM, st.session_state[_SAMPLE])
 
     # An own photo whose widget is empty here was picked on another page: offer a way back.
     kept = source != "sample" and st.session_state.get(upload_key if source == "upload" else camera_key) is None
@@ -117,19 +115,48 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     return Picked(ref=ref, source=source, prepared=prepared)
 
 
-def url_choice(key: str, param: str, options: list, default, parse=str):
-    """Seed a widget's state from the URL's `param` the first time, and keep it valid after.
+_URL_SEEN = "_url_seen"  # param -> the value this session last read from or wrote to the URL
 
-    Call before drawing the widget with `key`; call `st.query_params[param] = value` after it.
+
+def _url_news(param: str) -> str | None:
+    """The URL's value of `param` if this session has not seen it yet (a link was followed), else None."""
+    raw = st.query_params.get(param)
+    seen = st.session_state.setdefault(_URL_SEEN, {})
+    if raw is None or seen.get(param) == raw:
+        return None
+    seen[param] = raw
+    return raw
+
+
+def url_write(param: str, value: object) -> None:
+    """Put a widget's value in the URL (None removes it), so the address reproduces the view."""
+    seen = st.session_state.setdefault(_URL_SEEN, {})
+    if value is None:
+        seen.pop(param, None)
+        if param in st.query_params:
+            del st.query_params[param]
+        return
+    seen[param] = str(value)
+    st.query_params[param] = str(value)
+
+
+def url_choice(key: str, param: str, options: list, default, parse=str) -> None:
+    """Seed a widget's state from the URL: when the widget is new, or when a new link names a value.
+
+    Call before drawing the widget with `key`, and `url_write(param, value)` after it. Values not
+    among `options` (a stale or hand-edited link) fall back to the current choice or `default`.
     """
-    if key not in st.session_state:
+    raw = _url_news(param)
+    if raw is None and key not in st.session_state:
         raw = st.query_params.get(param)
+    if raw is not None:
         try:
-            wanted = parse(raw) if raw is not None else default
+            wanted = parse(raw)
         except ValueError:
-            wanted = default
-        st.session_state[key] = wanted if wanted in options else default
-    elif st.session_state[key] not in options:
+            wanted = None
+        if wanted in options:
+            st.session_state[key] = wanted
+    if st.session_state.get(key) not in options:
         st.session_state[key] = default
 
 
