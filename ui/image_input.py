@@ -3,6 +3,9 @@
 Widgets on different pages are different widgets to Streamlit, so the choice is also kept in
 (per-session) session state: a photo uploaded on one page is still the photo on the next. A
 sample chosen here is written to the URL (`?sample=cat`) so a link reproduces the view.
+
+Also the few helpers the image pages share: widgets tied to URL parameters (`url_choice`,
+`url_write`), library errors shown as messages (`or_stop`), and the random-weights banner.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 SAMPLE_PARAM = "sample"
 _SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
 _OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
+_URL_SEEN = "_url_seen"  # param -> the value this session last read from or wrote to the URL
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,8 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
                    on_change=_on_sample, args=(sample_key,))
     middle.file_uploader("…or your own photo", type=UPLOAD_TYPES, key=upload_key,
                          on_change=_on_file, args=(upload_key, "upload"),
-                         help="PNG, JPEG, WebP, GIF (first frame) or BMP; it stays on this server, in your session.")
+                         help="PNG, JPEG, WebP, GIF (first frame) or BMP. It never leaves this server and "
+                              "only your session shows it.")
     use_camera = right.toggle("Camera", key=toggle_key, help="Take a photo with your camera (asks for permission).")
     if use_camera:
         st.camera_input("Take a photo", key=camera_key, on_change=_on_file, args=(camera_key, "camera"))
@@ -113,9 +118,6 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     if back is not None:
         back.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
     return Picked(ref=ref, source=source, prepared=prepared)
-
-
-_URL_SEEN = "_url_seen"  # param -> the value this session last read from or wrote to the URL
 
 
 def _url_news(param: str) -> str | None:
