@@ -72,12 +72,14 @@ def sidebar() -> Context:
         st.query_params[VARIANT_KEY] = variant
         weights = server_weights()
         device = server_device()
-        st.caption(f"Weights: **{_weights_label(weights)}**  \nDevice: **{device}**")
+        st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**")
         st.caption("Weights are set by whoever runs the server: `ALEXNET_WEIGHTS=imagenet|random|PATH`.")
     return Context(variant=variant, spec=VARIANTS[variant], weights=weights, device=device)
 
 
-def _weights_label(weights: str) -> str:
-    if weights in ("imagenet", "random"):
-        return {"imagenet": "ImageNet (torchvision IMAGENET1K_V1)", "random": "random (paper init)"}[weights]
+def _weights_label(weights: str, spec: Spec) -> str:
+    if weights == "imagenet":
+        return "ImageNet (torchvision IMAGENET1K_V1)"
+    if weights == "random":
+        return f"random, untrained ({'the paper' if spec.init == 'paper' else 'torchvision'}'s initialisation)"
     return os.path.basename(weights)
