@@ -148,7 +148,7 @@ def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats
 
 def run_level(script: str, views: list[View], sessions: int, duration: float, think: tuple[float, float],
               seed: int, env: dict[str, str], fetch_media: bool, label: str, verbose: bool,
-              server_args: list[str] | None = None) -> LevelResult:
+              server_args: list[str] | None = None, new_session_share: float = NEW_SESSION_SHARE) -> LevelResult:
     """One fresh server, warmed, then `sessions` concurrent sessions for `duration` seconds."""
     result = LevelResult(app=label, sessions=sessions, duration_s=duration)
     log = Path(tempfile.gettempdir()) / f"alexnet_viz-loadtest-{label}.log"  # the server's own output
@@ -182,7 +182,7 @@ def run_level(script: str, views: list[View], sessions: int, duration: float, th
                     if time.monotonic() >= deadline:
                         break
                     view = rng.choice(views)
-                    if s is None or rng.random() < NEW_SESSION_SHARE:
+                    if s is None or rng.random() < new_session_share:
                         if s is not None:
                             s.close()
                         try:
@@ -246,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-floor", action="store_true", help="skip the one-line floor app")
     ap.add_argument("--no-media", action="store_true", help="do not fetch /media/ images")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--new-session-share", type=float, default=NEW_SESSION_SHARE,
+                    help="share of reruns that open a fresh session on a new deep link (0-1)")
     ap.add_argument("--page-costs", action="store_true",
                     help="first measure each page's warm rerun time with one session alone")
     ap.add_argument("--server-arg", action="append", default=[], metavar="--OPTION=VALUE",
@@ -264,10 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     results: list[LevelResult] = []
     for n in counts:
         results.append(run_level(args.app, heavy_views(), n, duration, (lo, hi), args.seed, env, fetch_media,
-                                 "app", verbose=not args.json, server_args=args.server_arg))
+                                 "app", verbose=not args.json, server_args=args.server_arg,
+                                 new_session_share=args.new_session_share))
         if not args.no_floor:
             results.append(run_level(str(ROOT / "scripts" / "floor_app.py"), FLOOR_VIEWS, n, duration, (lo, hi),
-                                     args.seed, env, fetch_media, "floor", verbose=not args.json))
+                                     args.seed, env, fetch_media, "floor", verbose=not args.json,
+                                     new_session_share=args.new_session_share))
 
     if args.json:
         print(json.dumps({"page_costs": costs, "levels": [asdict(r) for r in results]}, indent=2))

@@ -155,3 +155,17 @@ def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_serv
             assert grids["astronaut.jpg"] != grids["rocket.jpg"], "both sessions show the same channel grid"
         finally:
             browser.close()
+
+
+def test_weights_cannot_be_chosen_from_the_page(monkeypatch):
+    """Only whoever runs the server picks the weights: no widget for them, and the URL is ignored."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["weights"] = "/tmp/attacker.pth"
+    at.run()
+    assert not at.exception
+    assert len(at.sidebar.text_input) == 0 and len(at.sidebar.text_area) == 0
+    assert "random" in " ".join(c.value for c in at.sidebar.caption)
+    assert "attacker" not in " ".join(c.value for c in at.sidebar.caption)
