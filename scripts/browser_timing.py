@@ -157,13 +157,13 @@ def _choose_layer(page, layer: str):
     return act
 
 
-def run(repeat: int, weights: str, headed: bool = False) -> tuple[list[Timing], dict]:
+def run(repeat: int, weights: str, device: str = "cpu") -> tuple[list[Timing], dict]:
     from playwright.sync_api import sync_playwright
 
     timings: list[Timing] = []
     info: dict = {}
     info["server_log"] = str(SERVER_LOG)
-    with running_app(env={"ALEXNET_WEIGHTS": weights, "ALEXNET_DEVICE": "cpu"}, log=SERVER_LOG) as (base, _proc), \
+    with running_app(env={"ALEXNET_WEIGHTS": weights, "ALEXNET_DEVICE": device}, log=SERVER_LOG) as (base, _proc), \
             sync_playwright() as pw:
         browser = launch_chromium(pw)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -217,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3, help="measured passes after the warm-up pass (1-20)")
     ap.add_argument("--weights", default="random", help="ALEXNET_WEIGHTS for the app server")
+    ap.add_argument("--device", default="cpu", help="ALEXNET_DEVICE for the app server (cpu, cuda, mps)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    timings, info = run(min(max(args.repeat, 1), 20), args.weights)
+    timings, info = run(min(max(args.repeat, 1), 20), args.weights, args.device)
     rows = summarise(timings)
     upload = [t.seconds for t in timings if "upload" in t.view]
     verdict = {"upload_to_grid_max_s": round(max(upload), 3) if upload else None,

@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think", default="2,4", help="think time range in seconds between reruns")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weights", default="random", help="ALEXNET_WEIGHTS for the app server")
+    ap.add_argument("--device", default="cpu", help="ALEXNET_DEVICE for the app server (cpu, cuda, mps)")
     ap.add_argument("--app", default="streamlit_app.py")
     ap.add_argument("--no-floor", action="store_true", help="skip the one-line floor app")
     ap.add_argument("--no-media", action="store_true", help="do not fetch /media/ images")
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--sessions takes counts between 1 and 200")
     duration = min(max(args.duration, 1.0), 600.0)
     lo, hi = (float(x) for x in args.think.split(","))
-    env = {"ALEXNET_WEIGHTS": args.weights, "ALEXNET_DEVICE": "cpu"}
+    env = {"ALEXNET_WEIGHTS": args.weights, "ALEXNET_DEVICE": args.device}
     fetch_media = not args.no_media
 
     costs = page_costs(args.app, env, args.server_arg) if args.page_costs else {}
