@@ -1,4 +1,9 @@
-"""alexnet_viz: `streamlit run streamlit_app.py`. Navigation and the shared sidebar."""
+"""alexnet_viz: `streamlit run streamlit_app.py`. Navigation and the shared sidebar.
+
+Page scripts live in app_pages/, not pages/: a folder named pages/ beside this script makes
+Streamlit run a process's first script run as a legacy multipage app, so the first deep link
+to a fresh server showed a "Page not found" dialog before st.navigation took over.
+"""
 import streamlit as st
 
 from ui.state import sidebar
@@ -7,16 +12,16 @@ st.set_page_config(page_title="AlexNet, computed and explained", page_icon="🧠
 
 PAGES = {
     "The architecture": [
-        st.Page("pages/overview.py", title="Overview", icon="🏗️", url_path="overview", default=True),
-        st.Page("pages/layers.py", title="Layer by layer", icon="🔎", url_path="layers"),
-        st.Page("pages/lab.py", title="Architecture lab", icon="🧪", url_path="lab"),
-        st.Page("pages/operations.py", title="The operations", icon="➗", url_path="operations"),
-        st.Page("pages/article.py", title="The article, checked", icon="✅", url_path="article"),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/view_in_ar:", url_path="overview", default=True),
+        st.Page("app_pages/layers.py", title="Layer by layer", icon=":material/layers:", url_path="layers"),
+        st.Page("app_pages/lab.py", title="Architecture lab", icon=":material/science:", url_path="lab"),
+        st.Page("app_pages/operations.py", title="The operations", icon=":material/calculate:", url_path="operations"),
+        st.Page("app_pages/article.py", title="The article, checked", icon=":material/fact_check:", url_path="article"),
     ],
     "An image through the network": [
-        st.Page("pages/feature_maps.py", title="Feature maps", icon="🗺️", url_path="feature-maps"),
-        st.Page("pages/filters.py", title="Filters", icon="🎛️", url_path="filters"),
-        st.Page("pages/prediction.py", title="Prediction and why", icon="🎯", url_path="prediction"),
+        st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:", url_path="feature-maps"),
+        st.Page("app_pages/filters.py", title="Filters", icon=":material/tune:", url_path="filters"),
+        st.Page("app_pages/prediction.py", title="Prediction and why", icon=":material/target:", url_path="prediction"),
     ],
 }
 

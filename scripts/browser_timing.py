@@ -168,8 +168,7 @@ def run(repeat: int, weights: str, device: str = "cpu") -> tuple[list[Timing], d
         browser = launch_chromium(pw)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         rec = Recorder(page)
-        # The landing page takes the process's first run: a deep link there meets Streamlit's
-        # "Page not found" dialog (pages/ beside the main script; see tests/test_serving.py).
+        # The landing page takes the process's first run (model load, caches): timed apart.
         first = measure(page, rec, "first load / (cold)", lambda: page.goto(f"{base}/"))
         info["first_load_s"] = round(first.seconds, 3)
         info["first_load_static_mb"] = round(first.total_mb, 2)

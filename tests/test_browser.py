@@ -30,7 +30,7 @@ PAINTED_WIDTH = """text => {
 def app_url():
     with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
         warm = StreamlitSession(url, timeout=180)
-        warm.rerun()  # the process's first run is special (see test_serving's xfail): get it done
+        warm.rerun()  # the model loads once here, so the test's waits measure pages, not the load
         warm.close()
         yield url
 

@@ -182,5 +182,5 @@ def weights_banner(variant: str, weights: str, device: str) -> str:
             "**These weights are random, untrained: every prediction and explanation here is meaningless** "
             "(the shapes and the arithmetic are real). To load the ImageNet weights, whoever runs the server "
             f"puts torchvision's file at `{imagenet_path()}` and starts it with `{ENV_VAR}=imagenet`, or points "
-            f"`{ENV_VAR}=PATH` at a copy of a state dict.", icon="⚠️")
+            f"`{ENV_VAR}=PATH` at a copy of a state dict.", icon=":material/warning:")
     return text

@@ -5,7 +5,8 @@ import streamlit as st
 from alexnet_viz import article
 from alexnet_viz.errata import VERDICTS, counts, findings, render
 
-ICONS = {"correct": "✅", "wrong": "❌", "misleading": "⚠️", "left out": "➖"}
+ICONS = {"correct": ":material/check_circle:", "wrong": ":material/cancel:", "misleading": ":material/warning:",
+         "left out": ":material/remove_circle:"}
 
 
 @st.cache_data(show_spinner="Checking the article…")

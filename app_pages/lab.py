@@ -53,7 +53,7 @@ except AlexVizError as exc:
     st.error(str(exc))
     st.stop()
 for message in result.errors.values():
-    st.error(message, icon="⚠️")
+    st.error(message, icon=":material/warning:")
 
 book = result.ledger
 cols = st.columns(4)
