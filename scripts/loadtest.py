@@ -157,7 +157,7 @@ def run_level(script: str, views: list[View], sessions: int, duration: float, th
         sampler.start()
         t0 = time.perf_counter()
         first = StreamlitSession(url, timeout=180)
-        first.rerun()  # the landing page takes the process's first run (tests/test_serving.py says why)
+        first.rerun()  # a first visit to the landing page, as the first visitor of a new server
         first.close()
         for view in views:  # every view once, each in a new session (a session keeps its first sample)
             warm = StreamlitSession(url, timeout=180)
