@@ -37,6 +37,8 @@ PHOTOS = [ROOT / "assets" / "samples" / name for name in ("astronaut.jpg", "rock
 
 # Resolves once every <img> is decoded and two frames have been drawn after that.
 _PAINTED_JS = """async () => {
+  // Let the frontend handle the frames already received before looking at the page.
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const imgs = Array.from(document.querySelectorAll('img'));
   await Promise.all(imgs.map(i => i.complete ? (i.decode ? i.decode().catch(() => {}) : null)
       : new Promise(r => { i.addEventListener('load', r, {once: true}); i.addEventListener('error', r, {once: true}); })));
@@ -103,8 +105,15 @@ class Recorder:
         return out
 
 
-def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0) -> Timing:
-    """Run `action`, then wait for the rerun to finish and the page to be painted."""
+_FIRST_IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
+
+
+def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_image: bool = False) -> Timing:
+    """Run `action`, then wait for the rerun to finish and the page to be painted.
+
+    With `new_image`, also wait until the page's first image (the channel grid) is a new one.
+    """
+    before = page.locator(_FIRST_IMG).first.get_attribute("src") if new_image else None
     finished0, ws0, http0 = rec.finished, rec.ws_bytes, len(rec.responses)
     rec.view = name
     t0 = time.perf_counter()
@@ -116,6 +125,9 @@ def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0) -> Ti
         page.wait_for_timeout(5)
     # A widget's rerun may be followed by another (callbacks, query-param writes): settle briefly.
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
+    if new_image:
+        page.wait_for_function("([sel, before]) => { const i = document.querySelector(sel); return i && i.src && "
+                               "!i.src.endsWith(before); }", arg=[_FIRST_IMG, before or ""], timeout=timeout * 1000)
     images = page.evaluate(_PAINTED_JS)
     seconds = time.perf_counter() - t0
     page.wait_for_timeout(200)  # let late responses land in the byte count (not in the time)
@@ -180,11 +192,12 @@ def run(repeat: int, weights: str, device: str = "cpu") -> tuple[list[Timing], d
                     timings.append(t)
             measure(page, rec, "reload", lambda: page.goto(f"{base}/feature-maps?layer=C1"))
             for layer in LAYERS:
-                t = measure(page, rec, f"feature maps: layer {layer}", _choose_layer(page, layer))
+                t = measure(page, rec, f"feature maps: layer {layer}", _choose_layer(page, layer), new_image=True)
                 if record:
                     timings.append(t)
             for photo in PHOTOS:
-                t = measure(page, rec, f"feature maps: upload {photo.name} -> grid painted", _upload(page, photo))
+                t = measure(page, rec, f"feature maps: upload {photo.name} -> grid painted", _upload(page, photo),
+                            new_image=True)
                 if record:
                     timings.append(t)
 
