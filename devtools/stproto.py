@@ -35,6 +35,7 @@ class RerunResult:
     exceptions: list[str] = field(default_factory=list)  # "Type: message" of exception elements
     error_alerts: list[str] = field(default_factory=list)  # st.error bodies
     media_urls: list[str] = field(default_factory=list)  # /media/... the browser would then fetch
+    captions: list[str] = field(default_factory=list)  # image captions, to check what a view shows
     bytes_received: int = 0
     messages: int = 0
 
@@ -136,3 +137,4 @@ def _inspect_delta(fwd: ForwardMsg, result: RerunResult) -> None:
         result.error_alerts.append(element.alert.body[:200])
     elif kind == "imgs":
         result.media_urls.extend(img.url for img in element.imgs.imgs if img.url.startswith("/media/"))
+        result.captions.extend(img.caption for img in element.imgs.imgs if img.caption)

@@ -48,6 +48,13 @@ class View:
     page: str
     params: tuple[tuple[str, str], ...]
 
+    def shown_by(self, captions: list[str]) -> bool:
+        """Did the page follow the deep link? The feature-map page captions '<layer> channel <c>'."""
+        wanted = dict(self.params)
+        if self.page != "feature-maps":
+            return True
+        return any(f"{wanted['layer']} channel {wanted['channel']}" in c for c in captions)
+
     @property
     def query(self) -> str:
         return urlencode(self.params)
@@ -195,6 +202,8 @@ def run_level(script: str, views: list[View], sessions: int, duration: float, th
                     try:
                         r = s.rerun(view.query, view.page, fetch_media=fetch_media)
                         failure = r.describe_failure() if r.failed else ""
+                        if not failure and not view.shown_by(r.captions):
+                            failure = f"deep link not followed; image captions: {r.captions}"
                     except Exception as exc:  # noqa: BLE001 - e.g. a media fetch that 404s
                         r, failure = None, f"{type(exc).__name__}: {exc}"
                     with lock:
