@@ -151,12 +151,29 @@ def _as_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _stats() -> tuple[list[float], list[float]]:
-    """ImageNet mean and std from the weights' own preprocessing, shared by all three variants."""
-    from torchvision.models import AlexNet_Weights
+# ImageNet's per-channel mean and std, as torchvision's AlexNet_Weights.IMAGENET1K_V1.transforms()
+# gives them (tests/test_images.py holds them equal). Written out because importing torchvision
+# to read six numbers costs each server process about 150 MiB.
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
-    prep = AlexNet_Weights.IMAGENET1K_V1.transforms()
-    return list(prep.mean), list(prep.std)
+
+def _center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
+    """torchvision's centre crop of a PIL image no smaller than the crop, with its rounding."""
+    top = int(round((image.height - height) / 2.0))
+    left = int(round((image.width - width) / 2.0))
+    return image.crop((left, top, left + width, top + height))
+
+
+def _resize_shorter(image: Image.Image, side: int) -> Image.Image:
+    """torchvision's resize of a PIL image's shorter side to `side` (Pillow bilinear, antialiased)."""
+    w, h = image.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = side, int(side * long / short)  # torchvision truncates the longer side
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    if (new_w, new_h) == (w, h):
+        return image
+    return image.resize((new_w, new_h), Image.Resampling.BILINEAR)
 
 
 def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") -> Image.Image:
@@ -166,9 +183,6 @@ def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") ->
     so a big edited input is never padded; very long strips are first trimmed to MAX_ASPECT so the
     resize cannot blow up, which leaves the centre crop unchanged.
     """
-    import torchvision.transforms.functional as TF
-    from torchvision.transforms import InterpolationMode
-
     if not isinstance(image, Image.Image):
         raise TypeError(f"expected a PIL image (from load_image), not {type(image).__name__}")
     spec = get_spec(spec_or_variant)
@@ -176,35 +190,36 @@ def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") ->
     w, h = image.size
     short = min(w, h)
     if max(w, h) > MAX_ASPECT * short:
-        image = TF.center_crop(image, [min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short)])
-    image = TF.resize(image, [max(spec.resize, spec.input_size)], interpolation=InterpolationMode.BILINEAR,
-                      antialias=True)
-    return TF.center_crop(image, [spec.input_size, spec.input_size])
+        image = _center_crop(image, min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short))
+    image = _resize_shorter(image, max(spec.resize, spec.input_size))
+    return _center_crop(image, spec.input_size, spec.input_size)
 
 
 def to_tensor(image: Image.Image, spec_or_variant: str | Spec = "article") -> torch.Tensor:
-    """The network's input (1, 3, S, S): the weights' preprocessing with the variant's geometry."""
-    import torchvision.transforms.functional as TF
+    """The network's input (1, 3, S, S): the weights' preprocessing with the variant's geometry.
 
-    mean, std = _stats()
-    x = TF.convert_image_dtype(TF.pil_to_tensor(network_view(image, spec_or_variant)), torch.float32)
-    return TF.normalize(x, mean, std).unsqueeze(0)
+    Same arithmetic as torchvision's pil_to_tensor, convert_image_dtype and normalize, so the
+    result is bit-for-bit what AlexNet_Weights.IMAGENET1K_V1.transforms() gives.
+    """
+    pixels = torch.from_numpy(np.array(network_view(image, spec_or_variant), dtype=np.uint8))
+    x = pixels.permute(2, 0, 1).to(torch.float32) / 255.0
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1)
+    return ((x - mean) / std).unsqueeze(0)
 
 
 def from_tensor(x: torch.Tensor, spec_or_variant: str | Spec = "article") -> Image.Image:
     """Undo to_tensor's normalisation for display (values outside [0, 1] are clipped)."""
-    import torchvision.transforms.functional as TF
-
     get_spec(spec_or_variant)  # same statistics for every variant; still reject unknown names
     if x.dim() == 4 and x.shape[0] == 1:
         x = x[0]
     if x.dim() != 3 or x.shape[0] != 3:
         raise ImageError(f"Expected a (1, 3, H, W) or (3, H, W) image tensor, got shape {tuple(x.shape)}.")
-    mean, std = _stats()
     x = x.detach().to("cpu", torch.float32)
-    x = x * torch.tensor(std).view(3, 1, 1) + torch.tensor(mean).view(3, 1, 1)
-    return TF.to_pil_image(x.clamp(0.0, 1.0))
+    x = x * torch.tensor(IMAGENET_STD).view(3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    hwc = x.clamp(0.0, 1.0).permute(1, 2, 0).numpy()
+    return Image.fromarray((hwc * 255).astype(np.uint8))  # truncates, as torchvision's to_pil_image does
 
 
-__all__ = ["ACCEPTED_FORMATS", "MAX_PIXELS", "MAX_BYTES", "load_image", "to_tensor", "from_tensor",
-           "network_view"]
+__all__ = ["ACCEPTED_FORMATS", "MAX_PIXELS", "MAX_BYTES", "IMAGENET_MEAN", "IMAGENET_STD", "load_image",
+           "to_tensor", "from_tensor", "network_view"]

@@ -73,17 +73,25 @@ class Official(NamedTuple):
     name: str
 
 
-def official() -> Official:
-    """Address, file name, hash prefix and reported accuracy, read from torchvision's metadata."""
-    from torchvision.models import AlexNet_Weights
+# torchvision's AlexNet_Weights.IMAGENET1K_V1: its url and meta["_metrics"]["ImageNet-1K"], mirrored
+# because they live in an enum that cannot be read without importing torchvision (about 150 MiB
+# per server process). tests/test_weights.py holds them equal to the enum so they cannot drift.
+_TORCHVISION_IMAGENET1K_V1 = {
+    "url": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+    "accuracy": {"acc@1": 56.522, "acc@5": 79.066},
+    "name": "torchvision AlexNet_Weights.IMAGENET1K_V1",
+}
 
-    entry = AlexNet_Weights.IMAGENET1K_V1
-    filename = entry.url.rsplit("/", 1)[-1]
+
+def official() -> Official:
+    """Address, file name, hash prefix and reported accuracy of torchvision's ImageNet file."""
+    url = _TORCHVISION_IMAGENET1K_V1["url"]
+    filename = url.rsplit("/", 1)[-1]
     match = _HASH_IN_NAME.search(filename)
     if match is None:  # torchvision names every checkpoint "<name>-<sha256 prefix>.pth"
         raise WeightsError(f"torchvision's file name {filename} carries no hash to check it against.")
-    return Official(entry.url, filename, match.group(1), dict(entry.meta["_metrics"]["ImageNet-1K"]),
-                    f"torchvision {type(entry).__name__}.{entry.name}")
+    return Official(url, filename, match.group(1), dict(_TORCHVISION_IMAGENET1K_V1["accuracy"]),
+                    _TORCHVISION_IMAGENET1K_V1["name"])
 
 
 def imagenet_path(cache_dir: str | Path | None = None) -> Path:

@@ -145,13 +145,50 @@ def test_to_tensor_geometry(variant: str, side: int) -> None:
     assert network_view(gen.sample_image((300, 200)), variant).size == (side, side)
 
 
+def test_statistics_are_the_weights_own() -> None:
+    from torchvision.models import AlexNet_Weights
+
+    prep = AlexNet_Weights.IMAGENET1K_V1.transforms()
+    assert list(images.IMAGENET_MEAN) == list(prep.mean)
+    assert list(images.IMAGENET_STD) == list(prep.std)
+
+
+SIZES = [(400, 300), (300, 400), (256, 256), (224, 224), (227, 227), (255, 257), (301, 199), (333, 1001),
+         (97, 61), (1, 5), (2000, 3), (512, 384)]  # (width, height): wide, tall, square, odd, tiny, strips
+
+
 def test_to_tensor_matches_the_weights_own_preprocessing() -> None:
     from torchvision.models import AlexNet_Weights
 
     rng = np.random.default_rng(0)
-    image = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
-    reference = AlexNet_Weights.IMAGENET1K_V1.transforms()(image).unsqueeze(0)
-    assert torch.equal(to_tensor(image), reference)
+    for w, h in SIZES[:4]:
+        image = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        reference = AlexNet_Weights.IMAGENET1K_V1.transforms()(image).unsqueeze(0)
+        assert torch.equal(to_tensor(image), reference), (w, h)
+
+
+@pytest.mark.parametrize("variant", ["article", "torchvision", "paper"])
+@pytest.mark.parametrize("size", SIZES)
+def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int, int]) -> None:
+    """Resize, crop, scaling and normalisation done without torchvision give its exact result."""
+    import torchvision.transforms.functional as TF
+    from torchvision.transforms import InterpolationMode
+
+    spec = images.get_spec(variant)
+    w, h = size
+    image = Image.fromarray(np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8))
+    short = min(w, h)
+    trimmed = TF.center_crop(image, [min(h, images.MAX_ASPECT * short), min(w, images.MAX_ASPECT * short)])
+    view = TF.center_crop(TF.resize(trimmed, [max(spec.resize, spec.input_size)], InterpolationMode.BILINEAR,
+                                    antialias=True), [spec.input_size, spec.input_size])
+    assert network_view(image, variant).tobytes() == view.tobytes()
+    x = TF.normalize(TF.convert_image_dtype(TF.pil_to_tensor(view), torch.float32),
+                     list(images.IMAGENET_MEAN), list(images.IMAGENET_STD)).unsqueeze(0)
+    ours = to_tensor(image, variant)
+    assert ours.shape == (1, 3, spec.input_size, spec.input_size) and torch.equal(ours, x)
+    unnormalised = (x[0] * torch.tensor(images.IMAGENET_STD).view(3, 1, 1)
+                    + torch.tensor(images.IMAGENET_MEAN).view(3, 1, 1))
+    assert from_tensor(ours, variant).tobytes() == TF.to_pil_image(unnormalised.clamp(0, 1)).tobytes()
 
 
 def test_from_tensor_inverts_to_tensor() -> None:

@@ -199,6 +199,13 @@ def test_categories() -> None:
     assert categories(3) == ["class 0", "class 1", "class 2"]
 
 
+def test_categories_are_the_weights_own() -> None:
+    """Read from torchvision's data file without importing torchvision; still the enum's list."""
+    from torchvision.models import AlexNet_Weights
+
+    assert categories(1000) == list(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
+
+
 def test_predict_matches_the_softmax_of_the_logits() -> None:
     model = build_model(tiny(), seed=7)
     before = snapshot(model)

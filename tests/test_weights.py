@@ -78,11 +78,13 @@ def _assert_same(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None
     assert all(torch.equal(got[k], state[k]) for k in state)
 
 
-def test_official_metadata_comes_from_torchvision() -> None:
+def test_official_metadata_mirrors_torchvision() -> None:
+    """The record kept in weights.py (to spare the app torchvision's import) equals the enum."""
     from torchvision.models import AlexNet_Weights
 
     info = weights.official()
     entry = AlexNet_Weights.IMAGENET1K_V1
+    assert info.name == f"torchvision {type(entry).__name__}.{entry.name}"
     assert info.url == entry.url and entry.url.endswith(info.filename)
     assert info.filename.startswith("alexnet-") and info.sha_prefix in info.filename
     assert info.accuracy == entry.meta["_metrics"]["ImageNet-1K"]
