@@ -22,7 +22,7 @@ import torch
 from .errors import AlexVizError
 from .ledger import ledger
 from .model import build_model
-from .probe import autocast_context, capture, device_name, pick_device, synchronize
+from .probe import AUTOCAST_DTYPES, autocast_context, capture, device_name, pick_device, synchronize
 from .spec import Spec, get_spec
 
 MATMUL_SIDE = 2048
@@ -48,6 +48,8 @@ class VariantResult:
 
 @dataclass(frozen=True)
 class BenchResult:
+    """One bench run: where it ran, the matmul peak it is compared with, and each network's figures."""
+
     device: str
     device_type: str
     torch_version: str
@@ -163,7 +165,7 @@ def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), devic
     if autocast is not None:
         with autocast_context(device, autocast):  # validates the name
             pass
-        peak_autocast = matmul_gflops(device, repeats, {"bf16": torch.bfloat16, "fp16": torch.float16}[autocast])
+        peak_autocast = matmul_gflops(device, repeats, AUTOCAST_DTYPES[autocast])
     results = []
     for variant in variants:
         spec = get_spec(variant)
@@ -174,7 +176,6 @@ def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), devic
                        batch_size=batch_size, repeats=repeats, autocast=autocast, matmul_gflops=peak,
                        matmul_autocast_gflops=peak_autocast,
                        load_average=None if load_before is None else (load_before, _load()), variants=results)
-
 
 
 def render(result: BenchResult) -> str:
@@ -211,6 +212,7 @@ def render(result: BenchResult) -> str:
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    """`python -m alexnet_viz bench ...`: measure, then print the table or JSON."""
     device = pick_device(args.device)
     if args.threads is not None:
         if args.threads < 1:
