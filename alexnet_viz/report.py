@@ -36,6 +36,11 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
+def _fmt(v: object) -> str:
+    """Thousands separators for counts (table and Markdown are read by people; CSV keeps raw ints)."""
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
 def _cells(row: Row) -> list[object]:
     return [get(row) for _, get in _COLUMNS]  # type: ignore[operator]
 
@@ -47,12 +52,9 @@ def _totals(book: Ledger) -> list[object]:
 
 def to_table(book: Ledger) -> str:
     """Aligned columns with thousands separators and a totals line, for a terminal."""
-    def fmt(v: object) -> str:
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
     header = [h for h, _ in _COLUMNS]
-    body = [[fmt(v) for v in _cells(r)] for r in book.rows]
-    total = [fmt(v) for v in _totals(book)]
+    body = [[_fmt(v) for v in _cells(r)] for r in book.rows]
+    total = [_fmt(v) for v in _totals(book)]
     widths = [max(len(line[i]) for line in [header, *body, total]) for i in range(len(header))]
     numeric = [isinstance(v, int) for v in _cells(book.rows[0])]
 
@@ -65,6 +67,7 @@ def to_table(book: Ledger) -> str:
 
 
 def to_csv(book: Ledger) -> str:
+    """Raw integers, one row per layer and a totals row, for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([h for h, _ in _COLUMNS])
@@ -74,17 +77,16 @@ def to_csv(book: Ledger) -> str:
 
 
 def to_markdown(book: Ledger) -> str:
-    def fmt(v: object) -> str:
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
+    """The table columns as a Markdown table, for notes and the lab's download."""
     header = [h for h, _ in _COLUMNS]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in _cells(r)) + " |" for r in book.rows]
-    lines.append("| " + " | ".join(fmt(v) for v in _totals(book)) + " |")
+    lines += ["| " + " | ".join(_fmt(v) for v in _cells(r)) + " |" for r in book.rows]
+    lines.append("| " + " | ".join(_fmt(v) for v in _totals(book)) + " |")
     return "\n".join(lines) + "\n"
 
 
 def to_json(book: Ledger) -> str:
+    """Ledger.to_json_dict() indented, for scripts that read the numbers back."""
     return json.dumps(book.to_json_dict(), indent=2) + "\n"
 
 
