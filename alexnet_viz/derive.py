@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import article
 from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ledger
 from .report import shape_text
-from .spec import ARTICLE, LRN, VARIANTS, Spec, get_spec
+from .spec import ARTICLE, KIND_NAMES, LRN, VARIANTS, Spec, get_spec
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Derivation:
+    """All the working for one layer, in reading order, so any page can lay it out its own way."""
+
     name: str
     title: str
     steps: tuple[Step, ...]
@@ -122,8 +124,7 @@ def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
     r = book.row(name)
     idx = [row.name for row in book.rows].index(name)
     prev = book.rows[idx - 1] if idx else None
-    kind = {"conv": "convolution", "maxpool": "max pooling", "avgpool": "average pooling",
-            "fc": "fully connected"}[r.kind]
+    kind = KIND_NAMES[r.kind]
     steps: list[Step] = [Step("input", "previous layer's output" if prev else "the image",
                               f"from {prev.name}" if prev else f"{book.input_size}×{book.input_size}",
                               shape_text(r.in_shape), *_compare(name, r.in_shape, "in_hwc"))]

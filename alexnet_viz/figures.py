@@ -14,10 +14,10 @@ from plotly.subplots import make_subplots
 
 from .ledger import Ledger, Row
 from .report import shape_text
+from .spec import KIND_NAMES
 
 COLORS = {"input": "#9e9e9e", "conv": "#4c78a8", "maxpool": "#f58518", "avgpool": "#e4a11b",
           "fc": "#54a24b", "kernel": "#e45756", "unit": "#d6336c"}
-KIND_NAMES = {"conv": "convolution", "maxpool": "max pooling", "avgpool": "average pooling", "fc": "fully connected"}
 # a cube's 12 triangles over its 8 corners (corner index = 4*x + 2*y + z bits)
 _I = [0, 0, 4, 4, 0, 0, 2, 2, 0, 0, 1, 1]
 _J = [1, 3, 5, 7, 1, 5, 3, 7, 2, 6, 3, 7]

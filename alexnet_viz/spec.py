@@ -11,6 +11,8 @@ from .errors import SpecError
 
 LayerKind = Literal["conv", "maxpool", "avgpool", "fc"]
 LAYER_KINDS: tuple[str, ...] = ("conv", "maxpool", "avgpool", "fc")
+KIND_NAMES: dict[str, str] = {"conv": "convolution", "maxpool": "max pooling", "avgpool": "average pooling",
+                             "fc": "fully connected"}  # how the pages and diagrams name each kind
 
 
 @dataclass(frozen=True)
@@ -163,4 +165,4 @@ def get_spec(variant: str | Spec) -> Spec:
 
 
 __all__ = ["LRN", "LayerSpec", "Spec", "ARTICLE", "PAPER", "TORCHVISION", "VARIANTS", "NAMES",
-           "LAYER_KINDS", "get_spec"]
+           "LAYER_KINDS", "KIND_NAMES", "get_spec"]
