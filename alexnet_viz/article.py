@@ -42,12 +42,8 @@ class ArticleLayer:
     quote: str  # the sentence with the layer's numbers, for the errata
 
     @property
-    def in_chw(self) -> tuple[int, ...]:
-        """The input in the ledger's (C, H, W) order."""
-        return chw(self.in_hwc)
-
-    @property
     def out_chw(self) -> tuple[int, ...]:
+        """The output in the ledger's (C, H, W) order, to compare with a ledger row."""
         return chw(self.out_hwc)
 
 
