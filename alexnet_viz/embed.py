@@ -92,7 +92,7 @@ def embed_state_dict(src_sd: dict[str, torch.Tensor], src_spec: str | Spec,
     src_pre, dst_pre, shapes = _param_prefix(src), _param_prefix(dst), param_shapes(dst)
     side = ledger(dst).rows
     out: dict[str, torch.Tensor] = {}
-    for layer, row, prev in zip(dst.layers, side, (None, *side[:-1])):
+    for layer, prev in zip(dst.layers, (None, *side[:-1])):
         if not layer.has_params:
             continue
         w, b = src_sd[f"{src_pre[layer.name]}.weight"], src_sd[f"{src_pre[layer.name]}.bias"]
