@@ -156,12 +156,10 @@ def capture(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = No
     plan = capture_plan(model, layers)
     modules = dict(model.named_modules())
     device = model_device(model)
-    x = x.unsqueeze(0) if x.dim() == 3 else x
-    x = x.to(device)
-    if device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
+    x = _prepare_input(x, device)
     store: dict[str, torch.Tensor] = {}
     owner = threading.get_ident()
+
     def hook_for(key: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             if threading.get_ident() != owner:
