@@ -27,9 +27,9 @@ def _plain(v: float) -> str:
 
 
 def _num(v: float) -> str:
-    v = float(v)
-    text = f"{v:g}" if v == int(v) else f"{v:.3g}"
-    return f"({text})" if v < 0 else text
+    """_plain, bracketed when negative, so a written-out product reads 2·(-3), not 2·-3."""
+    text = _plain(v)
+    return f"({text})" if float(v) < 0 else text
 
 
 def output_side(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -125,6 +125,7 @@ def pool_step(x: np.ndarray, kind: str, channel: int, step: int, kernel: int = 2
 
 
 def relu(v: np.ndarray) -> np.ndarray:
+    """max(v, 0) elementwise: the nonlinearity after every convolution and after F9 and F10."""
     return np.maximum(v, 0.0)
 
 
