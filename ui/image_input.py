@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import streamlit as st
 
@@ -142,7 +143,8 @@ def url_write(param: str, value: object) -> None:
     st.query_params[param] = str(value)
 
 
-def url_choice(key: str, param: str, options: list, default, parse=str) -> None:
+def url_choice(key: str, param: str, options: list, default: object,
+               parse: Callable[[str], object] = str) -> None:
     """Seed a widget's state from the URL: when the widget is new, or when a new link names a value.
 
     Call before drawing the widget with `key`, and `url_write(param, value)` after it. Values not
@@ -162,7 +164,10 @@ def url_choice(key: str, param: str, options: list, default, parse=str) -> None:
         st.session_state[key] = default
 
 
-def or_stop(fn, *args, **kwargs):
+T = TypeVar("T")
+
+
+def or_stop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call fn; on a library error (bad image, weights that do not load) show it and stop the run."""
     try:
         return fn(*args, **kwargs)
