@@ -47,10 +47,12 @@ class LayerSpec:
 
     @property
     def is_spatial(self) -> bool:
+        """Convs and pools keep an (H, W) map; fully connected layers flatten it."""
         return self.kind != "fc"
 
     @property
     def has_params(self) -> bool:
+        """Only convs and fc layers hold weights: what parameter counts and weight loading walk."""
         return self.kind in ("conv", "fc")
 
 
@@ -70,6 +72,7 @@ class Spec:
     source: str = ""
 
     def layer(self, name: str) -> LayerSpec:
+        """The layer called `name` (KeyError otherwise), for pages that start from a layer picker."""
         for layer in self.layers:
             if layer.name == name:
                 return layer
@@ -77,6 +80,7 @@ class Spec:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Layer names in network order, C1 .. F11 for the presets."""
         return tuple(layer.name for layer in self.layers)
 
     def with_layer(self, name: str, **changes: object) -> "Spec":
@@ -85,6 +89,7 @@ class Spec:
         return replace(self, layers=layers)
 
     def with_input_size(self, size: int) -> "Spec":
+        """A copy for another input size (the layers stay; the ledger rechecks that they fit)."""
         return replace(self, input_size=size)
 
 

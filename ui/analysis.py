@@ -28,6 +28,7 @@ class ImageRef:
 
     @staticmethod
     def of(data: bytes, label: str) -> "ImageRef":
+        """Hash once here, so every cache lookup afterwards compares a short digest, not the bytes."""
         return ImageRef(data=data, digest=hashlib.sha256(data).hexdigest(), label=label)
 
 
