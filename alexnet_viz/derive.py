@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from . import article
-from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ledger
+from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
 from .report import shape_text
 from .spec import ARTICLE, KIND_NAMES, LRN, VARIANTS, Spec, get_spec
 
@@ -74,10 +74,9 @@ def _compare(name: str, computed: object, attr: str) -> tuple[str | None, bool |
 
 def _size_steps(r: Row) -> list[Step]:
     h = r.in_shape[1]
-    num = h - r.kernel + 2 * r.padding
-    floor_out = num // r.stride + 1
-    ceil_out = math.ceil(num / r.stride) + 1
-    note = "" if ceil_out == floor_out else f" (the article's ceiling formula gives {ceil_out})"
+    floor_out, _ = conv_out(h, r.kernel, r.stride, r.padding)
+    ceiling = ceil_out(h, r.kernel, r.stride, r.padding)
+    note = "" if ceiling == floor_out else f" (the article's ceiling formula gives {ceiling})"
     steps = [Step("output side", "(H − K + 2P) / S + 1, rounded down",
                   f"({h} − {r.kernel} + 2·{r.padding}) / {r.stride} + 1 = {r.size_exact:g}",
                   f"⌊{r.size_exact:g}⌋ = {floor_out}{note}")]

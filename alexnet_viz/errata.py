@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from . import article
 from .derive import fmt_bytes
-from .ledger import BYTES_PER_FLOAT32, ledger
+from .ledger import BYTES_PER_FLOAT32, ceil_out, conv_out, ledger
 from .operations import convolve, dense_example, fully_connected, pool, random_values
 from .report import shape_text
 from .spec import ARTICLE, PAPER, TORCHVISION, Spec
@@ -96,8 +96,8 @@ def _formula_finding() -> Finding:
     for row in book.rows:
         if row.size_exact is None:
             continue
-        num = row.in_shape[1] - row.kernel + 2 * row.padding
-        ceil_side, floor_side = math.ceil(num / row.stride) + 1, num // row.stride + 1
+        args = (row.in_shape[1], row.kernel, row.stride, row.padding)
+        ceil_side, floor_side = ceil_out(*args), conv_out(*args)[0]
         cases.append(f"{row.name}: {row.size_exact:g} → floor {floor_side}, ceiling formula {ceil_side}")
         if ceil_side != floor_side:
             differs.append(row.name)

@@ -93,6 +93,11 @@ def conv_out(size: int, kernel: int, stride: int, padding: int) -> tuple[int, fl
     return num // stride + 1, num / stride + 1
 
 
+def ceil_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    """The side the article's ceiling formula gives, to set beside PyTorch's floor."""
+    return -(-(size - kernel + 2 * padding) // stride) + 1
+
+
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -155,7 +160,7 @@ def min_input_size(spec: Spec) -> int:
     return need
 
 
-def _adaptive_geometry(size: int, out: int) -> tuple[int, int]:
+def adaptive_geometry(size: int, out: int) -> tuple[int, int]:
     """Largest bin and smallest step of PyTorch's adaptive pooling, for the receptive field."""
     starts = [(i * size) // out for i in range(out)]
     ends = [-((-(i + 1) * size) // out) for i in range(out)]
@@ -184,7 +189,7 @@ def _spatial_row(layer: LayerSpec, c: int, h: int, rf: int, jump: int, input_siz
     else:
         out_c, weight, bias = c, 0, 0
     if layer.adaptive is not None:
-        k, step = _adaptive_geometry(out_h, layer.adaptive)
+        k, step = adaptive_geometry(out_h, layer.adaptive)
         rf = rf + (k - 1) * jump
         jump = jump * step
         out_h = layer.adaptive

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .ledger import _adaptive_geometry, conv_out, ledger
+from .ledger import adaptive_geometry, conv_out, ledger
 from .spec import Spec, get_spec
 
 Normalise = Literal["map", "layer"]
@@ -327,7 +327,7 @@ def receptive_field(spec_or_variant: Spec | str, layer: str, row: int, col: int,
         jump *= r.stride
         if r.adaptive is not None:  # the ledger's largest bin and smallest step, as for rf
             pooled, _ = conv_out(r.in_shape[1], r.kernel, r.stride, r.padding)
-            k, step = _adaptive_geometry(pooled, r.adaptive)
+            k, step = adaptive_geometry(pooled, r.adaptive)
             start += (k - 1) / 2 * jump
             jump *= step
         if r.name == layer:
