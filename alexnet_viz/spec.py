@@ -83,6 +83,11 @@ class Spec:
         """Layer names in network order, C1 .. F11 for the presets."""
         return tuple(layer.name for layer in self.layers)
 
+    @property
+    def init_label(self) -> str:
+        """Whose initialisation random weights get, in words (sidebar and provenance)."""
+        return "the paper's initialisation" if self.init == "paper" else "torchvision's initialisation"
+
     def with_layer(self, name: str, **changes: object) -> "Spec":
         """A copy with one layer's fields changed (the architecture lab's edit)."""
         layers = tuple(replace(l, **changes) if l.name == name else l for l in self.layers)

@@ -224,8 +224,7 @@ def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "r
     if choice.lower() == "random":
         model = build_model(spec, seed=seed)
         prov = Provenance("random", spec.name, None, None, None, seed,
-                          f"{'the paper' if spec.init == 'paper' else 'torchvision'}'s initialisation: "
-                          "its predictions mean nothing")
+                          f"{spec.init_label}: its predictions mean nothing")
     elif choice.lower() == "imagenet":
         info = official()
         path, sha = _imagenet_file(cache_dir, progress)

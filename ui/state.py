@@ -61,8 +61,8 @@ def context() -> Context:
     return Context(variant=variant, spec=VARIANTS[variant], weights=server_weights(), device=server_device())
 
 
-def sidebar() -> Context:
-    """Draw the shared sidebar and return the choices; the variant follows the URL."""
+def sidebar() -> None:
+    """Draw the shared sidebar; pages read its choices through context(). The variant follows the URL."""
     if VARIANT_KEY not in st.session_state:
         st.session_state[VARIANT_KEY] = _variant_from_url()
     with st.sidebar:
@@ -74,12 +74,11 @@ def sidebar() -> Context:
         device = server_device()
         st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**")
         st.caption("Weights are set by whoever runs the server: `ALEXNET_WEIGHTS=imagenet|random|PATH`.")
-    return Context(variant=variant, spec=VARIANTS[variant], weights=weights, device=device)
 
 
 def _weights_label(weights: str, spec: Spec) -> str:
     if weights == "imagenet":
         return "ImageNet (torchvision IMAGENET1K_V1)"
     if weights == "random":
-        return f"random, untrained ({'the paper' if spec.init == 'paper' else 'torchvision'}'s initialisation)"
+        return f"random, untrained ({spec.init_label})"
     return os.path.basename(weights)
