@@ -5,7 +5,8 @@ import streamlit as st
 
 from alexnet_viz.mosaic import split_groups
 from ui import analysis
-from ui.image_input import or_stop, url_choice, url_write, weights_banner
+from ui.image_input import or_stop, weights_banner
+from ui.urls import url_choice, url_write
 from ui.state import context
 
 st.title("Filters")

@@ -7,6 +7,7 @@ from alexnet_viz.figures import layer_diagram
 from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import Spec
 from ui.state import context
+from ui.urls import url_choice, url_write
 
 LAYER_PARAM = "layer"  # ?layer=C5 in the URL
 PICK_KEY = "layers_pick"
@@ -20,15 +21,13 @@ def _diagram(spec: Spec, size: int, name: str):
 ctx = context()
 book = ledger(ctx.spec)
 names = list(ctx.spec.names)
-if st.session_state.get(PICK_KEY) not in names:  # first visit: the URL may name the layer
-    wanted = st.query_params.get(LAYER_PARAM)
-    st.session_state[PICK_KEY] = wanted if wanted in names else names[0]
 
 st.title("Layer by layer")
 st.caption(f"{ctx.spec.title}, input {book.input_size}×{book.input_size}×{ctx.spec.in_channels}. "
            "The URL remembers the layer, so a link reproduces this view.")
+url_choice(PICK_KEY, LAYER_PARAM, names, names[0])
 name = st.radio("Layer", names, key=PICK_KEY, horizontal=True)
-st.query_params[LAYER_PARAM] = name
+url_write(LAYER_PARAM, name)
 
 result = derive(ctx.spec, name, book=book)
 st.subheader(result.title)

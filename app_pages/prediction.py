@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import analysis
-from ui.image_input import image_picker, or_stop, url_choice, url_write, weights_banner
+from ui.image_input import image_picker, or_stop, weights_banner
+from ui.urls import url_choice, url_write
 from ui.state import context
 
 st.title("Prediction and why")

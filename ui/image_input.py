@@ -4,8 +4,8 @@ Widgets on different pages are different widgets to Streamlit, so the choice is 
 (per-session) session state: a photo uploaded on one page is still the photo on the next. A
 sample chosen here is written to the URL (`?sample=cat`) so a link reproduces the view.
 
-Also the few helpers the image pages share: widgets tied to URL parameters (`url_choice`,
-`url_write`), library errors shown as messages (`or_stop`), and the random-weights banner.
+Also the few helpers the image pages share: library errors shown as messages (`or_stop`) and the
+random-weights banner. Widgets tied to URL parameters live in ui/urls.py.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import streamlit as st
 
 from alexnet_viz.errors import AlexVizError
 from ui.analysis import ImageRef, Prepared, prepare
+from ui.urls import url_news, url_write
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 SAMPLES: dict[str, tuple[str, str]] = {  # name -> (file, caption); licences in assets/samples/LICENSE.md
@@ -30,7 +31,6 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 SAMPLE_PARAM = "sample"
 _SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
 _OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
-_URL_SEEN = "_url_seen"  # param -> the value this session last read from or wrote to the URL
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     """Draw the picker; return the decoded choice, or None after showing why it cannot be used."""
     sample_key, upload_key, camera_key, toggle_key = (f"{key}_{k}"
                                                       for k in ("sample", "upload", "camera", "use_camera"))
-    linked = _url_news(SAMPLE_PARAM)
+    linked = url_news(SAMPLE_PARAM)
     if linked in SAMPLES:  # a link that names a sample shows that sample
         st.session_state[_SAMPLE] = st.session_state[sample_key] = linked
         _forget_own()
@@ -119,49 +119,6 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     if back is not None:
         back.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
     return Picked(ref=ref, source=source, prepared=prepared)
-
-
-def _url_news(param: str) -> str | None:
-    """The URL's value of `param` if this session has not seen it yet (a link was followed), else None."""
-    raw = st.query_params.get(param)
-    seen = st.session_state.setdefault(_URL_SEEN, {})
-    if raw is None or seen.get(param) == raw:
-        return None
-    seen[param] = raw
-    return raw
-
-
-def url_write(param: str, value: object) -> None:
-    """Put a widget's value in the URL (None removes it), so the address reproduces the view."""
-    seen = st.session_state.setdefault(_URL_SEEN, {})
-    if value is None:
-        seen.pop(param, None)
-        if param in st.query_params:
-            del st.query_params[param]
-        return
-    seen[param] = str(value)
-    st.query_params[param] = str(value)
-
-
-def url_choice(key: str, param: str, options: list, default: object,
-               parse: Callable[[str], object] = str) -> None:
-    """Seed a widget's state from the URL: when the widget is new, or when a new link names a value.
-
-    Call before drawing the widget with `key`, and `url_write(param, value)` after it. Values not
-    among `options` (a stale or hand-edited link) fall back to the current choice or `default`.
-    """
-    raw = _url_news(param)
-    if raw is None and key not in st.session_state:
-        raw = st.query_params.get(param)
-    if raw is not None:
-        try:
-            wanted = parse(raw)
-        except ValueError:
-            wanted = None
-        if wanted in options:
-            st.session_state[key] = wanted
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default
 
 
 T = TypeVar("T")

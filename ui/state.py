@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from alexnet_viz.spec import VARIANTS, Spec
+from ui.urls import url_choice, url_write
 
 VARIANT_KEY = "variant"
 
@@ -63,13 +64,12 @@ def context() -> Context:
 
 def sidebar() -> None:
     """Draw the shared sidebar; pages read its choices through context(). The variant follows the URL."""
-    if VARIANT_KEY not in st.session_state:
-        st.session_state[VARIANT_KEY] = _variant_from_url()
+    url_choice(VARIANT_KEY, VARIANT_KEY, list(VARIANTS), "article")
     with st.sidebar:
         variant = st.selectbox("AlexNet variant", list(VARIANTS), key=VARIANT_KEY,
                                format_func=lambda v: VARIANTS[v].title,
                                help="Three networks all called AlexNet, with different numbers.")
-        st.query_params[VARIANT_KEY] = variant
+        url_write(VARIANT_KEY, variant)
         weights = server_weights()
         device = server_device()
         st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**")

@@ -1,0 +1,55 @@
+"""Widgets tied to URL query parameters, so an address reproduces a view (deep links).
+
+A link is followed whenever the address names a value this session has not seen yet, not only
+when a widget is first drawn: a session sent a new link shows that view.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+_URL_SEEN = "_url_seen"  # param -> the value this session last read from or wrote to the URL
+
+
+def url_news(param: str) -> str | None:
+    """The URL's value of `param` if this session has not seen it yet (a link was followed), else None."""
+    raw = st.query_params.get(param)
+    seen = st.session_state.setdefault(_URL_SEEN, {})
+    if raw is None or seen.get(param) == raw:
+        return None
+    seen[param] = raw
+    return raw
+
+
+def url_write(param: str, value: object) -> None:
+    """Put a widget's value in the URL (None removes it), so the address reproduces the view."""
+    seen = st.session_state.setdefault(_URL_SEEN, {})
+    if value is None:
+        seen.pop(param, None)
+        if param in st.query_params:
+            del st.query_params[param]
+        return
+    seen[param] = str(value)
+    st.query_params[param] = str(value)
+
+
+def url_choice(key: str, param: str, options: list, default: object,
+               parse: Callable[[str], object] = str) -> None:
+    """Seed a widget's state from the URL: when the widget is new, or when a new link names a value.
+
+    Call before drawing the widget with `key`, and `url_write(param, value)` after it. Values not
+    among `options` (a stale or hand-edited link) fall back to the current choice or `default`.
+    """
+    raw = url_news(param)
+    if raw is None and key not in st.session_state:
+        raw = st.query_params.get(param)
+    if raw is not None:
+        try:
+            wanted = parse(raw)
+        except ValueError:
+            wanted = None
+        if wanted in options:
+            st.session_state[key] = wanted
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
