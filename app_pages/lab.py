@@ -2,13 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.derive import fmt_bytes, ledger_records
+from alexnet_viz.derive import ledger_records
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.lab import evaluate, spec_rows, verify_with_torch
 from alexnet_viz.ledger import ledger
 from alexnet_viz.report import render
 from alexnet_viz.spec import VARIANTS, Spec
 from ui.state import context
+from ui.totals import totals_row
 
 INT_COLUMNS = ("channels", "kernel", "stride", "padding", "groups")
 
@@ -56,13 +57,7 @@ for message in result.errors.values():
     st.error(message, icon=":material/warning:")
 
 book = result.ledger
-cols = st.columns(4)
-change = book.total_params - ledger(base).total_params
-cols[0].metric("Parameters", f"{book.total_params:,}", delta=f"{change:+,} vs preset" if change else None,
-               delta_color="off")
-cols[1].metric("Multiply-adds per image", f"{book.total_macs_with_bias:,}")
-cols[2].metric("Activation memory per image", fmt_bytes(book.total_activation_bytes))
-cols[3].metric("Smallest input that fits", f"{book.min_input_size}×{book.min_input_size}")
+totals_row(book, book.total_params - ledger(base).total_params)
 
 frame = pd.DataFrame(ledger_records(book))
 if any(name in result.errors for name in frame["layer"]):  # each message on the row it belongs to

@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.derive import fmt_bytes, ledger_records, variant_differences, where_it_lives
+from alexnet_viz.derive import ledger_records, variant_differences, where_it_lives
 from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
 from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import VARIANTS, Spec
 from ui.state import context
+from ui.totals import totals_row
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -26,11 +27,7 @@ book = ledger(ctx.spec)
 st.title(f"AlexNet whole: {ctx.spec.title}")
 st.caption(f"{ctx.spec.description}  \nSource: {ctx.spec.source}")
 
-cols = st.columns(4)
-cols[0].metric("Parameters", f"{book.total_params:,}")
-cols[1].metric("Multiply-adds per image", f"{book.total_macs_with_bias:,}")
-cols[2].metric("Activation memory per image", fmt_bytes(book.total_activation_bytes))
-cols[3].metric("Smallest input that fits", f"{book.min_input_size}×{book.min_input_size}")
+totals_row(book)
 
 blocks, shares = _figures(ctx.spec, book.input_size)
 st.subheader("The network in 3-D")
