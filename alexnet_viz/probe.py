@@ -257,9 +257,13 @@ def _prepare_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x
 
 
-def _top_k(logits: torch.Tensor, k: int) -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
+def _check_k(k: int) -> None:
+    """Refuse a bad k before any forward pass is spent on it."""
     if k < 1:
         raise AlexVizError(f"top-k must be at least 1, got {k}.")
+
+
+def _top_k(logits: torch.Tensor, k: int) -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
     probs = torch.softmax(logits.float(), dim=1)
     values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
     return [(tuple(i.tolist()), tuple(v.tolist())) for i, v in zip(indices.cpu(), values.cpu())]
@@ -277,6 +281,7 @@ def predict(model: nn.Module, x: torch.Tensor, k: int = 5, *, autocast: str | No
     One warm-up forward first (allocator, kernels, autotuning), then the timed forward with the
     device synchronised before and after, so `latency_ms` is the work and not the launch.
     """
+    _check_k(k)
     device = model_device(model)
     x = _prepare_input(x, device)
     if x.shape[0] != 1:
@@ -296,6 +301,7 @@ def predict_batch(model: nn.Module, x: torch.Tensor, k: int = 5, *, autocast: st
 
     Each row's `latency_ms` is the batch's forward time divided by the batch size.
     """
+    _check_k(k)
     device = model_device(model)
     x = _prepare_input(x, device)
     with torch.inference_mode(), evaluating(model), autocast_context(device, autocast):
