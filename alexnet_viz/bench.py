@@ -7,7 +7,6 @@ Medians throughout, so one hiccup from a busy machine does not decide a figure.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -211,20 +210,20 @@ def render(result: BenchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_cli(args: argparse.Namespace) -> int:
-    """`python -m alexnet_viz bench ...`: measure, then print the table or JSON."""
-    device = pick_device(args.device)
-    if args.threads is not None:
-        if args.threads < 1:
+def report(variants: list[str], *, device: str | None = None, batch_size: int = 16, repeats: int = 10,
+           autocast: str | None = None, threads: int | None = None, as_json: bool = False) -> str:
+    """Measure (progress lines on stderr), then return the table or one JSON document."""
+    dev = pick_device(device)
+    if threads is not None:
+        if threads < 1:
             raise AlexVizError("--threads must be at least 1.")
-        torch.set_num_threads(args.threads)  # this process only; shown in the device line
-    if device.type == "cuda":
+        torch.set_num_threads(threads)  # this process only; shown in the device line
+    if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # this process only: let cuDNN pick its fastest kernels
-    result = run_bench(args.variants, device, args.batch_size, args.repeats, args.autocast,
+    result = run_bench(variants, dev, batch_size, repeats, autocast,
                        progress=lambda what: print(f"measuring {what}…", file=sys.stderr))
-    sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n" if args.json else render(result))
-    return 0
+    return json.dumps(result.as_dict(), indent=2) + "\n" if as_json else render(result)
 
 
 __all__ = ["BenchResult", "VariantResult", "bench_variant", "capture_ratio", "matmul_gflops", "render", "run_bench",
-           "run_cli"]
+           "report"]

@@ -5,10 +5,8 @@ Each finding carries the article's words, the evidence computed here and a verdi
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
@@ -341,6 +339,9 @@ def counts(items: tuple[Finding, ...] | None = None) -> dict[str, int]:
     return {v: sum(f.verdict == v for f in items) for v in VERDICTS}
 
 
+FORMATS = ("table", "json", "markdown")
+
+
 def render(items: tuple[Finding, ...], fmt: str) -> str:
     """Findings as an aligned text table, JSON or Markdown."""
     if fmt == "json":
@@ -353,9 +354,3 @@ def render(items: tuple[Finding, ...], fmt: str) -> str:
     blocks = [f"[{f.verdict.upper()}] {f.topic}\n  says:     {f.claim}\n  computed: {f.evidence}" for f in items]
     tally = ", ".join(f"{n} {v}" for v, n in counts(items).items())
     return f"The article checked: {len(items)} findings ({tally})\n\n" + "\n\n".join(blocks) + "\n"
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """`python -m alexnet_viz errata [--format table|json|markdown]`."""
-    sys.stdout.write(render(findings(), getattr(args, "format", "table")))
-    return 0

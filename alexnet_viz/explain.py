@@ -12,6 +12,7 @@ modes, parameters and `requires_grad` flags are never touched.
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import numpy as np
 import torch
@@ -107,3 +108,11 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
 
 
 __all__ = ["OCCLUSION_BATCH", "OCCLUSION_STRIDE", "OCCLUSION_WINDOW", "grad_cam", "occlusion", "saliency", "twin"]
+
+
+METHODS: dict[str, Callable[[nn.Module, torch.Tensor, int], np.ndarray]] = {
+    "grad_cam": grad_cam,
+    "saliency": saliency,
+    "occlusion": occlusion,
+}
+"""Every explanation by its name, so callers look one up instead of reaching into the module."""

@@ -6,7 +6,6 @@ A file that cannot be read travels through the loader as an error message, not a
 """
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -114,24 +113,28 @@ def _table(results: list[dict], header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_cli(args: argparse.Namespace) -> int:
-    """Classify every input; exit 0 when at least one image was classified."""
-    if args.topk < 1 or args.batch_size < 1 or (args.workers is not None and args.workers < 0):
+FORMATS = ("table", "json")
+
+
+def run(paths: list[str], *, variant: str = "article", weights: str | None = None, device: str | None = None,
+        topk: int = 5, batch_size: int = 16, workers: int | None = None, autocast: str | None = None,
+        fmt: str = "table") -> int:
+    """Classify every input and print the results; exit 0 when at least one image was classified."""
+    if topk < 1 or batch_size < 1 or (workers is not None and workers < 0):
         raise AlexVizError("--topk and --batch-size must be at least 1, --workers at least 0.")
-    entries = collect(args.paths)
-    device = pick_device(args.device)
-    weights = args.weights or default_weights()
-    model = load_model(args.variant, weights, device=device)
-    if device.type == "cuda":
+    entries = collect(paths)
+    dev = pick_device(device)
+    model = load_model(variant, weights or default_weights(), device=dev)
+    if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)  # this process's own model: set at load time
-    workers = min(2, os.cpu_count() or 1) if args.workers is None else args.workers
+    n_workers = min(2, os.cpu_count() or 1) if workers is None else workers
     files = [path for path, error in entries if error is None]
-    classified = iter(classify(files, model, topk=args.topk, batch_size=args.batch_size, workers=workers,
-                               autocast=args.autocast))
+    classified = iter(classify(files, model, topk=topk, batch_size=batch_size, workers=n_workers,
+                               autocast=autocast))
     results = [next(classified) if error is None else {"path": path, "error": error} for path, error in entries]
     provenance = model.provenance
-    header = [f"weights: {provenance.describe()}", f"device: {device_name(device)}"]
-    if args.format == "json":
+    header = [f"weights: {provenance.describe()}", f"device: {device_name(dev)}"]
+    if fmt == "json":
         sys.stdout.write(json.dumps(results, indent=2) + "\n")
         print("\n".join(header), file=sys.stderr)
     else:

@@ -19,9 +19,10 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
+from .precision import AUTOCAST
 from .errors import AlexVizError, DeviceError, SpecError
 
-AUTOCAST_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
+AUTOCAST_DTYPES: dict[str, torch.dtype] = dict(zip(AUTOCAST, (torch.bfloat16, torch.float16)))
 
 
 class _Done(Exception):

@@ -41,7 +41,7 @@ def channel_view(name: str, channels: int) -> None:
     """One channel: zoomed with hover values, before/after ReLU, on the input, and a unit's receptive field."""
     row = book.row(name)
     side = row.out_shape[1]
-    res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)
+    res = or_stop(analysis.layer, ref, ctx.key, name)
     url_choice("fm_channel", "channel", list(range(channels)), 0, parse=int)
     pick, unit_row, unit_col = st.columns([2, 1, 1])
     channel = pick.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
@@ -57,11 +57,11 @@ def channel_view(name: str, channels: int) -> None:
     if not post.any():
         st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0.")
     after, before = st.columns(2)
-    after.plotly_chart(analysis.channel_figure(ref, ctx.variant, ctx.weights, ctx.device, name, channel, False),
+    after.plotly_chart(analysis.channel_figure(ref, ctx.key, name, channel, False),
                        key="fm_zoom_post", config={"displaylogo": False})
     if res.pre is not None:
         pre = res.pre[channel]
-        before.plotly_chart(analysis.channel_figure(ref, ctx.variant, ctx.weights, ctx.device, name, channel, True),
+        before.plotly_chart(analysis.channel_figure(ref, ctx.key, name, channel, True),
                             key="fm_zoom_pre", config={"displaylogo": False})
         before.caption(f"The ReLU zeroes the {float((pre <= 0).mean()):.0%} of this map's {pre.size} units that "
                        "are negative or zero before it (blue).")
@@ -70,7 +70,7 @@ def channel_view(name: str, channels: int) -> None:
                         f"unit is the {'maximum' if row.kind == 'maxpool' else 'average'} of a "
                         f"{row.kernel}×{row.kernel} window of the layer below, every {row.stride} units.")
     on_input, field = st.columns(2)
-    on_input.image(analysis.channel_overlay_jpeg(ref, ctx.variant, ctx.weights, ctx.device, name, channel),
+    on_input.image(analysis.channel_overlay_jpeg(ref, ctx.key, name, channel),
                    caption=f"{name} channel {channel} over the image the network sees", width="stretch",
                    output_format="JPEG")
     box = receptive_field(ctx.spec, name, i, j)
@@ -91,13 +91,13 @@ def layer_view() -> None:
     url_write("layer", name)
     mode = c2.radio("Normalise", list(NORMALISE), format_func=NORMALISE.get, key="fm_mode", horizontal=True)
     sort = c3.radio("Order by", list(SORTS), format_func=SORTS.get, key="fm_sort", horizontal=True)
-    res = or_stop(analysis.layer, ref, ctx.variant, ctx.weights, ctx.device, name)
+    res = or_stop(analysis.layer, ref, ctx.key, name)
     wants_pre = c4.toggle("Before ReLU", key="fm_pre", disabled=res.pre is None,
                           help="Show the convolution's output before its ReLU (negative values in blue).")
     pre = wants_pre and res.pre is not None
     row = book.row(name)
     channels, side = row.out_shape[0], row.out_shape[1]
-    grid = analysis.grid(ref, ctx.variant, ctx.weights, ctx.device, name, pre, mode, sort)
+    grid = analysis.grid(ref, ctx.key, name, pre, mode, sort)
     first = ", ".join(map(str, grid.order[:8]))
     st.image(grid.png, width="content", output_format="PNG",
              caption=f"{name}: all {channels} channels of {side}×{side}, {stage(name, pre)}, "
@@ -108,7 +108,7 @@ def layer_view() -> None:
     d1.download_button("Download the grid (PNG)", lambda: grid.png, file_name=f"{ctx.variant}_{name}_grid.png",
                        mime="image/png", on_click="ignore", key="fm_dl_png")
     d2.download_button(f"Download {name}'s activations (.npy)",
-                       lambda: analysis.layer_npy(ref, ctx.variant, ctx.weights, ctx.device, name),
+                       lambda: analysis.layer_npy(ref, ctx.key, name),
                        file_name=f"{ctx.variant}_{name}.npy", mime="application/octet-stream",
                        on_click="ignore", key="fm_dl_npy")
     st.subheader("One channel")

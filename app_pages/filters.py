@@ -14,9 +14,9 @@ st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 
             "picture of edge and colour detectors.")
 
 ctx = context()
-about = weights_banner(ctx.variant, ctx.weights, ctx.device)
+about = weights_banner(ctx.key)
 st.caption(f"Weights: {about}")
-weights = or_stop(analysis.kernels, ctx.variant, ctx.weights, ctx.device)
+weights = or_stop(analysis.kernels, ctx.key)
 convs = list(weights)
 # The paper split every layer's kernels over two GPUs, whatever its connectivity (groups).
 towers = max(layer.groups for layer in ctx.spec.layers)
@@ -51,7 +51,7 @@ def kernel_view() -> None:
                     "shared range).")
     cols = st.columns(len(parts))
     for g, (col, rng) in enumerate(zip(cols, parts)):
-        png = analysis.kernel_png(ctx.variant, ctx.weights, ctx.device, name, rng.start, rng.stop, in_channel, mode)
+        png = analysis.kernel_png(ctx.key, name, rng.start, rng.stop, in_channel, mode)
         label = f"GPU {g + 1}: kernels {rng.start}–{rng.stop - 1}" if towers > 1 else f"kernels 0–{out - 1}"
         if in_channel is not None:
             label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
@@ -65,7 +65,7 @@ def kernel_view() -> None:
 kernel_view()
 
 st.subheader("Weight histograms")
-st.plotly_chart(or_stop(analysis.histogram_figure, ctx.variant, ctx.weights, ctx.device), key="flt_hist",
+st.plotly_chart(or_stop(analysis.histogram_figure, ctx.key), key="flt_hist",
                 config={"displaylogo": False})
 st.caption("Each layer's weights, counted on the server into 80 bins (the fully connected layers hold most "
            "of the network's parameters). Random weights show the initialisation's bell curve.")

@@ -11,16 +11,16 @@ from ui.state import context
 st.title("Prediction and why")
 
 ctx = context()
-about = weights_banner(ctx.variant, ctx.weights, ctx.device)
+about = weights_banner(ctx.key)
 picked = image_picker(ctx.variant)
 if picked is None:
     st.stop()
 ref = picked.ref
-top = or_stop(analysis.prediction, ref, ctx.variant, ctx.weights, ctx.device)
+top = or_stop(analysis.prediction, ref, ctx.key)
 
 chart, facts = st.columns([2, 1])
 with chart:
-    st.plotly_chart(analysis.top_figure(ref, ctx.variant, ctx.weights, ctx.device), key="pred_top",
+    st.plotly_chart(analysis.top_figure(ref, ctx.key), key="pred_top",
                     config={"displaylogo": False})
 with facts:
     st.image(analysis.view_jpeg(ref, ctx.variant), caption="What the network sees", width=224, output_format="JPEG")
@@ -43,19 +43,19 @@ def explanations() -> None:
     with cam:
         st.markdown("**Grad-CAM** at C7: which regions of the last conv layer raise the class score.")
         with st.spinner("Grad-CAM…"):
-            img = or_stop(analysis.explanation_jpeg, ref, ctx.variant, ctx.weights, ctx.device, "grad_cam", target)
+            img = or_stop(analysis.explanation_jpeg, ref, ctx.key, "grad_cam", target)
         st.image(img, width="stretch", output_format="JPEG")
     with sal:
         st.markdown("**Gradient saliency**: how much each input pixel's change moves the class score.")
         with st.spinner("Saliency…"):
-            img = or_stop(analysis.explanation_jpeg, ref, ctx.variant, ctx.weights, ctx.device, "saliency", target)
+            img = or_stop(analysis.explanation_jpeg, ref, ctx.key, "saliency", target)
         st.image(img, width="stretch", output_format="JPEG")
     with occ:
         st.markdown("**Occlusion**: how much the score drops when a grey patch hides each region.")
         if st.toggle("Compute occlusion", key="pred_occlusion",
                      help="Slower: one forward pass per patch position, so it runs only when asked."):
             with st.spinner("Sliding the patch over the image…"):
-                img = or_stop(analysis.explanation_jpeg, ref, ctx.variant, ctx.weights, ctx.device, "occlusion", target)
+                img = or_stop(analysis.explanation_jpeg, ref, ctx.key, "occlusion", target)
             st.image(img, width="stretch", output_format="JPEG")
     st.caption("Each map is scaled to its own maximum and drawn over the picture the network sees: the brighter "
                "and yellower, the more that region supports the chosen class.")

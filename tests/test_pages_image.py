@@ -156,16 +156,17 @@ def test_camera_is_off_until_asked_for_then_its_photo_is_used():
 def test_pages_leave_the_shared_model_as_they_found_it():
     import torch
 
+    from alexnet_viz.modelkey import ModelKey
     from ui.state import shared_model
 
-    model = shared_model("article", "random", "cpu")  # the same cached object the pages use
+    model = shared_model(ModelKey("article", "random", "cpu"))  # the same cached object the pages use
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     at = _open(PREDICTION, {"sample": "astronaut", "class": "3"})
     assert at.selectbox(key="pred_class").value == 3  # the deep-linked class is explained
     at.toggle(key="pred_occlusion").set_value(True).run()
     assert not at.exception and len(at.image) == 4  # the view, Grad-CAM, saliency, occlusion
     _open(FEATURES, {"sample": "astronaut", "layer": "C3"})
-    assert shared_model("article", "random", "cpu") is model
+    assert shared_model(ModelKey("article", "random", "cpu")) is model
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not model.training and not any(m.training for m in model.modules())

@@ -1,4 +1,4 @@
-"""Per-image results, computed once per (image bytes, variant, weights, device) and cached.
+"""Per-image results, computed once per (image bytes, ModelKey) and cached.
 
 Every cached function takes an `ImageRef`, hashed by the SHA-256 of its bytes only, so keys are
 cheap and two sessions with the same photo share work while different photos never collide.
@@ -10,12 +10,20 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
 from alexnet_viz import mosaic
 from alexnet_viz import probe_figures as pf
+from alexnet_viz.modelkey import ModelKey
+from ui.state import shared_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alexnet_viz.model import AlexNet
+    from alexnet_viz.probe import Prediction
+    from alexnet_viz.weights import Provenance
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,8 @@ class ImageRef:
 _HASH = {ImageRef: lambda ref: ref.digest}
 
 
-def _model(variant: str, weights: str, device: str):
-    from ui.state import shared_model
-
-    return shared_model(variant, weights, device)
+def _model(key: ModelKey) -> "AlexNet":
+    return shared_model(key)
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,11 @@ def _tensor(ref: ImageRef, variant: str):
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=12, show_spinner="Running the image through the network…")
-def activations(ref: ImageRef, variant: str, weights: str, device: str) -> dict[str, np.ndarray]:
+def activations(ref: ImageRef, key: ModelKey) -> dict[str, np.ndarray]:
     """Every layer's output ("C1", "C1.pre", ... "F11") for one image, float32, batch dim dropped."""
     from alexnet_viz.probe import capture
 
-    out = capture(_model(variant, weights, device), _tensor(ref, variant))
+    out = capture(_model(key), _tensor(ref, key.variant))
     return {key: value[0].float().numpy() for key, value in out.items()}
 
 
@@ -86,9 +92,9 @@ class LayerResult:
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=96, show_spinner=False)
-def layer(ref: ImageRef, variant: str, weights: str, device: str, name: str) -> LayerResult:
+def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
     """A single layer's arrays (reruns unpickle this one layer, not the whole network's output)."""
-    acts = activations(ref, variant, weights, device)
+    acts = activations(ref, key)
     post = acts[name]
     stats = pf.channel_stats(post) if post.ndim == 3 else {}
     return LayerResult(post=post, pre=acts.get(f"{name}.pre"), stats=stats)
@@ -105,10 +111,10 @@ class Grid:
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def grid(ref: ImageRef, variant: str, weights: str, device: str, name: str, pre: bool, mode: str,
+def grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: str,
          sort: str) -> Grid:
     """All channels of a layer as one PNG, cached by everything that changes the picture."""
-    res = layer(ref, variant, weights, device, name)
+    res = layer(ref, key, name)
     maps = res.pre if pre else res.post
     if maps is None or maps.ndim != 3:
         raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
@@ -123,10 +129,10 @@ def view_jpeg(ref: ImageRef, variant: str) -> bytes:
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def channel_overlay_jpeg(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int) -> bytes:
+def channel_overlay_jpeg(ref: ImageRef, key: ModelKey, name: str, channel: int) -> bytes:
     """One channel's activation blended over the network's view of the image."""
-    res = layer(ref, variant, weights, device, name)
-    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, res.post[channel]))
+    res = layer(ref, key, name)
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.variant).view, res.post[channel]))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
@@ -140,107 +146,88 @@ def receptive_field_png(ref: ImageRef, variant: str, name: str, row: int, col: i
 # Python, unpickling one nearly as much. st.plotly_chart only reads them, and so do the pages.
 
 @st.cache_resource(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def channel_figure(ref: ImageRef, variant: str, weights: str, device: str, name: str, channel: int, pre: bool):
+def channel_figure(ref: ImageRef, key: ModelKey, name: str, channel: int, pre: bool):
     """The zoomed heatmap of one channel, after (or before) the ReLU; never modify the returned figure."""
-    res = layer(ref, variant, weights, device, name)
+    res = layer(ref, key, name)
     maps = res.pre if pre else res.post
     title = f"{name} channel {channel}, " + ("before the ReLU" if pre else "output (hover for values)")
     return pf.channel_heatmap(maps[channel], title=title, diverging=pre)
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def layer_npy(ref: ImageRef, variant: str, weights: str, device: str, name: str) -> bytes:
+def layer_npy(ref: ImageRef, key: ModelKey, name: str) -> bytes:
     """The layer's output as a .npy file, for the download button."""
     buf = io.BytesIO()
-    np.save(buf, layer(ref, variant, weights, device, name).post)
+    np.save(buf, layer(ref, key, name).post)
     return buf.getvalue()
 
 
-@dataclass(frozen=True)
-class Top:
-    """A top-5 prediction and where and how fast it ran (plain values, safe to cache)."""
-
-    indices: tuple[int, ...]
-    labels: tuple[str, ...]
-    probs: tuple[float, ...]
-    latency_ms: float
-    device_name: str
-
-
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner="Classifying…")
-def prediction(ref: ImageRef, variant: str, weights: str, device: str, k: int = 5) -> Top:
+def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> "Prediction":
     """Top-k classes with the warm latency of one forward pass on the server's device."""
     from alexnet_viz.probe import predict
 
-    p = predict(_model(variant, weights, device), _tensor(ref, variant), k=k)
-    return Top(indices=tuple(p.indices), labels=tuple(p.labels), probs=tuple(float(v) for v in p.probs),
-               latency_ms=float(p.latency_ms), device_name=p.device_name)
-
-
-EXPLAINERS = ("grad_cam", "saliency", "occlusion")
+    return predict(_model(key), _tensor(ref, key.variant), k=k)
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
-def explanation(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> np.ndarray:
+def explanation(ref: ImageRef, key: ModelKey, method: str, target: int) -> np.ndarray:
     """An attribution map (S, S) in [0, 1] for class `target` by Grad-CAM, saliency or occlusion."""
     from alexnet_viz import explain
 
-    if method not in EXPLAINERS:
-        raise ValueError(f"unknown explanation {method!r}")
-    fn = getattr(explain, method)
-    return np.asarray(fn(_model(variant, weights, device), _tensor(ref, variant), target), dtype=np.float32)
+    fn = explain.METHODS[method]
+    return np.asarray(fn(_model(key), _tensor(ref, key.variant), target), dtype=np.float32)
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner=False)
-def explanation_jpeg(ref: ImageRef, variant: str, weights: str, device: str, method: str, target: int) -> bytes:
+def explanation_jpeg(ref: ImageRef, key: ModelKey, method: str, target: int) -> bytes:
     """The attribution map blended over the network's view, as JPEG bytes."""
-    heat = explanation(ref, variant, weights, device, method, target)
-    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, variant).view, heat))
+    heat = explanation(ref, key, method, target)
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.variant).view, heat))
 
 
 @st.cache_resource(hash_funcs=_HASH, max_entries=64, show_spinner=False)
-def top_figure(ref: ImageRef, variant: str, weights: str, device: str):
+def top_figure(ref: ImageRef, key: ModelKey):
     """The top-5 bar chart (shared; never modify the returned figure)."""
-    top = prediction(ref, variant, weights, device)
+    top = prediction(ref, key)
     return pf.top_k_bars(top.labels, top.probs, title=f"Top {len(top.labels)} classes")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def kernels(variant: str, weights: str, device: str) -> dict[str, np.ndarray]:
+def kernels(key: ModelKey) -> dict[str, np.ndarray]:
     """Each conv layer's weights (out, in/groups, k, k) as float32 on the CPU (copies: never the model's)."""
-    model = _model(variant, weights, device)
+    model = _model(key)
     return {name: model.layer(name).weight.detach().float().cpu().numpy().copy()
             for name in model.layer_names if model.spec.layer(name).kind == "conv"}
 
 
 @st.cache_data(max_entries=16, show_spinner="Counting weights…")
-def weight_histograms(variant: str, weights: str, device: str,
+def weight_histograms(key: ModelKey,
                       bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Counts and edges of every weighted layer's weights (the fc layers hold most of them)."""
-    model = _model(variant, weights, device)
+    model = _model(key)
     return {name: pf.histogram(model.layer(name).weight.detach().float().cpu().numpy(), bins)
             for name in model.layer_names if model.spec.layer(name).has_params}
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def histogram_figure(variant: str, weights: str, device: str):
+def histogram_figure(key: ModelKey):
     """All weighted layers' histograms in one figure (shared; never modify the returned figure)."""
-    return pf.weight_histograms(weight_histograms(variant, weights, device))
+    return pf.weight_histograms(weight_histograms(key))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def kernel_png(variant: str, weights: str, device: str, name: str, lo: int, hi: int, in_channel: int | None,
+def kernel_png(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | None,
                mode: str) -> bytes:
     """Output kernels lo..hi-1 of a conv layer as tiles (colour for C1, one input slice deeper),
     on the whole layer's range so both GPUs' halves are drawn alike."""
-    w = kernels(variant, weights, device)[name]
+    w = kernels(key)[name]
     if in_channel is None:
         return mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1]), kernels=range(lo, hi)).png()
     return mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1]), kernels=range(lo, hi)).png()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def provenance(variant: str, weights: str, device: str) -> tuple[str, str]:
-    """Where the shared model's weights came from: ("imagenet" | "file" | "random", a sentence)."""
-    prov = _model(variant, weights, device).provenance
-    return prov.source, prov.describe()
+def provenance(key: ModelKey) -> "Provenance":
+    """Where the shared model's weights came from (the library's own record, cached per key)."""
+    return _model(key).provenance

@@ -16,6 +16,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.modelkey import ModelKey
 from ui.analysis import ImageRef, Prepared, prepare
 from ui.urls import url_news, url_write
 
@@ -133,16 +134,16 @@ def or_stop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         st.stop()
 
 
-def weights_banner(variant: str, weights: str, device: str) -> str:
+def weights_banner(key: ModelKey) -> str:
     """Warn loudly when the weights are random; return the provenance sentence for the page to show."""
     from alexnet_viz.weights import ENV_VAR, imagenet_path
     from ui.analysis import provenance
 
-    source, text = or_stop(provenance, variant, weights, device)
-    if source == "random":
+    prov = or_stop(provenance, key)
+    if prov.source == "random":
         st.warning(
             "**These weights are random, untrained: every prediction and explanation here is meaningless** "
             "(the shapes and the arithmetic are real). To load the ImageNet weights, whoever runs the server "
             f"puts torchvision's file at `{imagenet_path()}` and starts it with `{ENV_VAR}=imagenet`, or points "
             f"`{ENV_VAR}=PATH` at a copy of a state dict.", icon=":material/warning:")
-    return text
+    return prov.describe()

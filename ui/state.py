@@ -4,11 +4,16 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from alexnet_viz.modelkey import ModelKey
 from alexnet_viz.spec import VARIANTS, Spec
 from ui.urls import url_choice, url_write
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alexnet_viz.model import AlexNet
 
 VARIANT_KEY = "variant"
 
@@ -19,8 +24,7 @@ class Context:
 
     variant: str
     spec: Spec
-    weights: str  # "imagenet", "random" or a server-side path; never typed into a page
-    device: str
+    key: ModelKey  # weights are "imagenet", "random" or a server-side path; never typed into a page
 
 
 def server_weights() -> str:
@@ -44,11 +48,9 @@ def server_device() -> str:
 
 
 @st.cache_resource(show_spinner="Loading the network and its weights…", max_entries=6)
-def shared_model(variant: str, weights: str, device: str):  # -> AlexNet, read-only, shared by sessions
-    """One model per (variant, weights, device) for every session; pages never modify it."""
-    from alexnet_viz.weights import load_model
-
-    return load_model(variant, weights, device=device)
+def shared_model(key: ModelKey) -> "AlexNet":
+    """One read-only model per key for every session; pages never modify it."""
+    return key.load()
 
 
 def _variant_from_url() -> str:
@@ -59,7 +61,7 @@ def _variant_from_url() -> str:
 def context() -> Context:
     """The current choices, for pages (the sidebar drawn by streamlit_app.py sets them)."""
     variant = st.session_state.get(VARIANT_KEY) or _variant_from_url()
-    return Context(variant=variant, spec=VARIANTS[variant], weights=server_weights(), device=server_device())
+    return Context(variant=variant, spec=VARIANTS[variant], key=ModelKey(variant, server_weights(), server_device()))
 
 
 def sidebar() -> None:
