@@ -21,6 +21,7 @@ from captum.attr import LayerGradCam, Occlusion, Saliency
 from torch import nn
 
 from .errors import AlexVizError
+from .model import AlexNet
 from .probe import model_device
 
 OCCLUSION_WINDOW = 32
@@ -28,7 +29,7 @@ OCCLUSION_STRIDE = 16
 OCCLUSION_BATCH = 32  # occluded copies per forward: bounded memory, few Python round trips
 
 
-def twin(model: nn.Module) -> nn.Module:
+def twin(model: AlexNet) -> AlexNet:
     """A new module tree over the same parameter and buffer tensors, with no hooks, in eval mode."""
     memo: dict[int, object] = {id(t): t for t in (*model.parameters(), *model.buffers())}
     for module in model.modules():
@@ -38,12 +39,12 @@ def twin(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model, memo).eval()
 
 
-def _one_image(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
+def _one_image(model: AlexNet, x: torch.Tensor, target: int) -> torch.Tensor:
     """The input as a (1, 3, H, W) float tensor on the model's device, outside any inference mode."""
     x = x.unsqueeze(0) if x.dim() == 3 else x
     if x.dim() != 4 or x.shape[0] != 1:
         raise AlexVizError(f"Attribution takes one image of shape (1, 3, H, W), got {tuple(x.shape)}.")
-    classes = model.layer(model.layer_names[-1]).out_features
+    classes = model.spec.layers[-1].out
     if not 0 <= int(target) < classes:
         raise AlexVizError(f"Target class {target} does not exist: this network has classes 0 to {classes - 1}.")
     with torch.inference_mode(False):  # a clone made here is a normal tensor, fit for autograd
@@ -57,7 +58,7 @@ def _unit(attribution: torch.Tensor) -> np.ndarray:
     return (a / peak if peak > 0 else torch.zeros_like(a)).numpy().astype(np.float32)
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: str = "C7") -> np.ndarray:
+def grad_cam(model: AlexNet, x: torch.Tensor, target: int, layer: str = "C7") -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017) on a spatial layer's output, upsampled to the input.
 
     The map is ReLU(sum_c mean(d score / d A_c) * A_c) over the layer's output A (after its ReLU),
@@ -76,7 +77,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: str = "C7") 
     return _unit(cam[0, 0])
 
 
-def occlusion(model: nn.Module, x: torch.Tensor, target: int, window: int = OCCLUSION_WINDOW,
+def occlusion(model: AlexNet, x: torch.Tensor, target: int, window: int = OCCLUSION_WINDOW,
               stride: int = OCCLUSION_STRIDE) -> np.ndarray:
     """How much the target's logit drops when a window x window patch is replaced by the mean colour.
 
@@ -98,7 +99,7 @@ def occlusion(model: nn.Module, x: torch.Tensor, target: int, window: int = OCCL
     return _unit(drop[0].mean(dim=0))
 
 
-def saliency(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
+def saliency(model: AlexNet, x: torch.Tensor, target: int) -> np.ndarray:
     """Gradient saliency (Simonyan et al. 2014): |d score / d pixel|, the largest over colours."""
     x = _one_image(model, x, target).requires_grad_(True)
     net = twin(model)
@@ -110,7 +111,7 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
 __all__ = ["OCCLUSION_BATCH", "OCCLUSION_STRIDE", "OCCLUSION_WINDOW", "grad_cam", "occlusion", "saliency", "twin"]
 
 
-METHODS: dict[str, Callable[[nn.Module, torch.Tensor, int], np.ndarray]] = {
+METHODS: dict[str, Callable[[AlexNet, torch.Tensor, int], np.ndarray]] = {
     "grad_cam": grad_cam,
     "saliency": saliency,
     "occlusion": occlusion,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from math import gcd
+from typing import TypeGuard
 
 from .errors import SpecError
 from .spec import LAYER_KINDS, LayerSpec, Spec, get_spec
@@ -98,7 +99,7 @@ def ceil_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return -(-(size - kernel + 2 * padding) // stride) + 1
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

@@ -5,20 +5,29 @@ state dict loads into the `torchvision` variant unchanged.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .ledger import ledger
 from .spec import LayerSpec, Spec, get_spec
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .weights import Provenance
+
 
 class AlexNet(nn.Module):
     """An AlexNet built from a spec; `parts(name)` gives a numbered layer's modules by role."""
+
+    provenance: Provenance | None
+    """Where the weights came from; set by weights.load_model, None for a bare build_model()."""
 
     def __init__(self, spec: Spec) -> None:
         super().__init__()
         book = ledger(spec)  # validates the spec and gives every layer's input size
         self.spec = spec
+        self.provenance = None
         self._paths: dict[str, dict[str, str]] = {}
         features: list[nn.Module] = []
         classifier: list[nn.Module] = []
@@ -71,6 +80,13 @@ class AlexNet(nn.Module):
             if role in parts:
                 return parts[role]
         raise KeyError(name)
+
+    def weight(self, name: str) -> torch.Tensor:
+        """The layer's weight tensor (conv or linear), typed as a tensor for the callers that read it."""
+        w = getattr(self.layer(name), "weight", None)
+        if not isinstance(w, torch.Tensor):
+            raise KeyError(f"{name} has no weights")
+        return w
 
 
 def _spatial_modules(layer: LayerSpec, in_channels: int) -> list[tuple[str, nn.Module]]:

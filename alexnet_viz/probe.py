@@ -19,8 +19,9 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from .precision import AUTOCAST
 from .errors import AlexVizError, DeviceError, SpecError
+from .model import AlexNet
+from .precision import AUTOCAST
 
 AUTOCAST_DTYPES: dict[str, torch.dtype] = dict(zip(AUTOCAST, (torch.bfloat16, torch.float16)))
 
@@ -123,7 +124,7 @@ def evaluating(model: nn.Module) -> Iterator[None]:
             m.training = True
 
 
-def capture_plan(model: nn.Module, layers: Sequence[str] | None = None) -> dict[str, str]:
+def capture_plan(model: AlexNet, layers: Sequence[str] | None = None) -> dict[str, str]:
     """Qualified module name -> capture key for the layers asked for (all of them by default).
 
     "<name>" is the output of the layer's last module (its ReLU, LRN, adaptive pool or dropout,
@@ -141,7 +142,7 @@ def capture_plan(model: nn.Module, layers: Sequence[str] | None = None) -> dict[
     return plan
 
 
-def capture(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = None, *,
+def capture(model: AlexNet, x: torch.Tensor, layers: Sequence[str] | None = None, *,
             grad: bool = False) -> dict[str, torch.Tensor]:
     """Each asked-for layer's activations for input `x`, keyed "C1", "C1.pre", ..., "F11" (logits).
 
@@ -194,7 +195,7 @@ def capture(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = No
     return {key: value.cpu() for key, value in ordered.items()}
 
 
-def _key_order(model: nn.Module, plan: dict[str, str]) -> list[str]:
+def _key_order(model: AlexNet, plan: dict[str, str]) -> list[str]:
     """Keys in network order, each layer's ".pre" before its output."""
     wanted = set(plan.values())
     keys = []
@@ -276,7 +277,7 @@ def _predictions(logits: torch.Tensor, k: int, latency_ms: float, name: str) -> 
                        device_name=name) for idx, probs in _top_k(logits, k)]
 
 
-def predict(model: nn.Module, x: torch.Tensor, k: int = 5, *, autocast: str | None = None) -> Prediction:
+def predict(model: AlexNet, x: torch.Tensor, k: int = 5, *, autocast: str | None = None) -> Prediction:
     """Top-k for one image (1, 3, H, W) on the model's own device, with its warm latency.
 
     One warm-up forward first (allocator, kernels, autotuning), then the timed forward with the
@@ -297,7 +298,7 @@ def predict(model: nn.Module, x: torch.Tensor, k: int = 5, *, autocast: str | No
     return _predictions(logits, k, latency_ms, device_name(device))[0]
 
 
-def predict_batch(model: nn.Module, x: torch.Tensor, k: int = 5, *, autocast: str | None = None) -> list[Prediction]:
+def predict_batch(model: AlexNet, x: torch.Tensor, k: int = 5, *, autocast: str | None = None) -> list[Prediction]:
     """Top-k for every row of a batch (the CLI's path): one forward, no warm-up.
 
     Each row's `latency_ms` is the batch's forward time divided by the batch size.

@@ -5,7 +5,7 @@ A spec is a frozen, hashable value, so pages can cache on it and edits make new 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import SpecError
 
@@ -88,7 +88,7 @@ class Spec:
         """Whose initialisation random weights get, in words (sidebar and provenance)."""
         return "the paper's initialisation" if self.init == "paper" else "torchvision's initialisation"
 
-    def with_layer(self, name: str, **changes: object) -> "Spec":
+    def with_layer(self, name: str, **changes: Any) -> "Spec":
         """A copy with one layer's fields changed (the architecture lab's edit)."""
         layers = tuple(replace(l, **changes) if l.name == name else l for l in self.layers)
         return replace(self, layers=layers)

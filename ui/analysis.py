@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import streamlit as st
@@ -40,7 +40,7 @@ class ImageRef:
         return ImageRef(data=data, digest=hashlib.sha256(data).hexdigest(), label=label)
 
 
-_HASH = {ImageRef: lambda ref: ref.digest}
+_HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
 
 
 def _model(key: ModelKey) -> "AlexNet":
@@ -111,8 +111,8 @@ class Grid:
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: str,
-         sort: str) -> Grid:
+def grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosaic.Normalise,
+         sort: mosaic.SortBy) -> Grid:
     """All channels of a layer as one PNG, cached by everything that changes the picture."""
     res = layer(ref, key, name)
     maps = res.pre if pre else res.post
@@ -150,6 +150,8 @@ def channel_figure(ref: ImageRef, key: ModelKey, name: str, channel: int, pre: b
     """The zoomed heatmap of one channel, after (or before) the ReLU; never modify the returned figure."""
     res = layer(ref, key, name)
     maps = res.pre if pre else res.post
+    if maps is None:
+        raise ValueError(f"{name} has no output before a ReLU")
     title = f"{name} channel {channel}, " + ("before the ReLU" if pre else "output (hover for values)")
     return pf.channel_heatmap(maps[channel], title=title, diverging=pre)
 
@@ -197,7 +199,7 @@ def top_figure(ref: ImageRef, key: ModelKey):
 def kernels(key: ModelKey) -> dict[str, np.ndarray]:
     """Each conv layer's weights (out, in/groups, k, k) as float32 on the CPU (copies: never the model's)."""
     model = _model(key)
-    return {name: model.layer(name).weight.detach().float().cpu().numpy().copy()
+    return {name: model.weight(name).detach().float().cpu().numpy().copy()
             for name in model.layer_names if model.spec.layer(name).kind == "conv"}
 
 
@@ -206,7 +208,7 @@ def weight_histograms(key: ModelKey,
                       bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Counts and edges of every weighted layer's weights (the fc layers hold most of them)."""
     model = _model(key)
-    return {name: pf.histogram(model.layer(name).weight.detach().float().cpu().numpy(), bins)
+    return {name: pf.histogram(model.weight(name).detach().float().cpu().numpy(), bins)
             for name in model.layer_names if model.spec.layer(name).has_params}
 
 
@@ -218,7 +220,7 @@ def histogram_figure(key: ModelKey):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def kernel_png(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | None,
-               mode: str) -> bytes:
+               mode: mosaic.Normalise) -> bytes:
     """Output kernels lo..hi-1 of a conv layer as tiles (colour for C1, one input slice deeper),
     on the whole layer's range so both GPUs' halves are drawn alike."""
     w = kernels(key)[name]
@@ -230,4 +232,7 @@ def kernel_png(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | Non
 @st.cache_data(max_entries=16, show_spinner=False)
 def provenance(key: ModelKey) -> "Provenance":
     """Where the shared model's weights came from (the library's own record, cached per key)."""
-    return _model(key).provenance
+    prov = _model(key).provenance
+    if prov is None:  # load_model always sets it; a bare build_model() never reaches the pages
+        raise RuntimeError(f"the model for {key} has no provenance")
+    return prov

@@ -1,0 +1,36 @@
+"""alexnet_viz: AlexNet as data, as arithmetic and as a real PyTorch network.
+
+Heavy imports (torch) happen only when a torch-using name is first touched, so the ledger and
+the CLI's `summary` stay instant.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import AlexVizError, ImageError, SpecError, WeightsError
+from .ledger import Ledger, Row, ledger, min_input_size
+from .spec import ARTICLE, LRN, PAPER, TORCHVISION, VARIANTS, LayerSpec, Spec, get_spec
+
+_LAZY = {
+    "build_model": "model",
+    "AlexNet": "model",
+    "load_image": "images",
+    "to_tensor": "images",
+    "from_tensor": "images",
+    "capture": "probe",
+    "predict": "probe",
+    "pick_device": "probe",
+    "load_model": "weights",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["AlexVizError", "ImageError", "SpecError", "WeightsError", "Ledger", "Row", "ledger",
+           "min_input_size", "ARTICLE", "LRN", "PAPER", "TORCHVISION", "VARIANTS", "LayerSpec", "Spec",
+           "get_spec", *_LAZY]

@@ -1,0 +1,107 @@
+"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench.
+
+This module owns argument parsing; each handler calls one typed library function and turns the
+library's errors into a one-line message and a non-zero exit, never a traceback. Handlers import
+torch-heavy modules only when they run, so `summary` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errata import FORMATS as ERRATA_FORMATS
+from .errors import AlexVizError
+from .ledger import ledger
+from .precision import AUTOCAST
+from .report import FORMATS, render
+from .spec import VARIANTS
+
+DEVICE_HELP = "auto (default), cpu, cuda, cuda:N or mps"
+
+
+def _summary(args: argparse.Namespace) -> int:
+    sys.stdout.write(render(ledger(args.variant, args.input_size), args.format))
+    return 0
+
+
+def _errata(args: argparse.Namespace) -> int:
+    from . import errata
+
+    sys.stdout.write(errata.render(errata.findings(), args.format))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .predict_cli import run
+
+    return run(args.paths, variant=args.variant, weights=args.weights, device=args.device, topk=args.topk,
+               batch_size=args.batch_size, workers=args.workers, autocast=args.autocast, fmt=args.format)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import report
+
+    sys.stdout.write(report(args.variants, device=args.device, batch_size=args.batch_size, repeats=args.repeats,
+                            autocast=args.autocast, threads=args.threads, as_json=args.json))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("summary", help="the layer ledger: shapes, parameters, MACs, memory, receptive fields")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--input-size", type=int, default=None, help="square input side (default: the variant's own)")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=_summary)
+
+    p = sub.add_parser("errata", help="every numeric claim of the article with computed evidence and a verdict")
+    p.add_argument("--format", choices=ERRATA_FORMATS, default="table")
+    p.set_defaults(func=_errata)
+
+    p = sub.add_parser("predict", help="top-k ImageNet classes for images and folders of images",
+                       description="Classify images. Folders are searched recursively for PNG, JPEG, WebP, GIF "
+                                   "and BMP files; a file that cannot be read gets an error line and the rest go "
+                                   "on. --format json prints one JSON document: a list with one object per image, "
+                                   '{"path", "top": [{"label", "prob", "index"}, ...]} or {"path", "error"}.')
+    p.add_argument("paths", nargs="+", metavar="IMAGE_OR_FOLDER")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH",
+                   help="default: $ALEXNET_WEIGHTS, else imagenet when it is already downloaded, else random")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    p.add_argument("--topk", type=int, default=5, metavar="K")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="image-decoding worker processes (default: min(2, CPU count))")
+    p.add_argument("--autocast", choices=AUTOCAST, default=None, help="mixed precision (CUDA, or bf16 on CPU)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser("bench", help="latency, throughput, GFLOP/s against a matmul peak, capture overhead",
+                       description="Measures, in one run on one device: batch-1 latency and batch-N throughput of "
+                                   "each variant, the GFLOP/s they achieve next to a 2048x2048 float32 matmul, and "
+                                   "how much activation capture costs over a plain forward.")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="batch for the throughput figure")
+    p.add_argument("--repeats", type=int, default=10, metavar="R", help="timed runs per figure (median reported)")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["article", "torchvision"])
+    p.add_argument("--autocast", choices=AUTOCAST, default=None, help="mixed precision for the networks")
+    p.add_argument("--threads", type=int, default=None, metavar="T",
+                   help="CPU threads for torch (default: torch's own choice); 1 is steadier on a busy machine")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    p.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AlexVizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,146 @@
+"""Build a real nn.Module from a spec, with layers reachable by their C1..F11 names.
+
+Every variant uses torchvision's layout (features / avgpool / classifier) so torchvision's
+state dict loads into the `torchvision` variant unchanged.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .ledger import ledger
+from .spec import LayerSpec, Spec, get_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .weights import Provenance
+
+
+class AlexNet(nn.Module):
+    """An AlexNet built from a spec; `parts(name)` gives a numbered layer's modules by role."""
+
+    provenance: Provenance | None
+    """Where the weights came from; set by weights.load_model, None for a bare build_model()."""
+
+    def __init__(self, spec: Spec) -> None:
+        super().__init__()
+        book = ledger(spec)  # validates the spec and gives every layer's input size
+        self.spec = spec
+        self.provenance = None
+        self._paths: dict[str, dict[str, str]] = {}
+        features: list[nn.Module] = []
+        classifier: list[nn.Module] = []
+        self.avgpool: nn.Module = nn.Identity()
+        last_spatial = max((i for i, l in enumerate(spec.layers) if l.is_spatial), default=-1)
+        for i, (layer, row) in enumerate(zip(spec.layers, book.rows)):
+            if layer.kind == "fc":
+                self._add(layer.name, "classifier", classifier, _fc_modules(layer, row.in_shape[0], spec))
+                continue
+            parts = _spatial_modules(layer, row.in_shape[0])
+            if layer.adaptive is not None:
+                adaptive = nn.AdaptiveAvgPool2d((layer.adaptive, layer.adaptive))
+                if i != last_spatial:  # torchvision keeps the final one apart, as `avgpool`
+                    parts.append(("adaptive", adaptive))
+                else:
+                    self.avgpool = adaptive
+            self._add(layer.name, "features", features, parts)
+            if layer.adaptive is not None and i == last_spatial:
+                self._paths[layer.name]["adaptive"] = "avgpool"
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(*classifier)
+        _initialise(self, spec)
+
+    def _add(self, name: str, where: str, seq: list[nn.Module], parts: list[tuple[str, nn.Module]]) -> None:
+        roles = self._paths.setdefault(name, {})
+        for role, module in parts:
+            roles[role] = f"{where}.{len(seq)}"
+            seq.append(module)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return self.spec.names
+
+    def parts(self, name: str) -> dict[str, nn.Module]:
+        """Role -> module for one numbered layer: conv/linear/pool, relu, lrn, dropout, adaptive."""
+        return {role: self.get_submodule(path) for role, path in self._paths[name].items()}
+
+    def part_paths(self, name: str) -> dict[str, str]:
+        """Role -> qualified module name, in the order the modules run."""
+        return dict(self._paths[name])
+
+    def layer(self, name: str) -> nn.Module:
+        """The layer's weighted (or pooling) module: what its filters or window live in."""
+        parts = self.parts(name)
+        for role in ("conv", "linear", "pool"):
+            if role in parts:
+                return parts[role]
+        raise KeyError(name)
+
+    def weight(self, name: str) -> torch.Tensor:
+        """The layer's weight tensor (conv or linear), typed as a tensor for the callers that read it."""
+        w = getattr(self.layer(name), "weight", None)
+        if not isinstance(w, torch.Tensor):
+            raise KeyError(f"{name} has no weights")
+        return w
+
+
+def _spatial_modules(layer: LayerSpec, in_channels: int) -> list[tuple[str, nn.Module]]:
+    if layer.kind == "conv":
+        mods: list[tuple[str, nn.Module]] = [("conv", nn.Conv2d(in_channels, layer.out, layer.kernel, layer.stride,
+                                                                  layer.padding, groups=layer.groups))]
+    elif layer.kind == "maxpool":
+        mods = [("pool", nn.MaxPool2d(layer.kernel, layer.stride, layer.padding))]
+    else:
+        mods = [("pool", nn.AvgPool2d(layer.kernel, layer.stride, layer.padding))]
+    if layer.relu:
+        mods.append(("relu", nn.ReLU(inplace=False)))
+    if layer.lrn is not None:
+        lrn = layer.lrn  # PyTorch divides alpha by size; the paper does not
+        mods.append(("lrn", nn.LocalResponseNorm(lrn.size, alpha=lrn.alpha * lrn.size, beta=lrn.beta, k=lrn.k)))
+    return mods
+
+
+def _fc_modules(layer: LayerSpec, in_features: int, spec: Spec) -> list[tuple[str, nn.Module]]:
+    mods: list[tuple[str, nn.Module]] = [("linear", nn.Linear(in_features, layer.out))]
+    if layer.relu:
+        mods.append(("relu", nn.ReLU(inplace=False)))
+    if layer.dropout:
+        drop = ("dropout", nn.Dropout(layer.dropout))
+        if spec.dropout_first:
+            mods.insert(0, drop)
+        else:
+            mods.append(drop)
+    return mods
+
+
+@torch.no_grad()
+def _initialise(model: AlexNet, spec: Spec) -> None:
+    """The paper's N(0, 0.01) weights and per-layer bias constants, or torchvision's own init."""
+    for layer in spec.layers:
+        if not layer.has_params:
+            continue
+        module = model.layer(layer.name)
+        if spec.init == "paper":
+            nn.init.normal_(module.weight, 0.0, 0.01)
+            nn.init.constant_(module.bias, layer.bias_init)
+        elif isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.constant_(module.bias, 0.0)
+        else:
+            nn.init.normal_(module.weight, 0.0, 0.01)
+            nn.init.constant_(module.bias, 0.0)
+
+
+def build_model(variant: str | Spec = "article", seed: int | None = None) -> AlexNet:
+    """A fresh AlexNet for a variant name or spec, in eval mode; `seed` makes the init repeatable."""
+    spec = get_spec(variant)
+    if seed is None:
+        return AlexNet(spec).eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return AlexNet(spec).eval()

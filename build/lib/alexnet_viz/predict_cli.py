@@ -1,0 +1,148 @@
+"""`python -m alexnet_viz predict`: classify images and folders, one bad file never stops the rest.
+
+Images are decoded in DataLoader worker processes (decoding, not the network, is what a folder
+of photos waits on with a small model on a CPU) and batched for the network in the main process.
+A file that cannot be read travels through the loader as an error message, not an exception.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from .errors import AlexVizError, ImageError
+from .images import ACCEPTED_FORMATS, load_image, to_tensor
+from .probe import device_name, pick_device, predict_batch
+from .spec import Spec
+from .weights import default_weights, load_model
+
+
+def image_extensions() -> frozenset[str]:
+    """File endings Pillow maps to a format we accept (.jpg, .jpeg, .png, .webp, .gif, .bmp, ...)."""
+    return frozenset(ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in ACCEPTED_FORMATS)
+
+
+def collect(paths: list[str]) -> list[tuple[str, str | None]]:
+    """(path, None) for each file to classify and (path, error) for inputs that give none, in order.
+
+    A named file is always tried, whatever its name says; a folder contributes the image-named
+    files under it, recursively, in sorted order.
+    """
+    extensions = image_extensions()
+    entries: list[tuple[str, str | None]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+            entries += [(f, None) for f in found] or [(given, f"No {', '.join(ACCEPTED_FORMATS)} files in this folder.")]
+        elif path.exists():
+            entries.append((given, None))
+        else:
+            entries.append((given, "No such file or folder."))
+    return entries
+
+
+class ImageFiles(Dataset):
+    """Decoded, preprocessed images by index; a file that fails yields its error message instead."""
+
+    def __init__(self, files: list[str], spec: Spec) -> None:
+        self.files = files
+        self.spec = spec
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | None, str | None]:
+        try:
+            return i, to_tensor(load_image(self.files[i]), self.spec)[0], None
+        except (AlexVizError, OSError) as exc:
+            return i, None, str(exc)
+
+
+def collate(items: list[tuple[int, torch.Tensor | None, str | None]]
+            ) -> tuple[list[int], torch.Tensor | None, list[tuple[int, str]]]:
+    """(indices of good images, their stacked tensors or None, [(index, error)]) for one batch."""
+    good = [(i, x) for i, x, error in items if error is None]
+    errors = [(i, error) for i, _, error in items if error is not None]
+    return [i for i, _ in good], (torch.stack([x for _, x in good]) if good else None), errors
+
+
+def _loader(dataset: ImageFiles, batch_size: int, workers: int) -> DataLoader:
+    batches = -(-len(dataset) // batch_size)
+    workers = min(workers, batches)
+    # fork only: spawn/forkserver would re-run `python -m alexnet_viz` in every worker.
+    if workers > 0 and "fork" in multiprocessing.get_all_start_methods():
+        return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate,
+                          multiprocessing_context="fork")
+    return DataLoader(dataset, batch_size=batch_size, num_workers=0, collate_fn=collate)
+
+
+def classify(files: list[str], model: torch.nn.Module, *, topk: int, batch_size: int, workers: int,
+             autocast: str | None = None) -> list[dict]:
+    """One result per file, in order: {"path", "top": [{"label", "prob", "index"}]} or {"path", "error"}."""
+    results: list[dict] = [{"path": f} for f in files]
+    dataset = ImageFiles(files, model.spec)
+    with tqdm(total=len(files), unit="img", file=sys.stderr, disable=None, leave=False) as bar:
+        for indices, batch, errors in _loader(dataset, batch_size, workers):
+            for i, error in errors:
+                results[i]["error"] = error
+            if batch is not None:
+                for i, pred in zip(indices, predict_batch(model, batch, topk, autocast=autocast)):
+                    results[i]["top"] = [{"label": label, "prob": round(prob, 6), "index": index}
+                                         for index, label, prob in zip(pred.indices, pred.labels, pred.probs)]
+            bar.update(len(indices) + len(errors))
+    return results
+
+
+def _table(results: list[dict], header: list[str]) -> str:
+    lines = [*header, ""]
+    for result in results:
+        lines.append(result["path"])
+        if "error" in result:
+            lines.append(f"  error: {result['error']}")
+            continue
+        for rank, top in enumerate(result["top"], 1):
+            lines.append(f"  {rank:>2}. {top['prob'] * 100:6.2f}%  {top['label']}")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = ("table", "json")
+
+
+def run(paths: list[str], *, variant: str = "article", weights: str | None = None, device: str | None = None,
+        topk: int = 5, batch_size: int = 16, workers: int | None = None, autocast: str | None = None,
+        fmt: str = "table") -> int:
+    """Classify every input and print the results; exit 0 when at least one image was classified."""
+    if topk < 1 or batch_size < 1 or (workers is not None and workers < 0):
+        raise AlexVizError("--topk and --batch-size must be at least 1, --workers at least 0.")
+    entries = collect(paths)
+    dev = pick_device(device)
+    model = load_model(variant, weights or default_weights(), device=dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)  # this process's own model: set at load time
+    n_workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    files = [path for path, error in entries if error is None]
+    classified = iter(classify(files, model, topk=topk, batch_size=batch_size, workers=n_workers,
+                               autocast=autocast))
+    results = [next(classified) if error is None else {"path": path, "error": error} for path, error in entries]
+    provenance = model.provenance
+    header = [f"weights: {provenance.describe()}", f"device: {device_name(dev)}"]
+    if fmt == "json":
+        sys.stdout.write(json.dumps(results, indent=2) + "\n")
+        print("\n".join(header), file=sys.stderr)
+    else:
+        sys.stdout.write(_table(results, header))
+    if provenance.source == "random":
+        print("warning: the weights are random, so these predictions mean nothing; use --weights imagenet "
+              "(or a file) for real ones.", file=sys.stderr)
+    done = sum("top" in r for r in results)
+    if done == 0:
+        raise ImageError(f"None of the {len(results)} input(s) could be classified; see the errors above.")
+    return 0

@@ -1,0 +1,319 @@
+"""Look inside a running network: every layer's activations, top-k predictions, the device.
+
+The model handed in is usually the app's shared, cached one, used by several sessions (threads)
+at once. So nothing here changes it for longer than a call: hooks are removed in `finally`,
+modules switched to eval are switched back one by one, and hooks only record forwards made by
+the thread that registered them, so another session's forward cannot leak into a capture.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from .errors import AlexVizError, DeviceError, SpecError
+from .model import AlexNet
+from .precision import AUTOCAST
+
+AUTOCAST_DTYPES: dict[str, torch.dtype] = dict(zip(AUTOCAST, (torch.bfloat16, torch.float16)))
+
+
+class _Done(Exception):
+    """Raised by the last hook a capture needs: the rest of the forward would be wasted work."""
+
+
+# --- devices -------------------------------------------------------------------------------
+
+def pick_device(prefer: str | torch.device | None = None) -> torch.device:
+    """The device to run on: `prefer` if this machine has it, else CUDA, then Apple MPS, then CPU.
+
+    `None` or "auto" chooses; naming a device the machine lacks is an error rather than a silent
+    fall-back, so a server started with `--device cuda` never quietly runs on the CPU.
+    """
+    if prefer is None or (isinstance(prefer, str) and prefer.strip().lower() in ("", "auto")):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(prefer.strip().lower() if isinstance(prefer, str) else prefer)
+    except (RuntimeError, ValueError, TypeError):
+        raise DeviceError(f"Unknown device {prefer!r}: use auto, cpu, cuda, cuda:N or mps.") from None
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"Device {prefer!r} was asked for but this machine has no usable CUDA GPU; "
+                              "use --device cpu (or auto).")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise DeviceError(f"Device {prefer!r} does not exist: this machine has {count} CUDA "
+                              f"device(s), cuda:0 to cuda:{count - 1}.")
+        return device
+    if device.type == "mps":
+        if not _mps_available():
+            raise DeviceError(f"Device {prefer!r} was asked for but Apple MPS is not available here; "
+                              "use --device cpu (or auto).")
+        return device
+    raise DeviceError(f"Device {prefer!r} is not supported: use auto, cpu, cuda, cuda:N or mps.")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where the model's weights live (and so where its inputs must go)."""
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def device_name(device: torch.device) -> str:
+    """A name for people: the GPU's own name on CUDA, the thread count on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a wall-clock time measures the work and not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def autocast_context(device: torch.device, autocast: str | None) -> contextlib.AbstractContextManager:
+    """Mixed precision ("bf16" or "fp16") on the device, or nothing when `autocast` is None."""
+    if autocast is None:
+        return contextlib.nullcontext()
+    if autocast not in AUTOCAST_DTYPES:
+        raise AlexVizError(f"Unknown autocast {autocast!r}: use bf16, fp16 or leave it off.")
+    return torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[autocast])
+
+
+# --- capture -------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Run with every module in eval mode, then put back exactly the modules that were training.
+
+    A shared model is already in eval mode, so this normally changes nothing at all.
+    """
+    training = [m for m in model.modules() if m.training]
+    for m in training:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m in training:
+            m.training = True
+
+
+def capture_plan(model: AlexNet, layers: Sequence[str] | None = None) -> dict[str, str]:
+    """Qualified module name -> capture key for the layers asked for (all of them by default).
+
+    "<name>" is the output of the layer's last module (its ReLU, LRN, adaptive pool or dropout,
+    which is the identity in eval mode); "<name>.pre" is its conv/linear output before the ReLU.
+    """
+    names = list(model.layer_names) if layers is None else [layers] if isinstance(layers, str) else list(layers)
+    plan: dict[str, str] = {}
+    for name in names:
+        if name not in model.layer_names:
+            raise SpecError(f"Unknown layer {name!r}: choose from {', '.join(model.layer_names)}.", layer=name)
+        paths = model.part_paths(name)
+        plan[list(paths.values())[-1]] = name
+        if "relu" in paths:
+            plan[paths["conv"] if "conv" in paths else paths["linear"]] = f"{name}.pre"
+    return plan
+
+
+def capture(model: AlexNet, x: torch.Tensor, layers: Sequence[str] | None = None, *,
+            grad: bool = False) -> dict[str, torch.Tensor]:
+    """Each asked-for layer's activations for input `x`, keyed "C1", "C1.pre", ..., "F11" (logits).
+
+    With `grad=False` (the default) the tensors are detached, on the CPU and held by nothing else,
+    so they are safe to keep and to modify. With `grad=True` they are the live tensors of the
+    forward pass on the model's device, still in the autograd graph with `retain_grad()` set, so
+    a caller can backprop from "F11" (or any key) and read `.grad` of the others; they require
+    grad only if `x` or the weights do, and the model must have no in-place modules (ours have none).
+
+    The forward stops once the last requested layer has run, so asking for C1 costs C1 only.
+    The model keeps its mode, hooks and parameters: see the module docstring.
+    """
+    plan = capture_plan(model, layers)
+    modules = dict(model.named_modules())
+    device = model_device(model)
+    x = _prepare_input(x, device)
+    store: dict[str, torch.Tensor] = {}
+    owner = threading.get_ident()
+
+    def hook_for(key: str):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            if threading.get_ident() != owner:
+                return  # another session's forward on the shared model
+            if grad:
+                if output.requires_grad:
+                    output.retain_grad()
+                store[key] = output
+            else:
+                store[key] = output.detach().clone()  # a later in-place op cannot change it
+            if len(store) == len(plan):
+                raise _Done
+
+        return hook
+
+    handles = []
+    try:
+        for path, key in plan.items():
+            handles.append(modules[path].register_forward_hook(hook_for(key)))
+        with evaluating(model), (torch.enable_grad() if grad else torch.no_grad()):
+            try:
+                model(x)
+            except _Done:
+                pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    ordered = {key: store[key] for key in _key_order(model, plan)}
+    if grad:
+        return ordered
+    return {key: value.cpu() for key, value in ordered.items()}
+
+
+def _key_order(model: AlexNet, plan: dict[str, str]) -> list[str]:
+    """Keys in network order, each layer's ".pre" before its output."""
+    wanted = set(plan.values())
+    keys = []
+    for name in model.layer_names:
+        keys += [k for k in (f"{name}.pre", name) if k in wanted]
+    return keys
+
+
+# --- predictions ---------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _imagenet_categories() -> tuple[str, ...]:
+    """torchvision's ImageNet class list, read from its data-only models/_meta.py file.
+
+    AlexNet_Weights' "categories" is this very list, but importing torchvision to reach it costs
+    each server process about 150 MiB; the file itself imports nothing, so it is run on its own.
+    """
+    found = importlib.util.find_spec("torchvision")  # finds the package without importing it
+    if found is None or found.origin is None:
+        raise AlexVizError("torchvision is not installed, so ImageNet's class names are unavailable; "
+                           "install the packages in requirements.txt.")
+    path = Path(found.origin).parent / "models" / "_meta.py"
+    spec = importlib.util.spec_from_file_location("_alexnet_viz_torchvision_meta", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise AlexVizError(f"torchvision's class-name file {path} is missing; reinstall torchvision.")
+    meta = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(meta)
+    return tuple(meta._IMAGENET_CATEGORIES)
+
+
+def categories(n: int) -> list[str]:
+    """Class names: ImageNet's (from torchvision's metadata, no download) for 1000 classes."""
+    if n == 1000:
+        return list(_imagenet_categories())
+    return [f"class {i}" for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The top-k classes of one image, best first, and what it took to compute them."""
+
+    indices: tuple[int, ...]
+    labels: tuple[str, ...]
+    probs: tuple[float, ...]  # softmax probabilities
+    latency_ms: float
+    device_name: str
+
+    def as_dict(self) -> dict:
+        return {"top": [{"index": i, "label": l, "prob": p} for i, l, p in zip(self.indices, self.labels, self.probs)],
+                "latency_ms": self.latency_ms, "device": self.device_name}
+
+
+def _prepare_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    x = x.unsqueeze(0) if x.dim() == 3 else x
+    if x.dim() != 4:
+        raise AlexVizError(f"Expected an image tensor of shape (N, 3, H, W), got {tuple(x.shape)}.")
+    x = x.to(device)
+    if device.type == "cuda":
+        # The input only: the shared model's memory format is chosen where it is loaded.
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def _check_k(k: int) -> None:
+    """Refuse a bad k before any forward pass is spent on it."""
+    if k < 1:
+        raise AlexVizError(f"top-k must be at least 1, got {k}.")
+
+
+def _top_k(logits: torch.Tensor, k: int) -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
+    probs = torch.softmax(logits.float(), dim=1)
+    values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
+    return [(tuple(i.tolist()), tuple(v.tolist())) for i, v in zip(indices.cpu(), values.cpu())]
+
+
+def _predictions(logits: torch.Tensor, k: int, latency_ms: float, name: str) -> list[Prediction]:
+    names = categories(logits.shape[1])
+    return [Prediction(indices=idx, labels=tuple(names[i] for i in idx), probs=probs, latency_ms=latency_ms,
+                       device_name=name) for idx, probs in _top_k(logits, k)]
+
+
+def predict(model: AlexNet, x: torch.Tensor, k: int = 5, *, autocast: str | None = None) -> Prediction:
+    """Top-k for one image (1, 3, H, W) on the model's own device, with its warm latency.
+
+    One warm-up forward first (allocator, kernels, autotuning), then the timed forward with the
+    device synchronised before and after, so `latency_ms` is the work and not the launch.
+    """
+    _check_k(k)
+    device = model_device(model)
+    x = _prepare_input(x, device)
+    if x.shape[0] != 1:
+        raise AlexVizError(f"predict takes one image; got a batch of {x.shape[0]} (use predict_batch).")
+    with torch.inference_mode(), evaluating(model), autocast_context(device, autocast):
+        model(x)
+        synchronize(device)
+        start = time.perf_counter()
+        logits = model(x)
+        synchronize(device)
+        latency_ms = (time.perf_counter() - start) * 1000.0
+    return _predictions(logits, k, latency_ms, device_name(device))[0]
+
+
+def predict_batch(model: AlexNet, x: torch.Tensor, k: int = 5, *, autocast: str | None = None) -> list[Prediction]:
+    """Top-k for every row of a batch (the CLI's path): one forward, no warm-up.
+
+    Each row's `latency_ms` is the batch's forward time divided by the batch size.
+    """
+    _check_k(k)
+    device = model_device(model)
+    x = _prepare_input(x, device)
+    with torch.inference_mode(), evaluating(model), autocast_context(device, autocast):
+        synchronize(device)
+        start = time.perf_counter()
+        logits = model(x)
+        synchronize(device)
+        latency_ms = (time.perf_counter() - start) * 1000.0 / x.shape[0]
+    return _predictions(logits, k, latency_ms, device_name(device))
+
+
+__all__ = ["AUTOCAST_DTYPES", "Prediction", "autocast_context", "capture", "capture_plan", "categories",
+           "device_name", "evaluating", "model_device", "pick_device", "predict", "predict_batch", "synchronize"]
