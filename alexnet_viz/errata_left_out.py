@@ -34,7 +34,7 @@ def grouping() -> list[Finding]:
                 f"the GPUs): {diff}; totals {a.total_params:,} (article) vs {p.total_params:,} (paper).", "left out",
                 src),
         Finding("two-gpu-gain", "what the two-GPU split bought", Q["multi_gpu"],
-                f"the paper: {_gain(paper.TWO_GPU_GAIN)} lower error than a one-GPU net with half as many kernels "
+                f"{_gain(paper.TWO_GPU_GAIN)} lower error than a one-GPU net with half as many kernels "
                 "in each convolutional layer, and slightly less training time.", "left out",
                 Source(Q["multi_gpu"], paper.cite("two_gpu_gain")), "paper"),
     ]

@@ -144,7 +144,7 @@ def training_left_out() -> Finding:
     return Finding("training-left-out", "training schedule and bias constants", article.QUOTES["training"],
                    f"left out: the learning rate starts at {paper.LEARNING_RATE:g} and is divided by "
                    f"{paper.LR_DIVISOR} {_times(paper.LR_DROPS)} when validation error stops improving (ending at "
-                   f"{final_lr:g}); about {paper.EPOCHS} passes over {paper.TRAIN_IMAGES:,} images, i.e. about "
+                   f"{final_lr:.5f}); about {paper.EPOCHS} passes over {paper.TRAIN_IMAGES:,} images, i.e. about "
                    f"{steps:,} steps of {paper.BATCH_SIZE}, took {days} days on two GTX 580 3GB GPUs; biases start "
                    f"at 1 in {_names(ones)} (the paper's second, fourth and fifth convolutions and its hidden fully "
                    f"connected layers) and at 0 in {_names(zeros)}.", "left out",

@@ -123,3 +123,13 @@ def training_memory(spec: Spec, batch: int = 128) -> TrainingMemory:
                           weights=book.total_params * BYTES_PER_FLOAT32, saved_per_image=per_image,
                           saved_fixed=at_small - per_image * small,
                           gradient_pair_per_image=gradient_pair_per_image(spec))
+
+
+def breakdown(mems: tuple[TrainingMemory, ...]) -> list[dict[str, object]]:
+    """One row per quantity, one column per network (MiB), for a page's table."""
+    quantities = (("weights", "weights"), ("weights, gradients, momentum", "weights_grads_momentum"),
+                  ("saved by autograd for backward", "saved"), ("floor", "floor"),
+                  ("largest pair of live activation gradients", "gradient_pair"),
+                  ("floor + that pair", "with_gradients"))
+    return [{"quantity": label, **{f"{m.variant} (batch {m.batch}), MiB": round(getattr(m, attr) / 2**20, 1)
+                                   for m in mems}} for label, attr in quantities]

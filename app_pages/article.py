@@ -4,6 +4,8 @@ import streamlit as st
 
 from alexnet_viz import article, paper
 from alexnet_viz.errata import VERDICTS, Finding, counts, findings, render
+from alexnet_viz.spec import ARTICLE, PAPER
+from alexnet_viz.training_memory import ASSUMPTIONS, breakdown, training_memory
 
 LABELS = {"computed": "Computed", "paper": "The paper"}
 ICONS = {"correct": ":material/check_circle:", "wrong": ":material/cancel:", "misleading": ":material/warning:",
@@ -13,6 +15,11 @@ ICONS = {"correct": ":material/check_circle:", "wrong": ":material/cancel:", "mi
 @st.cache_data(show_spinner="Checking the article…")
 def _findings():
     return findings()
+
+
+@st.cache_data(show_spinner="Measuring training memory…")
+def _memory() -> list[dict[str, object]]:
+    return breakdown((training_memory(ARTICLE), training_memory(PAPER)))
 
 
 def _sources(f: Finding) -> str:
@@ -52,6 +59,12 @@ if correct:
                  hide_index=True, width="stretch", key="correct_table")
 if not shown:
     st.info("Pick at least one verdict above to see its findings.")
+with st.expander("How the two-GPU finding's memory is measured"):
+    st.markdown("One training-mode forward pass of a real model at batches 1 and 2, with "
+                "`torch.autograd.graph.saved_tensors_hooks` counting every tensor autograd keeps for backward "
+                "(each storage once, parameters excluded), extended linearly to the paper's batch; the paper's "
+                "own words (Sec. 3.2) are in the finding. Assumptions: " + "; ".join(ASSUMPTIONS) + ".")
+    st.dataframe(pd.DataFrame(_memory()), hide_index=True, width="stretch", key="memory_table")
 left, right = st.columns(2)
 left.download_button("Findings as Markdown", render(items, "markdown"), file_name="alexnet-article-errata.md",
                      mime="text/markdown", key="errata_md")

@@ -32,7 +32,8 @@ def test_saved_tensors_are_fewer_than_the_hand_count_but_more_than_the_relu_outp
     mem = training_memory(ARTICLE, 128)
     book = ledger(ARTICLE)
     relu_outputs = sum(r.activation_bytes for r, layer in zip(book.rows, ARTICLE.layers) if layer.relu)
-    every_output_twice = sum(r.activation_bytes * (2 if layer.relu else 1) for r, layer in zip(book.rows, ARTICLE.layers))
+    every_output_twice = sum(r.activation_bytes * (2 if layer.relu else 1)
+                             for r, layer in zip(book.rows, ARTICLE.layers))
     assert relu_outputs < mem.saved_per_image < every_output_twice
     assert mem.saved_fixed == 0  # nothing saved is independent of the batch, parameters excluded
     assert mem.saved == mem.saved_per_image * 128
