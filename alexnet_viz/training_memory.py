@@ -37,6 +37,7 @@ class TrainingMemory:
 
     variant: str
     batch: int
+    input_size: int
     params: int
     weights: int  # float32 weights
     saved_per_image: int  # what autograd saves, per image (measured)
@@ -119,9 +120,9 @@ def training_memory(spec: Spec, batch: int = 128) -> TrainingMemory:
     at_large = saved_bytes(model, large, spec.input_size)
     per_image = (at_large - at_small) // (large - small)
     book = ledger(spec)
-    return TrainingMemory(variant=spec.name, batch=batch, params=book.total_params,
-                          weights=book.total_params * BYTES_PER_FLOAT32, saved_per_image=per_image,
-                          saved_fixed=at_small - per_image * small,
+    return TrainingMemory(variant=spec.name, batch=batch, input_size=spec.input_size,
+                          params=book.total_params, weights=book.total_params * BYTES_PER_FLOAT32,
+                          saved_per_image=per_image, saved_fixed=at_small - per_image * small,
                           gradient_pair_per_image=gradient_pair_per_image(spec))
 
 
@@ -131,5 +132,6 @@ def breakdown(mems: tuple[TrainingMemory, ...]) -> list[dict[str, object]]:
                   ("saved by autograd for backward", "saved"), ("floor", "floor"),
                   ("largest pair of live activation gradients", "gradient_pair"),
                   ("floor + that pair", "with_gradients"))
-    return [{"quantity": label, **{f"{m.variant} (batch {m.batch}), MiB": round(getattr(m, attr) / 2**20, 1)
-                                   for m in mems}} for label, attr in quantities]
+    columns = {m: f"{m.variant}, {m.input_size}², batch {m.batch} (MiB)" for m in mems}
+    return [{"quantity": label, **{name: round(getattr(m, attr) / 2**20, 1) for m, name in columns.items()}}
+            for label, attr in quantities]
