@@ -55,9 +55,9 @@ def overlapping_pooling() -> Finding:
     shared = {lay.kernel - lay.stride for lay in pools}
     return Finding("overlap", "overlapping pooling left out", Q["s2"],
                    f"the numbers are right, the idea is missing: with a {pools[0].kernel}×{pools[0].kernel} window "
-                   f"and stride {pools[0].stride}, neighbouring windows share {', '.join(map(str, shared))} row(s) "
-                   f"and column(s). The paper chose that over non-overlapping 2×2 windows with stride 2, which give "
-                   f"the same output size, for {_gain(paper.OVERLAP_GAIN)} lower error.", "left out",
+                   f"and stride {pools[0].stride}, neighbouring windows overlap by {', '.join(map(str, shared))} "
+                   "pixel in each direction. The paper chose that over non-overlapping 2×2 windows with stride 2, "
+                   f"which give the same output size, for {_gain(paper.OVERLAP_GAIN)} lower error.", "left out",
                    Source(Q["s2"], paper.cite("overlap")))
 
 
@@ -134,8 +134,9 @@ def two_gpus() -> Finding:
                    f"({mem.with_gradients / card:.0%}). The paper's grouped network with PyTorch's LRN (which saves "
                    f"several intermediate tensors): floor {fmt_bytes(pap.floor)} ({pap.floor / card:.0%}). "
                    f"Assumptions: {'; '.join(ASSUMPTIONS)}. The paper (Sec. 3.2): "
-                   f"\"{paper.PASSAGES['two_gpus'].text}\" That was true of its 2012 code, whose own buffers these "
-                   f"counts leave out; it is not a property of the network: today the floor is {today}.",
+                   f"\"{paper.PASSAGES['two_gpus'].text}\" That sentence is about the paper's 2012 implementation, "
+                   "whose own buffers and workspace are not in these counts; by these counts the network needs a "
+                   f"fraction of one GPU today: the floor is {today}.",
                    "misleading" if mem.floor < min(TODAY_GPUS.values()) else "correct",
                    Source(Q["two_gpus"], paper.cite("two_gpus")))
 
