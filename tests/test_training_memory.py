@@ -13,6 +13,7 @@ def article_model():
     return build_model(ARTICLE, seed=0)
 
 
+@pytest.mark.slow
 def test_scaling_from_small_batches_matches_direct_measurements(article_model):
     mem = training_memory(ARTICLE, 128)
     for batch in (3, 5):  # neither is one of the measured batches
