@@ -133,21 +133,43 @@ FC_EXAMPLE: tuple[int, int, int] = (3, 4, 2)
 """Figure 4: a (3×1) input, a (4×1) hidden layer and a (2×1) output."""
 
 QUOTES: dict[str, str] = {
+    "overview": "It was designed to classify images for the ImageNet LSVRC-2010 competition, where it achieved "
+                "state of the art results [1].",
+    "multi_gpu": "It also worked with multiple GPUs.",
+    "size_formula": "The size of the feature map was calculated as ⌈(input_size − kernel_size + 2 × padding) / "
+                    "stride⌉ + 1.",
     "kernel_channels": "Generally, the number of kernel channels was always identical to the number of "
                        "input channels.",
     "pool_size_formula": "The size of the feature map for subsampling layers was calculated the same as "
                          "convolution layers.",
-    "two_gpus": "for it to work as intended, it requires the use of at least two GPUs.",
+    "fc_hidden": "Fully connected layers were independent neural networks that possessed one or more hidden "
+                 "layers.",
+    "input": "AlexNet was classified as a deep convolutional network and it was built to accommodate coloured "
+             "images of size (224 × 224 × 3).",
+    "c1": "It performed a convolution operation using 96 (11×11) kernels with a stride of four and a padding of "
+          "two. This produced a (55 × 55 × 96) output tensor that was then passed through a ReLu activation "
+          "function then on to the next layer.",
+    "s2": "It performed a zero-padded sub-sampling operation using a (3×3) kernel with a stride of two.",
+    "f11": "The output of the softmax activation function contained the predictions of the network.",
+    "training": "AlexNet was trained on the ImageNet LSVRC-2010 dataset using a batch size of 128, a momentum of "
+                "0.9, and a weight decay of 0.0005[1].",
+    "init": "The model used a zero-mean Gaussian distribution initialiser with a standard deviation of 0.01[1].",
     "dropout": "Dropout was also used in the first two fully-connected layers to reduce overfitting.",
-    "training": "a batch size of 128, a momentum of 0.9, and a weight decay of 0.0005",
+    "two_gpus": "While AlexNet was undoubtedly a breakthrough algorithm for its time, for it to work as intended, "
+                "it requires the use of at least two GPUs.",
     "pool_relu": "Used max pooling and ReLU activations when subsampling.",
+    "relu_convs": "Used ReLU activations for convolutions.",
     "pool_kernels": "Used (3×3) kernels for max pooling.",
     "conv_kernels": "Used either (11×11) , (5×5) , or (3×3) kernels for convolutions.",
     "classes": "Classified images into one of 1000 classes.",
     "layers": "The 11 layers of AlexNet were: …",
-    "input": "it was built to accommodate coloured images of size (224 × 224 × 3).",
 }
+"""Its sentences, verbatim, for each finding's source; keys name what the sentence claims."""
 
+COMPETITION = "LSVRC-2010"
+MOMENTUM = 0.9
+WEIGHT_DECAY = 0.0005
+INIT_MEAN, INIT_STD = 0.0, 0.01
 BATCH_SIZE = 128
 DROPOUT_LAYERS: tuple[str, ...] = ("F9", "F10")
 POOL_KERNEL = 3

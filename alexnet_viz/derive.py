@@ -76,7 +76,7 @@ def _size_steps(r: Row) -> list[Step]:
     h = r.in_shape[1]
     floor_out, _ = conv_out(h, r.kernel, r.stride, r.padding)
     ceiling = ceil_out(h, r.kernel, r.stride, r.padding)
-    note = "" if ceiling == floor_out else f" (the article's ceiling formula gives {ceiling})"
+    note = "" if ceiling == floor_out else f" (cuda-convnet's and the article's ceiling formula gives {ceiling})"
     steps = [Step("output side", "(H − K + 2P) / S + 1, rounded down",
                   f"({h} − {r.kernel} + 2·{r.padding}) / {r.stride} + 1 = {r.size_exact:g}",
                   f"⌊{r.size_exact:g}⌋ = {floor_out}{note}")]
@@ -111,8 +111,13 @@ def _macs_step(r: Row) -> Step:
         return Step("multiply-adds", "K · K · C_in / groups per output × C_out · H_out · W_out",
                     f"{per:,} · {c}·{h}·{w}", f"{r.macs_without_bias:,} (+bias: {r.macs_with_bias:,})")
     c, h, w = r.out_shape
+    k2 = r.kernel * r.kernel
+    if r.kind == "avgpool":
+        return Step("multiply-adds", "no weights: a sum and one divide per output",
+                    f"{k2} values summed ({k2 - 1} adds), then divided by {k2}, per output × {c}·{h}·{w}",
+                    "0 (no weights to multiply)")
     return Step("multiply-adds", "comparisons only, no multiplies",
-                f"{r.kernel}·{r.kernel} values compared per output × {c}·{h}·{w}", "0")
+                f"{k2} values compared ({k2 - 1} comparisons) per output × {c}·{h}·{w}", "0")
 
 
 def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
@@ -146,10 +151,21 @@ def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
         rf_working = f"{prev_rf}: already the whole input"
     else:
         rf_working = f"{prev_rf} + ({r.kernel} − 1)·{prev_jump}; jump {prev_jump}·{r.stride} = {r.jump}"
-    steps.append(Step("receptive field", "RF_prev + (K − 1) · jump_prev", rf_working,
-                      f"{r.rf}×{r.rf} input pixels"))
+    steps.append(Step("receptive field", "RF_prev + (K − 1) · jump_prev", rf_working, _rf_result(r, book)))
     title = f"{name}: {kind}" + (f", {r.out_shape[0]} kernels of {r.kernel}×{r.kernel}" if r.kind == "conv" else "")
     return Derivation(name=name, title=title, steps=tuple(steps))
+
+
+def _rf_result(r: Row, book: Ledger) -> str:
+    """The receptive field, with the words it needs when it is wider than the (padded) input."""
+    padded = book.input_size + 2 * book.rows[0].padding
+    text = f"{r.rf}×{r.rf} input pixels"
+    if r.rf <= book.input_size:
+        return text
+    pad = f", {padded}×{padded} with C1's padding" if padded != book.input_size else ""
+    return (text + f": wider than the {book.input_size}×{book.input_size} input{pad}. The formula treats the input "
+            "as unbounded; window positions past the edges read padding or are dropped by the rounding, so in "
+            "practice the unit sees the whole image")
 
 
 def _out_working(r: Row) -> str:

@@ -120,20 +120,19 @@ def _fc_modules(layer: LayerSpec, in_features: int, spec: Spec) -> list[tuple[st
 
 @torch.no_grad()
 def _initialise(model: AlexNet, spec: Spec) -> None:
-    """The paper's N(0, 0.01) weights and per-layer bias constants, or torchvision's own init."""
+    """The paper's N(0, 0.01) weights and per-layer bias constants, or torchvision's: none of its own.
+
+    torchvision's AlexNet keeps PyTorch's defaults (Kaiming-uniform weights with a = √5, biases
+    uniform in ±1/√fan_in), which each module drew when it was built, in torchvision's order.
+    """
+    if spec.init != "paper":
+        return
     for layer in spec.layers:
-        if not layer.has_params:
-            continue
-        module = model.layer(layer.name)
-        if spec.init == "paper":
+        if layer.has_params:
+            module = model.layer(layer.name)
+            assert isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None
             nn.init.normal_(module.weight, 0.0, 0.01)
             nn.init.constant_(module.bias, layer.bias_init)
-        elif isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.constant_(module.bias, 0.0)
-        else:
-            nn.init.normal_(module.weight, 0.0, 0.01)
-            nn.init.constant_(module.bias, 0.0)
 
 
 def build_model(variant: str | Spec = "article", seed: int | None = None) -> AlexNet:

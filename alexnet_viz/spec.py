@@ -86,7 +86,8 @@ class Spec:
     @property
     def init_label(self) -> str:
         """Whose initialisation random weights get, in words (sidebar and provenance)."""
-        return "the paper's initialisation" if self.init == "paper" else "torchvision's initialisation"
+        return ("the paper's initialisation" if self.init == "paper"
+                else "torchvision's initialisation: PyTorch's defaults")
 
     def with_layer(self, name: str, **changes: Any) -> "Spec":
         """A copy with one layer's fields changed (the architecture lab's edit)."""
@@ -141,24 +142,29 @@ PAPER = Spec(
     init="paper",
     resize=256,
     description="Krizhevsky, Sutskever and Hinton's network split over two GPUs: C3, C6 and C7 "
-                "see only their own GPU's half of the channels (groups=2), LRN follows the ReLU "
-                "of C1 and C3, and the 55x55 C1 output needs a 227x227 input without padding.",
+                "see only their own GPU's half of the channels (groups=2), and LRN follows the ReLU "
+                "of C1 and C3. The paper's 224x224 input gives C1 55x55 without padding under "
+                "cuda-convnet's ceiling rule, 1 + ceil((224 - 11)/4); PyTorch rounds down, which gives "
+                "55 for inputs 227 to 230, so this variant takes 227x227.",
     source="Krizhevsky, Sutskever, Hinton, 'ImageNet Classification with Deep Convolutional "
            "Neural Networks', NIPS 2012",
 )
 
 TORCHVISION = Spec(
     name="torchvision",
-    title="torchvision (one weird trick)",
+    title="torchvision (based on One weird trick)",
     layers=_alexnet((64, 192, 384, 256, 256), c1_padding=2, groups=(1, 1, 1, 1, 1), lrn=None,
                     paper_bias=False, adaptive=6),
     input_size=224,
     init="torchvision",
     dropout_first=True,
-    description="torchvision.models.alexnet: the narrower single-GPU network from 'One weird "
-                "trick for parallelizing convolutional neural networks' with an adaptive "
-                "average pool before the classifier; its ImageNet weights load unchanged.",
-    source="torchvision.models.alexnet; Krizhevsky, arXiv:1404.5997 (2014)",
+    description="torchvision.models.alexnet: a narrower single-GPU network based on 'One weird "
+                "trick for parallelizing convolutional neural networks', but not the same: its "
+                "64/192/384/256/256 kernels (no LRN) follow cuda-convnet2's one-GPU configuration "
+                "(layers-imagenet-1gpu.cfg, which does normalise), where that paper's footnote gives "
+                "64/192/384/384/256 (pytorch/vision#463); an adaptive average pool sits before the "
+                "classifier. Its ImageNet weights load unchanged.",
+    source="torchvision.models.alexnet; based on Krizhevsky, arXiv:1404.5997 (2014)",
 )
 
 VARIANTS: dict[str, Spec] = {s.name: s for s in (ARTICLE, PAPER, TORCHVISION)}

@@ -1,10 +1,13 @@
-"""The article, checked: every numeric claim beside the evidence computed here, with a verdict."""
+"""The article, checked: every claim beside its evidence, a verdict and its sources."""
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz import article
-from alexnet_viz.errata import VERDICTS, counts, findings, render
+from alexnet_viz import article, paper
+from alexnet_viz.errata import VERDICTS, Finding, counts, findings, render
+from alexnet_viz.spec import ARTICLE, PAPER
+from alexnet_viz.training_memory import ASSUMPTIONS, breakdown, training_memory
 
+LABELS = {"computed": "Computed", "paper": "The paper"}
 ICONS = {"correct": ":material/check_circle:", "wrong": ":material/cancel:", "misleading": ":material/warning:",
          "left out": ":material/remove_circle:"}
 
@@ -14,11 +17,27 @@ def _findings():
     return findings()
 
 
+@st.cache_data(show_spinner="Measuring training memory…")
+def _memory() -> list[dict[str, object]]:
+    return breakdown((training_memory(ARTICLE), training_memory(PAPER)))
+
+
+def _sources(f: Finding) -> str:
+    """The paper's section and cuda-convnet's line; the article's sentence only when the claim does not quote it."""
+    parts = [] if f.source.article in f.claim else [f"the article: “{f.source.article}”"]
+    parts.append(f"the paper: {f.source.paper}" if f.source.paper else "not in the paper (the article's own)")
+    if f.source.code:
+        parts.append(f"code: {f.source.code}")
+    return " · ".join(parts)
+
+
 items = _findings()
 tally = counts(items)
 st.title("The article, checked")
-st.caption(f"“{article.TITLE}” by {article.AUTHOR} ({article.PUBLISHED}). Every claim below is checked against "
-           "the ledger, a real PyTorch model or a small computation; nothing in the evidence column is typed in.")
+st.caption(f"“{article.TITLE}” by {article.AUTHOR} ({article.PUBLISHED}), checked against {paper.AUTHORS}'s paper "
+           f"({paper.VENUE}) and Krizhevsky's cuda-convnet. Evidence marked *Computed* comes from the ledger, a real "
+           "PyTorch model or a small computation; evidence marked *The paper* is what the paper states, with its "
+           "section. Every finding names its sources: the article's sentence and the paper's section.")
 cols = st.columns(len(VERDICTS))
 for col, verdict in zip(cols, VERDICTS):
     col.metric(f"{ICONS[verdict]} {verdict}", tally[verdict])
@@ -30,14 +49,22 @@ for f in shown:
     if f.verdict == "correct":
         continue
     box = {"wrong": st.error, "misleading": st.warning, "left out": st.info}[f.verdict]
-    box(f"**{f.topic}** — {f.verdict}  \n*The article:* {f.claim}  \n*Computed:* {f.evidence}", icon=ICONS[f.verdict])
+    box(f"**{f.topic}** — {f.verdict}  \n*The article:* {f.claim}  \n*{LABELS[f.basis]}:* {f.evidence}  \n"
+        f"*Sources:* {_sources(f)}", icon=ICONS[f.verdict])
 correct = [f for f in shown if f.verdict == "correct"]
 if correct:
     st.subheader(f"{ICONS['correct']} Claims that check out ({len(correct)})")
-    st.dataframe(pd.DataFrame([{"claim": f.topic, "the article says": f.claim, "computed": f.evidence}
-                               for f in correct]), hide_index=True, width="stretch", key="correct_table")
+    st.dataframe(pd.DataFrame([{"claim": f.topic, "the article says": f.claim, "evidence": f.evidence,
+                                "basis": LABELS[f.basis], "sources": _sources(f)} for f in correct]),
+                 hide_index=True, width="stretch", key="correct_table")
 if not shown:
     st.info("Pick at least one verdict above to see its findings.")
+with st.expander("How the two-GPU finding's memory is measured"):
+    st.markdown("One training-mode forward pass of a real model at batches 1 and 2, with "
+                "`torch.autograd.graph.saved_tensors_hooks` counting every tensor autograd keeps for backward "
+                "(each storage once, parameters excluded), extended linearly to the paper's batch; the paper's "
+                "own words (Sec. 3.2) are in the finding. Assumptions: " + "; ".join(ASSUMPTIONS) + ".")
+    st.dataframe(pd.DataFrame(_memory()), hide_index=True, width="stretch", key="memory_table")
 left, right = st.columns(2)
 left.download_button("Findings as Markdown", render(items, "markdown"), file_name="alexnet-article-errata.md",
                      mime="text/markdown", key="errata_md")

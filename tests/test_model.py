@@ -50,6 +50,20 @@ def test_seed_makes_the_init_repeatable_without_touching_global_rng() -> None:
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
+def test_torchvision_initialisation_is_torchvisions_own() -> None:
+    """torchvision's AlexNet keeps PyTorch's defaults: same seed, same draws, same statistics."""
+    torch.manual_seed(3)
+    reference = torchvision.models.alexnet()
+    ours = build_model("torchvision", seed=3)
+    for (name, a), b in zip(reference.state_dict().items(), ours.state_dict().values()):
+        assert torch.equal(a, b), name
+    c1_bias, f9_weight = ours.layer("C1").bias.detach(), ours.layer("F9").weight.detach()
+    bound = 1 / (3 * 11 * 11) ** 0.5  # uniform(±1/sqrt(fan_in)): std = bound / sqrt(3)
+    assert abs(float(c1_bias.std()) - bound / 3 ** 0.5) < 0.006 and float(c1_bias.abs().max()) <= bound
+    assert abs(float(f9_weight.std()) - 1 / (3 * 9216) ** 0.5) < 2e-4  # Kaiming-uniform a=sqrt(5)
+    assert float(c1_bias.std()) > 0.01  # not the zero biases of a VGG-style init
+
+
 def test_torchvision_state_dict_loads_unchanged_and_computes_the_same() -> None:
     reference = torchvision.models.alexnet().eval()
     ours = build_model("torchvision")

@@ -1,0 +1,46 @@
+"""The article page: every finding shows its evidence's basis and its sources; the memory measurement is shown."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from alexnet_viz import errata, paper
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "article.py")
+
+
+def _texts(at: AppTest) -> str:
+    boxes = [*at.error, *at.warning, *at.info]
+    return "\n".join([b.value for b in boxes] + [c.value for c in at.caption])
+
+
+def _table(at: AppTest, column: str):
+    """The page's dataframe that has `column` (AppTest finds dataframes by position, not key)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_findings_show_basis_and_sources_and_the_caption_is_true():
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _texts(at)
+    assert "nothing in the evidence column is typed in" not in text
+    assert "*The paper:*" in text and "*Computed:*" in text  # both kinds of evidence, labelled
+    shown = [f for f in errata.findings() if f.verdict != "correct"]
+    boxes = [b.value for b in (*at.error, *at.warning, *at.info)]
+    assert len(boxes) == len(shown)
+    for f in shown:
+        box = next(b for b in boxes if b.startswith(f"**{f.topic}**"))
+        assert "*Sources:*" in box and (f.source.paper or "not in the paper") in box, f.key
+    two_gpus = next(b for b in boxes if "requires at least two GPUs" in b)
+    assert paper.PASSAGES["two_gpus"].text in two_gpus and "Sec. 3.2" in two_gpus
+    table = _table(at, "quantity")
+    assert list(table["quantity"])[:4] == ["weights", "weights, gradients, momentum",
+                                           "saved by autograd for backward", "floor"]
+
+
+def test_correct_claims_table_has_sources():
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.pills(key="verdicts").set_value(["correct"]).run()
+    assert not at.exception and not at.error
+    table = _table(at, "sources")
+    assert {"evidence", "basis", "sources"} <= set(table.columns)
+    assert "Sec. 3.5, Fig. 2" in " ".join(table["sources"])
