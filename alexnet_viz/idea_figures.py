@@ -4,14 +4,18 @@ Colours and 3-D helpers come from figures.py, so the towers look like the single
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .figures import COLORS, _box, _corners, _depth, _edges, _layout, _lines, _side, row_hover
-from .ideas import Curves
 from .ledger import Ledger
 from .stack import TowerRow, tower_plan, towers
+
+if TYPE_CHECKING:  # pragma: no cover  (ideas imports torch; the architecture pages must not pay for it)
+    from .ideas import Curves
 
 GPU_GAP = 3.0  # vertical space between the two towers, in diagram units
 
@@ -75,6 +79,12 @@ def tower_diagram(book: Ledger, height: int = 520) -> go.Figure:
                               (box[0] + box[7]) / 2 - np.array([(box[7, 0] - box[0, 0]) / 2, 0, 0])))
         across = link.link in ("across", "one")
         fig.add_trace(_lines(pairs, COLORS["kernel"] if across else "#777777", width=4 if across else 2))
+        if r.kind != "fc":  # the kernel or window in GPU 1's input, at its true fraction of the map's side
+            src = prev[0]
+            span = src[7, 1] - src[0, 1]
+            k = max(1.2, span * r.kernel / (r.in_shape[1] + 2 * r.padding))
+            kern = _corners(src[0, 0], src[7, 0] - src[0, 0], src[7, 1] - k, k, src[7, 2] - k, k)
+            fig.add_trace(_box(kern, COLORS["kernel"], f"{r.name} window", hover, opacity=0.8))
         every += cur
         labels.append((x + d / 2, float(max(b[7, 2] for b in cur)), r.name))
         prev = cur

@@ -89,7 +89,7 @@ def tower_plan(spec: Spec) -> tuple[TowerRow, ...]:
             paper_name = f"{'conv' if layer.kind == 'conv' else 'fc'}{weighted}"
         if i == 0:
             link: Link = "image"
-            text = f"both GPUs read the whole image; each holds {out // n} of the {out} kernels"
+            text = "both GPUs read the whole image"
         elif not layer.has_params:
             link, text = "own", "pools each GPU's own maps, channel by channel: no traffic"
         elif layer.groups == n:

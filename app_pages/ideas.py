@@ -12,7 +12,8 @@ import streamlit as st
 from alexnet_viz.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
 from alexnet_viz.figures import value_grids, vector_bars
 from alexnet_viz.idea_figures import activation_figure, tower_diagram
-from alexnet_viz.ideas import CLAIMS, activation_curves
+from alexnet_viz.claims import CLAIMS
+from alexnet_viz.ideas import activation_curves
 from alexnet_viz.ledger import ledger
 from alexnet_viz.operations import pool_geometry
 from alexnet_viz.probe_figures import channel_heatmap
@@ -44,7 +45,7 @@ st.markdown("What made AlexNet work, each idea computed on this network and your
             "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
             "F9 recomputed by hand.")
 ctx = context()
-picked = image_picker(ctx.variant, key="ideas_image")
+picked = image_picker(ctx.variant)
 if picked is None:
     st.stop()
 ref = picked.ref
