@@ -17,12 +17,12 @@ from .stack import TowerRow, tower_plan, towers
 if TYPE_CHECKING:  # pragma: no cover  (ideas imports torch; the architecture pages must not pay for it)
     from .ideas import Curves
 
-GPU_GAP = 3.0  # vertical space between the two towers, in diagram units
+GPU_GAP = 6.0  # vertical space between the two towers, in diagram units
 
 
 def activation_figure(c: Curves, height: int = 300) -> go.Figure:
     """tanh and ReLU (left) and the slopes a gradient is multiplied by (right)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("the function", "its slope (what backprop multiplies by)"),
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("tanh and ReLU", "their slopes"),
                         horizontal_spacing=0.08)
     for col, (t, r) in enumerate(((c.tanh, c.relu), (c.tanh_grad, c.relu_grad)), start=1):
         fig.add_trace(go.Scatter(x=c.x, y=t, name="tanh", line=dict(color=COLORS["maxpool"], width=3),
@@ -94,10 +94,10 @@ def tower_diagram(book: Ledger, height: int = 520) -> go.Figure:
                                z=[lz + 2.5 for _, lz, _ in labels], mode="text", text=[t for _, _, t in labels],
                                textfont=dict(size=13), hoverinfo="skip", showlegend=False))
     top = max(float(b[7, 2]) for b in every)
-    fig.add_trace(go.Scatter3d(x=[-2.0, -2.0], y=[0.0, 0.0], z=[top * 0.55, -top * 0.55], mode="text",
+    fig.add_trace(go.Scatter3d(x=[-8.0, -8.0], y=[0.0, 0.0], z=[top * 0.55, -top * 0.55], mode="text",
                                text=["GPU 1", "GPU 2"], textfont=dict(size=13, color="#555"), hoverinfo="skip",
                                showlegend=False))
-    return _layout(fig, height, (0.25, -1.85, 0.5))
+    return _layout(fig, height, (0.15, -1.9, 0.35))
 
 
 def tower_link_figure(row: TowerRow, in_name: str, height: int = 220) -> go.Figure:

@@ -56,14 +56,15 @@ c1 = ledger(ctx.spec).row("C1")
 @st.fragment
 def relu_and_lrn() -> None:
     st.header("ReLU: max(x, 0)")
-    channel = int(st.number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0, c1.out_shape[0] - 1, 0,
-                                  key="ideas_channel"))
+    channel = int(st.columns([1, 2])[0].number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0,
+                                                     c1.out_shape[0] - 1, 0, key="ideas_channel"))
     stages = or_stop(ideas.c1_stages, ref, ctx.key, channel)
     before, after = st.columns(2)
     before.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "pre"), key="ideas_pre")
     after.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), key="ideas_relu")
     e = stages.effect
-    st.markdown(f"Over all {e.units:,} units of C1 for this picture, the ReLU sets **{e.zeroed:.1%}** to zero. "
+    st.markdown(f"Over all {e.units:,} units of C1 for this picture (before the ReLU they run from "
+                f"{float(stages.low):.3g} to {float(stages.high):.3g}), the ReLU sets **{e.zeroed:.1%}** to zero. "
                 f"Where it passes a value ({e.relu_passing:.1%} of units) its slope is exactly 1, so the gradient "
                 f"goes back undiminished. A tanh unit's slope 1 − tanh²(x) would be below {e.threshold:g} — "
                 f"**saturated**, learning almost nothing — on **{e.tanh_saturated:.1%}** of these same inputs.")
@@ -72,9 +73,9 @@ def relu_and_lrn() -> None:
 
     st.header("Local response normalisation")
     lrn, in_model = ideas.c1_lrn(ctx.key)
-    st.latex(r"b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + \alpha \sum_{j=\max(0,\,i-n/2)}^{\min(N-1,\,i+n/2)}"
-             r" (a^j_{x,y})^2\Big)^{\beta}")
-    st.markdown(f"Each value is divided by the energy of the same position in the {lrn.size} neighbouring channels "
+    st.latex(r"b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + \alpha \sum_j (a^j_{x,y})^2\Big)^{\beta}")
+    st.markdown(f"j runs over the channels max(0, i − n/2) … min(N − 1, i + n/2): each value is divided by the "
+                f"energy of the same position in the {lrn.size} channels around it "
                 f"(k = {lrn.k:g}, n = {lrn.size}, α = {lrn.alpha:g}, β = {lrn.beta:g}; the paper's Sec. 3.3). "
                 f"PyTorch's `LocalResponseNorm` divides its `alpha` by n, so the paper's α = {lrn.alpha:g} is "
                 f"`alpha={stages.check.torch_alpha:g}` there.")
@@ -125,17 +126,24 @@ def dropout() -> None:
         x = np.arange(1.0, 7.0)
     from alexnet_viz.ideas import dropout_demo
 
-    demo = dropout_demo(x, 0.5, trials=2000, seed=int(st.number_input("Seed", 0, 9999, 0, key="ideas_drop_seed")))
+    seed = int(st.columns([1, 2])[0].number_input("Seed for the dropout masks", 0, 9999, 0, key="ideas_drop_seed"))
+    demo = dropout_demo(x, 0.5, trials=2000, seed=seed)
     st.markdown(f"Six of F9's real outputs for this picture (units {', '.join(map(str, top))}), dropped "
                 f"{demo.trials:,} times with p = {demo.p:g} by PyTorch's own `F.dropout` (kept {demo.kept:.1%}). "
                 "PyTorch scales the kept values by 1/(1 − p) = 2 while training and does nothing at test time "
                 "(*inverted* dropout); the paper drops without scaling and multiplies every output by 0.5 at test "
                 "time. Each agrees with its own test-time output on average; the two differ by the factor 2, which "
                 "the next layer's weights absorb.")
-    st.plotly_chart(vector_bars({"input": demo.x, "torch training (one pass)": demo.one_pass,
-                                 "torch training (mean)": demo.torch_train_mean, "torch eval": demo.torch_eval,
-                                 "paper training (mean)": demo.paper_train_mean, "paper test (×0.5)": demo.paper_test}),
-                    key="ideas_dropout")
+    st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
+                                 "training mean (torch)": demo.torch_train_mean,
+                                 "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")
+    st.dataframe(pd.DataFrame({"F9 unit": top, "input": demo.x, "one pass (torch)": demo.one_pass,
+                               "mean (torch)": demo.torch_train_mean, "eval (torch)": demo.torch_eval,
+                               "mean (paper)": demo.paper_train_mean, "test ×0.5 (paper)": demo.paper_test}),
+                 hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("input", "one pass (torch)", "mean (torch)", "eval (torch)", "mean (paper)",
+                                          "test ×0.5 (paper)")})
     where = []
     for spec in (PAPER, VARIANTS["torchvision"]):
         for name in ("F9", "F10"):
@@ -153,15 +161,14 @@ def augmentation() -> None:
     st.header("Data augmentation")
     crop = 224  # the paper's patch (Sec. 4.1)
     count = crop_count(256, crop)
-    seed = int(st.number_input("Seed for the random crops and colours", 0, 9999, 0, key="ideas_aug_seed"))
+    seed = int(st.columns([1, 2])[0].number_input("Seed for the crops and colours", 0, 9999, 0, key="ideas_aug_seed"))
     made = ideas.crops(ref, crop, 6, seed)
     left, right = st.columns([1, 2])
     left.image(made.outlined, caption="Your photo at 256×256 (shorter side to 256, central square) with six "
                                       "random 224×224 crops outlined", width="stretch")
-    with right:
-        cols = st.columns(3)
-        for i, (jpeg, (top, lft, flip)) in enumerate(zip(made.jpegs, made.where)):
-            cols[i % 3].image(jpeg, caption=f"top {top}, left {lft}{', mirrored' if flip else ''}", width="stretch")
+    where = "; ".join(f"{i}: top {top}, left {lft}{', mirrored' if flip else ''}"
+                      for i, (top, lft, flip) in enumerate(made.where, start=1))
+    right.image(made.grid, caption=f"The six crops, row by row — {where}", width="stretch")
     st.markdown(f"Offsets run 0–{256 - crop} on each axis and each crop may be mirrored: the paper counts "
                 f"{256 - crop}·{256 - crop}·2 = **{count.paper:,}** patches per image; counting both ends, "
                 f"{256 - crop + 1}·{256 - crop + 1}·2 = {count.positions:,} distinct crops exist.")
@@ -181,23 +188,24 @@ def augmentation() -> None:
     a, b = st.columns(2)
     boost = a.select_slider("Exaggerate the shift (for your eyes only)", [1, 5, 10, 20], value=1, key="ideas_boost")
     use_imagenet = b.toggle("Use ImageNet's components", key="ideas_imagenet")
-    cols = st.columns(4)
-    for i, col in enumerate(cols):
-        jpeg, alphas, shift = ideas.colour_noise(ref, seed * 10 + i, float(boost), use_imagenet)
-        col.image(jpeg, width="stretch", caption=f"α = ({', '.join(f'{v:+.2f}' for v in alphas)}); every pixel "
-                                                 f"+ ({', '.join(f'{255 * v:+.1f}' for v in shift)}) of 255")
+    grid, draws = ideas.colour_noise(ref, tuple(seed * 10 + i for i in range(3)), float(boost), use_imagenet)
+    shifts = "; ".join(f"{i}: α = ({', '.join(f'{v:+.2f}' for v in alphas)}), every pixel + "
+                       f"({', '.join(f'{255 * v:+.1f}' for v in shift)}) of 255" for i, (alphas, shift)
+                       in enumerate(draws, start=1))
+    st.image(grid, width="stretch", caption=f"The photo, then three draws of the colour noise"
+                                            f"{f' ×{boost}' if boost > 1 else ''} — {shifts}.")
     claim("pca")
 
     st.subheader("Ten crops at test time")
-    result, jpegs = or_stop(ideas.ten_crop, ref, ctx.key)
+    result, grid = or_stop(ideas.ten_crop, ref, ctx.key)
     size = ctx.spec.input_size
-    cols = st.columns(5)
-    for i, jpeg in enumerate(jpegs):
-        cols[i % 5].image(jpeg, width="stretch", caption=TEN_CROP_NAMES[i % 5] + (" (mirrored)" if i >= 5 else ""))
+    st.image(grid, width="stretch", caption=f"Top row: {', '.join(TEN_CROP_NAMES)}; bottom row: the same, mirrored.")
     c_idx, c_name, c_prob = result.centre_top
     st.markdown(f"Ten {size}×{size} crops of the 256×256 photo in **one batch** through the {ctx.spec.title} "
                 f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
-                f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it.")
+                f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's probability "
+                f"for any class is more than {float(np.abs(result.probs - result.probs[4]).max()):.2e} from the "
+                "centre crop's.")
     st.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
                                for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="percent")
@@ -253,13 +261,15 @@ def units() -> None:
     left.plotly_chart(value_grids([pu.window], [f"C1 ch {ch}, rows {pu.rows[0]}–{pu.rows[1] - 1}, cols "
                                                 f"{pu.cols[0]}–{pu.cols[1] - 1}"], cell=pu.argmax, cell_panel=0,
                                   height=260), key="ideas_window")
+    values = ", ".join(f"{v:.4g}" for v in pu.window.ravel())
     right.markdown(f"**S2 unit ({ch}, {s_row}, {s_col})**: the maximum of its real {s2.kernel}×{s2.kernel} window "
-                   f"of C1's output (after the ReLU{' and the LRN' if ctx.spec.layer('C1').lrn else ''}) is "
-                   f"**{pu.value:.6g}** (outlined); the forward pass gave **{pu.forward:.6g}**: "
+                   f"of C1's output (after the ReLU{' and the LRN' if ctx.spec.layer('C1').lrn else ''}), "
+                   f"max({values}) = **{pu.value:.6g}** (outlined); the forward pass gave **{pu.forward:.6g}**: "
                    f"{'✓ identical — a maximum is one of its inputs, so no rounding' if pu.agrees else '✗ different'}.")
 
     f9 = ledger(ctx.spec).row("F9")
-    unit = int(st.number_input(f"F9 unit (0–{f9.out_shape[0] - 1})", 0, f9.out_shape[0] - 1, 0, key="ideas_u_f9"))
+    unit = int(st.columns([1, 2])[0].number_input(f"F9 unit (0–{f9.out_shape[0] - 1})", 0, f9.out_shape[0] - 1, 0,
+                                                  key="ideas_u_f9"))
     du, shape = or_stop(ideas.f9_unit, ref, ctx.key, unit)
     st.markdown(f"**F9 unit {unit}** is a dot product of {du.inputs:,} numbers (S8's {shape[0]}×{shape[1]}×"
                 f"{shape[2]} output, flattened) with its {du.inputs:,} weights. {du.zeros:,} inputs are 0 (the "

@@ -50,8 +50,9 @@ def test_every_idea_is_computed_on_the_default_photo():
     assert "363 products" in code and "✓ equal" in code and "NOT" not in code
     assert "✓ identical" in text and "9,216 numbers" in text and "✓ equal" in text
     assert len(at.get("plotly_chart")) >= 9  # pre/relu/curves/relu/lrn, dropout, towers, products, window
-    assert len(at.image) >= 1 + 6 + 4 + 10 + 2  # crops outlined, 6 crops, 4 colour shifts, 10 test crops, patch+kernel
-    assert len(at.dataframe) == 6
+    assert len(at.image) == 6  # outlined crops, the crops, the colour draws, the ten test crops, patch, kernel
+    assert "1: top " in text and "bottom row: the same, mirrored" in text
+    assert len(at.dataframe) == 7
 
 
 @pytest.mark.slow

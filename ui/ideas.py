@@ -43,6 +43,8 @@ class C1Stages:
     effect: ReluEffect  # over the whole layer
     check: LrnCheck  # over the whole layer, after the ReLU
     model_diff: float | None  # paper formula vs the model's own C1 output, when the model has the LRN
+    low: float  # the smallest and largest pre-activation of the whole layer
+    high: float
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=32, show_spinner="Normalising C1…")
@@ -56,7 +58,8 @@ def c1_stages(ref: ImageRef, key: ModelKey, channel: int) -> C1Stages:
     normed = lrn_paper(relu, lrn)
     diff = float(np.abs(normed - res.post).max()) if in_model else None
     return C1Stages(pre=res.pre[channel], relu=relu[channel], lrn=normed[channel].astype(np.float32),
-                    effect=relu_effect(res.pre), check=check_lrn(relu, lrn), model_diff=diff)
+                    effect=relu_effect(res.pre), check=check_lrn(relu, lrn), model_diff=diff,
+                    low=float(res.pre.min()), high=float(res.pre.max()))
 
 
 @st.cache_resource(hash_funcs=_HASH, max_entries=64, show_spinner=False)
@@ -79,12 +82,17 @@ def base(ref: ImageRef) -> np.ndarray:
     return base_image(load_image(ref.data))
 
 
+def _grid(tiles: list[np.ndarray], cols: int) -> bytes:
+    """Pictures side by side as one JPEG, so a phone scales one image instead of stacking many."""
+    return mosaic.jpeg_bytes(mosaic.tile_rgb(np.stack(tiles), cols=cols, gap=6).image)
+
+
 @dataclass(frozen=True)
 class Crops:
-    """A handful of training crops as JPEGs, where they lie, and the base image with them outlined."""
+    """A handful of training crops as one JPEG grid, where they lie, and the base image with them outlined."""
 
-    jpegs: tuple[bytes, ...]
-    where: tuple[tuple[int, int, bool], ...]  # (top, left, flip)
+    grid: bytes
+    where: tuple[tuple[int, int, bool], ...]  # (top, left, flip), row-major in the grid
     outlined: bytes
 
 
@@ -100,8 +108,8 @@ def crops(ref: ImageRef, crop: int, count: int, seed: int) -> Crops:
     draw = ImageDraw.Draw(img)
     for c in chosen:
         draw.rectangle((c.left, c.top, c.left + crop - 1, c.top + crop - 1), outline=(255, 221, 0), width=2)
-    return Crops(jpegs=tuple(mosaic.jpeg_bytes(c.pixels) for c in chosen),
-                 where=tuple((c.top, c.left, c.flip) for c in chosen), outlined=mosaic.jpeg_bytes(np.asarray(img)))
+    return Crops(grid=_grid([c.pixels for c in chosen], cols=3), where=tuple((c.top, c.left, c.flip) for c in chosen),
+                 outlined=mosaic.jpeg_bytes(np.asarray(img)))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=32, show_spinner=False)
@@ -112,26 +120,32 @@ def pca(ref: ImageRef) -> ColourPCA:
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
-def colour_noise(ref: ImageRef, seed: int, boost: float, imagenet: bool) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """The base photo with one PCA colour shift (× boost, for visibility), the α drawn and the RGB shift."""
+def colour_noise(ref: ImageRef, seeds: tuple[int, ...], boost: float,
+                 imagenet: bool) -> tuple[bytes, tuple[tuple[np.ndarray, np.ndarray], ...]]:
+    """The base photo, then one PCA colour shift per seed (× boost, for visibility), as one grid; each α and shift."""
     from alexnet_viz.augment import IMAGENET_EIGVAL, IMAGENET_EIGVEC, add_colour, colour_shift, draw_alphas
 
-    alphas = draw_alphas(seed)
     if imagenet:
         vals, vecs = np.array(IMAGENET_EIGVAL), np.array(IMAGENET_EIGVEC)
     else:
         p = pca(ref)
         vals, vecs = p.eigvals, p.eigvecs
-    shift = colour_shift(vals, vecs, alphas) * boost
-    return mosaic.jpeg_bytes(add_colour(base(ref), shift)), alphas, shift
+    picture = base(ref)
+    draws = []
+    for seed in seeds:
+        alphas = draw_alphas(seed)
+        draws.append((alphas, colour_shift(vals, vecs, alphas) * boost))
+    tiles = [picture] + [add_colour(picture, shift) for _, shift in draws]
+    return _grid(tiles, cols=len(tiles)), tuple(draws)
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=16, show_spinner="Classifying ten crops in one batch…")
-def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, tuple[bytes, ...]]:
+def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
+    """The ten-crop prediction and the ten crops as one grid (corners and centre, then mirrored)."""
     from alexnet_viz.augment import ten_crop_prediction, ten_crops
 
     crops_ = ten_crops(base(ref), get_spec(key.variant).input_size)
-    return ten_crop_prediction(shared_model(key), crops_), tuple(mosaic.jpeg_bytes(c.pixels) for c in crops_)
+    return ten_crop_prediction(shared_model(key), crops_), _grid([c.pixels for c in crops_], cols=5)
 
 
 # --- one unit by hand ---------------------------------------------------------------------------
