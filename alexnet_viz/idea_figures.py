@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .figures import COLORS, _box, _corners, _depth, _edges, _layout, _lines, _side, row_hover
+from .errors import SpecError
 from .ledger import Ledger
 from .stack import TowerRow, tower_plan, towers
 
@@ -94,7 +95,7 @@ def tower_diagram(book: Ledger, height: int = 520) -> go.Figure:
                                z=[lz + 2.5 for _, lz, _ in labels], mode="text", text=[t for _, _, t in labels],
                                textfont=dict(size=13), hoverinfo="skip", showlegend=False))
     top = max(float(b[7, 2]) for b in every)
-    fig.add_trace(go.Scatter3d(x=[-8.0, -8.0], y=[0.0, 0.0], z=[top * 0.55, -top * 0.55], mode="text",
+    fig.add_trace(go.Scatter3d(x=[x, x], y=[0.0, 0.0], z=[top * 0.5, -top * 0.5], mode="text",
                                text=["GPU 1", "GPU 2"], textfont=dict(size=13, color="#555"), hoverinfo="skip",
                                showlegend=False))
     return _layout(fig, height, (0.15, -1.9, 0.35))
@@ -124,4 +125,46 @@ def tower_link_figure(row: TowerRow, in_name: str, height: int = 220) -> go.Figu
     fig.update_xaxes(visible=False, range=[-0.02, 1.02])
     fig.update_yaxes(visible=False, range=[-1.5, 1.5])
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white")
+    return fig
+
+
+def tower_strip(book: Ledger, height: int = 300) -> go.Figure:
+    """The two towers flat, one column per layer (readable at phone width, unlike a 3-D scene): each GPU's
+    block with its channel count, grey links that stay on a GPU, red ones that cross between them."""
+    plan = tower_plan(book.spec)
+    if not plan:
+        raise SpecError(f"{book.spec.title} runs on one GPU (no grouped layers): there are no towers to draw.")
+    fig = go.Figure()
+    centres = {1: 1.0, 2: -1.0, 0: 0.0}  # GPU 1, GPU 2, a block shared by both (input, F11)
+    prev: list[int] = [0]
+    for i, row in enumerate(book.rows):
+        x = i + 1.0
+        gpus = [0] if plan[i].link == "one" else [1, 2]
+        per = row.out_shape[0] // len(gpus)
+        for g in gpus:
+            y = centres[g]
+            fig.add_shape(type="rect", x0=x - 0.32, x1=x + 0.32, y0=y - 0.55, y1=y + 0.55, line=dict(color="#333"),
+                          fillcolor=COLORS[row.kind], opacity=0.6)
+            fig.add_annotation(x=x, y=y, text=f"{per:,}", showarrow=False, font=dict(size=9), textangle=-90)
+            for p in prev:
+                cross = p != 0 and p != g
+                if plan[i].link == "own" and cross:
+                    continue
+                fig.add_trace(go.Scatter(x=[x - 1 + 0.32, x - 0.32], y=[centres[p], y], mode="lines", hoverinfo="skip",
+                                         showlegend=False, line=dict(color=COLORS["kernel"] if cross else "#777777",
+                                                                     width=3 if cross else 1.5)))
+        fig.add_annotation(x=x, y=1.85, text=row.name, showarrow=False, font=dict(size=11))
+        prev = gpus
+    fig.add_shape(type="rect", x0=-0.32, x1=0.32, y0=-1.55, y1=1.55, line=dict(color="#333"),
+                  fillcolor=COLORS["input"], opacity=0.6)
+    fig.add_annotation(x=0, y=1.85, text="input", showarrow=False, font=dict(size=11))
+    for g, label in ((1, "GPU 1"), (2, "GPU 2")):
+        fig.add_annotation(x=len(book.rows) + 0.5, y=centres[g], text=label, showarrow=False, font=dict(size=11),
+                           textangle=-90)
+    hover = [f"{r.name}: {p.split}<br>{p.text}" for r, p in zip(book.rows, plan)]
+    fig.add_trace(go.Scatter(x=[i + 1.0 for i in range(len(book.rows))], y=[0.0] * len(book.rows), mode="markers",
+                             marker=dict(size=18, opacity=0), hovertext=hover, hoverinfo="text", showlegend=False))
+    fig.update_xaxes(visible=False, range=[-0.5, len(book.rows) + 0.8], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-1.8, 2.1], fixedrange=True)
+    fig.update_layout(height=height, margin=dict(l=2, r=2, t=2, b=2), plot_bgcolor="white")
     return fig

@@ -11,7 +11,7 @@ import streamlit as st
 
 from alexnet_viz.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
 from alexnet_viz.figures import value_grids, vector_bars
-from alexnet_viz.idea_figures import activation_figure, tower_diagram
+from alexnet_viz.idea_figures import activation_figure, tower_strip
 from alexnet_viz.claims import CLAIMS
 from alexnet_viz.ideas import activation_curves
 from alexnet_viz.ledger import ledger
@@ -37,7 +37,7 @@ def _curves():
 
 @st.cache_resource(show_spinner=False)
 def _towers():
-    return tower_diagram(ledger(PAPER))
+    return tower_strip(ledger(PAPER))
 
 
 st.title("AlexNet's ideas, on the real network")
@@ -216,8 +216,9 @@ def augmentation() -> None:
 augmentation()
 
 st.header("Two GPUs")
-st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each. Drawn as two towers (the paper "
-            "variant, computed from its spec); red lines are where data crosses between the GPUs.")
+st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each (Sec. 3.2). Drawn as two towers "
+            "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
+            "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
 st.plotly_chart(_towers(), key="ideas_towers")
 st.dataframe(pd.DataFrame([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
                             "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}

@@ -254,3 +254,19 @@ def test_pool_geometry_overlap_and_coverage():
     assert pool_geometry(13, 3, 2).out == pool_geometry(13, 2, 2).out == 6
     with pytest.raises(SpecError):
         pool_geometry(2, 3, 2)
+
+
+def test_tower_strip_draws_red_links_only_where_the_gpus_talk():
+    import plotly.graph_objects as go
+
+    from alexnet_viz.idea_figures import tower_strip
+    from alexnet_viz.ledger import ledger
+
+    fig = tower_strip(ledger(PAPER))
+    lines = [t for t in fig.data if isinstance(t, go.Scatter) and t.mode == "lines"]
+    red = [t for t in lines if t.line.width == 3]
+    assert len(red) == 8  # C5, F9, F10 (two crossings each) and F11 (one block reading both GPUs)
+    assert len(lines) - len(red) == 20  # every other layer: each GPU's own link (C1: the image to both)
+    assert sum(s.type == "rect" for s in fig.layout.shapes) == 1 + 2 * 10 + 1  # input, two towers, F11
+    with pytest.raises(SpecError):
+        tower_strip(ledger("article"))
