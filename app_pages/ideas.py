@@ -241,8 +241,8 @@ def units() -> None:
     k = u.kernel.shape[-1]
     p1, p2, p3 = st.columns(3)
     p1.image(patch, caption=f"Input pixels rows {u.rows[0]}–{u.rows[1] - 1}, columns {u.cols[0]}–{u.cols[1] - 1}"
-                            + (" (black: padding)" if min(u.rows[0], u.cols[0]) < 0 else ""), width="stretch")
-    p2.image(kernel, caption=f"Kernel {ch}: {k}×{k}×{u.kernel.shape[0]} weights (scaled to colour)", width="stretch")
+                            + (" (black: padding)" if min(u.rows[0], u.cols[0]) < 0 else ""), width="content")
+    p2.image(kernel, caption=f"Kernel {ch}: {k}×{k}×{u.kernel.shape[0]} weights (scaled to colour)", width="content")
     p3.plotly_chart(channel_heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
                                     height=300), key="ideas_products")
     verdict = "✓ equal" if u.agrees else "✗ NOT equal"
@@ -252,7 +252,7 @@ def units() -> None:
             + f"\n  + bias {u.bias:+.6f}\n  = {u.value:+.6f}   (by hand, float64)\n"
               f"forward pass C1.pre[{ch}, {row}, {col}] = {u.forward:+.6f}\n"
               f"|difference| = {abs(u.value - u.forward):.2e}  (tolerance {u.tolerance:.1e}): {verdict}",
-            language=None)
+            language=None, wrap_lines=True)
 
     s2 = ledger(ctx.spec).row("S2")
     s_side = s2.out_shape[1]
