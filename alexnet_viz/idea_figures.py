@@ -121,7 +121,7 @@ def tower_link_figure(row: TowerRow, in_name: str, height: int = 220) -> go.Figu
         for label, y in labels:
             fig.add_shape(type="rect", x0=x0, x1=x0 + 0.25, y0=y - 0.35, y1=y + 0.35, fillcolor=colour, opacity=0.55,
                           line=dict(color="#333"))
-            fig.add_annotation(x=x0 + 0.125, y=y, text=label, showarrow=False, font=dict(size=12))
+            fig.add_annotation(x=x0 + 0.125, y=y, text=label, showarrow=False, font=dict(size=12, color="#111"))
     fig.update_xaxes(visible=False, range=[-0.02, 1.02])
     fig.update_yaxes(visible=False, range=[-1.5, 1.5])
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white")
@@ -145,7 +145,8 @@ def tower_strip(book: Ledger, height: int = 300) -> go.Figure:
             y = centres[g]
             fig.add_shape(type="rect", x0=x - 0.32, x1=x + 0.32, y0=y - 0.55, y1=y + 0.55, line=dict(color="#333"),
                           fillcolor=COLORS[row.kind], opacity=0.6)
-            fig.add_annotation(x=x, y=y, text=f"{per:,}", showarrow=False, font=dict(size=9), textangle=-90)
+            fig.add_annotation(x=x, y=y, text=f"{per:,}", showarrow=False, font=dict(size=10, color="#111"),
+                               textangle=-90)
             for p in prev:
                 cross = p != 0 and p != g
                 if plan[i].link == "own" and cross:

@@ -199,17 +199,18 @@ def augmentation() -> None:
     st.subheader("Ten crops at test time")
     result, grid = or_stop(ideas.ten_crop, ref, ctx.key)
     size = ctx.spec.input_size
-    st.image(grid, width="stretch", caption=f"Top row: {', '.join(TEN_CROP_NAMES)}; bottom row: the same, mirrored.")
+    left, right = st.columns([3, 2])
+    left.image(grid, width="stretch", caption=f"Top row: {', '.join(TEN_CROP_NAMES)}; bottom row: the same, mirrored.")
     c_idx, c_name, c_prob = result.centre_top
-    st.markdown(f"Ten {size}×{size} crops of the 256×256 photo in **one batch** through the {ctx.spec.title} "
-                f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
-                f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's probability "
-                f"for any class is more than {float(np.abs(result.probs - result.probs[4]).max()):.2e} from the "
-                "centre crop's.")
-    st.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
-                               for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="percent")
-                                for c in ("ten crops, averaged", "centre crop")})
+    spread = float(np.abs(result.probs - result.probs[4]).max())
+    right.markdown(f"Ten {size}×{size} crops of the 256×256 photo in **one batch** through the {ctx.spec.title} "
+                   f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
+                   f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's "
+                   f"probability for any class is more than {spread:.2e} from the centre crop's.")
+    right.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
+                                  for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
+                    column_config={c: st.column_config.NumberColumn(format="percent")
+                                   for c in ("ten crops, averaged", "centre crop")})
     claim("tencrop")
 
 

@@ -119,6 +119,14 @@ with pool_tab:
                      "values read twice or more": f"{ours.reused:.0%}",
                      "2×2 stride 2 → side": plain.out, "values read by no window": f"{plain.unread:.1%}"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    small = 7  # the smallest side where both give the same output side and the difference shows
+    ours, plain = pool_geometry(small, 3, 2), pool_geometry(small, 2, 2)
+    titles = [f"{g.kernel}×{g.kernel} stride {g.stride}: {g.out}×{g.out} out" for g in (ours, plain)]
+    st.plotly_chart(value_grids([ours.reads.astype(float), plain.reads.astype(float)], titles, height=260),
+                    width="stretch", key="pool_overlap")
+    st.caption(f"How many windows read each value of a {small}×{small} map: overlapping windows read the shared rows "
+               "and columns twice (four times where they cross); 2×2 windows read each value at most once and leave "
+               "the last row and column unread.")
     claim = CLAIMS["pool"]
     st.caption(f"Same output sides, different windows: {claim.text} ({claim.source}.)")
 

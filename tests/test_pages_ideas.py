@@ -1,6 +1,7 @@
 """AppTest for "AlexNet's ideas", the layer page's stacks and towers, and the pooling controls."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -69,7 +70,8 @@ def test_paper_variant_unit_controls_and_an_upload():
     assert "C1.pre[40, 0, 54]" in code and "✓ equal" in code
     assert "**F9 unit 4095**" in _all(at)
     at.number_input(key="ideas_channel").set_value(95).run()
-    assert not at.exception and "C1 channel 95" in str(at.get("plotly_chart")[0].proto.spec)
+    first = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert not at.exception and "C1 channel 95" in first["layout"]["title"]["text"]
     at = _upload(at, "photo.png", _png())
     assert not at.error and "your upload **photo.png**" in _all(at)
 
@@ -112,3 +114,6 @@ def test_operations_pooling_gets_window_and_stride():
     assert list(table["input side"]) == [55, 27, 13]
     assert list(table["3×3 stride 2 → side"]) == list(table["2×2 stride 2 → side"]) == [27, 13, 6]
     assert any("0.4 % and 0.3 %" in c.value for c in at.caption)
+    titles = [a.get("text") for c in at.get("plotly_chart")
+              for a in json.loads(c.proto.spec)["layout"].get("annotations", [])]
+    assert "3×3 stride 2: 3×3 out" in titles and "2×2 stride 2: 3×3 out" in titles
