@@ -13,9 +13,12 @@ import numpy as np
 from .errors import SpecError
 
 
-def _tolerance(magnitude: float) -> float:
-    """float32 forward vs float64 sum: a few ulps of the largest partial sum."""
-    return 1e-5 * max(1.0, magnitude)
+FLOAT32_TOL = 1e-5  # float32 forward vs float64 sum: a few ulps of the sum of |products|
+TF32_TOL = 2e-3  # CUDA convolutions in TF32 round inputs to 10 mantissa bits (2^-11 relative each)
+
+
+def _tolerance(magnitude: float, rel_tol: float) -> float:
+    return rel_tol * max(1.0, magnitude)
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class ConvUnit:
 
 
 def conv_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, stride: int, padding: int, groups: int,
-              channel: int, row: int, col: int, forward: float) -> ConvUnit:
+              channel: int, row: int, col: int, forward: float, rel_tol: float = FLOAT32_TOL) -> ConvUnit:
     """Recompute output (channel, row, col) of a conv layer from its input x (C, H, W) and weight (O, C/g, K, K)."""
     out_ch, per_group, k, _ = weight.shape
     if not 0 <= channel < out_ch:
@@ -65,7 +68,7 @@ def conv_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, stride: in
     r0, c0 = row * stride - padding, col * stride - padding
     return ConvUnit(channel, row, col, (r0, r0 + k), (c0, c0 + k), patch, kernel, products,
                     products.sum(axis=(1, 2)), b, value, float(forward),
-                    _tolerance(float(np.abs(products).sum()) + abs(b)))
+                    _tolerance(float(np.abs(products).sum()) + abs(b), rel_tol))
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ class DenseUnit:
 
 
 def dense_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, unit: int, forward: float,
-               top: int = 10) -> DenseUnit:
+               top: int = 10, rel_tol: float = FLOAT32_TOL) -> DenseUnit:
     """Output `unit` of a linear layer, W[unit] · x + b, from its flattened input x."""
     v = np.asarray(x, dtype=np.float64).ravel()
     if not 0 <= unit < weight.shape[0]:
@@ -142,7 +145,7 @@ def dense_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, unit: int
                      positive=float(products[products > 0].sum()), negative=float(products[products < 0].sum()),
                      bias=b, value=float(products.sum()) + b, forward=float(forward),
                      top=tuple((int(i), float(v[i]), float(w[i]), float(products[i])) for i in order),
-                     tolerance=_tolerance(float(np.abs(products).sum()) + abs(b)))
+                     tolerance=_tolerance(float(np.abs(products).sum()) + abs(b), rel_tol))
 
 
 def flat_position(index: int, shape: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -231,7 +231,8 @@ claim("gpus")
 def units() -> None:
     st.header("The operations on the real thing")
     st.markdown("One unit of C1, S2 and F9 for your picture, recomputed by hand from its real inputs and weights "
-                "(float64) and compared with the value the network's forward pass produced (float32).")
+                "(float64) and compared with the value the network's forward pass produced (float32 on the CPU; "
+                "on CUDA PyTorch may run convolutions in TF32, and the tolerance widens to match).")
     side = c1.out_shape[1]
     a, b, c = st.columns(3)
     ch = int(a.number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0, c1.out_shape[0] - 1, 0, key="ideas_u_ch"))

@@ -270,3 +270,13 @@ def test_tower_strip_draws_red_links_only_where_the_gpus_talk():
     assert sum(s.type == "rect" for s in fig.layout.shapes) == 1 + 2 * 10 + 1  # input, two towers, F11
     with pytest.raises(SpecError):
         tower_strip(ledger("article"))
+
+
+def test_the_tolerance_is_relative_to_the_sum_of_magnitudes():
+    from alexnet_viz.units import TF32_TOL
+
+    x, w, b = np.ones((3, 11, 11)), np.full((1, 3, 11, 11), 0.5), np.array([1.0])
+    strict = conv_unit(x, w, b, stride=4, padding=0, groups=1, channel=0, row=0, col=0, forward=182.6)
+    loose = conv_unit(x, w, b, stride=4, padding=0, groups=1, channel=0, row=0, col=0, forward=182.6, rel_tol=TF32_TOL)
+    assert strict.tolerance == pytest.approx(1e-5 * 182.5) and not strict.agrees
+    assert loose.tolerance == pytest.approx(TF32_TOL * 182.5) and loose.agrees  # 0.1 off: within TF32's rounding

@@ -150,6 +150,19 @@ def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
 
 # --- one unit by hand ---------------------------------------------------------------------------
 
+def rel_tol(key: ModelKey, conv: bool) -> float:
+    """How closely the forward pass can match a float64 sum on this server's device: float32 on the CPU;
+    on CUDA, TF32 when PyTorch allows it for convolutions (its default) or matrix products."""
+    from alexnet_viz.units import FLOAT32_TOL, TF32_TOL
+
+    if not key.device.startswith("cuda"):
+        return FLOAT32_TOL
+    import torch
+
+    tf32 = torch.backends.cudnn.allow_tf32 if conv else torch.backends.cuda.matmul.allow_tf32
+    return TF32_TOL if tf32 else FLOAT32_TOL
+
+
 def _weights(key: ModelKey, name: str) -> tuple[np.ndarray, np.ndarray]:
     params = shared_model(key).layer(name).state_dict()  # detached views; copied to float32 numpy here
     return params["weight"].float().cpu().numpy().copy(), params["bias"].float().cpu().numpy().copy()
@@ -165,7 +178,7 @@ def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> C
     pre = analysis.layer(ref, key, "C1").pre
     assert pre is not None
     return conv_unit(x, w, b, stride=layer.stride, padding=layer.padding, groups=layer.groups, channel=channel,
-                     row=row, col=col, forward=float(pre[channel, row, col]))
+                     row=row, col=col, forward=float(pre[channel, row, col]), rel_tol=rel_tol(key, conv=True))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
@@ -202,6 +215,6 @@ def f9_unit(ref: ImageRef, key: ModelKey, unit: int) -> tuple[DenseUnit, tuple[i
     params = shared_model(key).layer("F9").state_dict()
     w = params["weight"][unit:unit + 1].float().cpu().numpy().copy()
     b = params["bias"][unit:unit + 1].float().cpu().numpy().copy()
-    one = dense_unit(s8.ravel(), w, b, unit=0, forward=float(pre[unit]))
+    one = dense_unit(s8.ravel(), w, b, unit=0, forward=float(pre[unit]), rel_tol=rel_tol(key, conv=False))
     shape = (int(s8.shape[0]), int(s8.shape[1]), int(s8.shape[2]))
     return replace(one, unit=unit), shape
