@@ -85,7 +85,14 @@ def _layout(fig: go.Figure, height: int, eye: tuple[float, float, float],
 
 
 def block_diagram(book: Ledger, height: int = 440) -> go.Figure:
-    """The whole network in 3-D: one block per feature map (log-sized), kernels where they apply."""
+    """The whole network in 3-D: one block per feature map (log-sized), kernels where they apply.
+
+    A grouped (two-GPU) network is drawn as the paper's two towers instead (idea_figures.tower_diagram).
+    """
+    if any(r.groups > 1 for r in book.rows):
+        from .idea_figures import tower_diagram
+
+        return tower_diagram(book, height=max(height, 520))
     fig = go.Figure()
     x = 0.0
     gap = 6.0

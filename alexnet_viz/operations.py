@@ -179,3 +179,28 @@ def dense_example(seed: int, sizes: tuple[int, int, int] = (3, 4, 2)) -> tuple[n
     w2 = random_values((n_out, n_hidden), seed + 3)
     b2 = random_values((n_out,), seed + 4, -1, 1)
     return x, w1, b1, w2, b2
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Where a pooling window lands on a square input: output side, overlap and how often each value is read."""
+
+    size: int
+    kernel: int
+    stride: int
+    out: int
+    overlap: int  # kernel − stride: neighbouring windows share this many rows (0 or less: none)
+    reads: np.ndarray  # (size, size): how many windows read each input value
+    reused: float  # share of the input read by two or more windows
+    unread: float  # share read by none (stride > kernel, or the floor leaving an edge out)
+
+
+def pool_geometry(size: int, kernel: int, stride: int) -> PoolGeometry:
+    """Count the windows over every input value: Sec. 3.4's "overlapping" is stride < kernel (s = 2, z = 3)."""
+    out = output_side(size, kernel, stride, 0)
+    line = np.zeros(size, dtype=np.int64)
+    for i in range(out):
+        line[i * stride:i * stride + kernel] += 1
+    reads = np.outer(line, line)
+    return PoolGeometry(size, kernel, stride, out, kernel - stride, reads, float((reads > 1).mean()),
+                        float((reads == 0).mean()))

@@ -4,8 +4,10 @@ import streamlit as st
 from alexnet_viz import article
 from alexnet_viz.derive import derive
 from alexnet_viz.figures import layer_diagram
+from alexnet_viz.idea_figures import tower_link_figure
 from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import Spec
+from alexnet_viz.stack import layer_stack, tower_plan
 from ui.state import context
 from ui.urls import url_choice, url_write
 
@@ -47,6 +49,16 @@ with right:
         st.metric("Article's stated numbers that agree", f"{agree} of {len(compared)}")
     if name in article.NAMES:
         st.markdown(f"**The article on {name}:** “{article.layer(name).quote}”")
+st.markdown(f"**What runs inside {name}**, in order (read from the spec the model is built from):\n\n"
+            + "\n".join(f"{i}. {stage.text}" for i, stage in enumerate(layer_stack(ctx.spec, name), start=1)))
+plan = {r.name: r for r in tower_plan(ctx.spec)}
+if name in plan:
+    tower = plan[name]
+    where = f" (the paper's {tower.paper_name})" if tower.paper_name else ""
+    crossing = " Red lines: data crossing between the GPUs." if tower.link in ("across", "one") else ""
+    st.markdown(f"**Two GPUs**{where}: {tower.split}; {tower.text}.{crossing}")
+    st.plotly_chart(tower_link_figure(tower, names[names.index(name) - 1] if names.index(name) else "input"),
+                    width="stretch", key="layer_towers", config={"staticPlot": True})
 st.markdown(result.to_markdown())
 differs = [s for s in result.steps if s.agrees is False]
 for step in differs:

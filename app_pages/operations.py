@@ -6,8 +6,11 @@ import streamlit as st
 from alexnet_viz import article
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.figures import dense_figure, value_grids, vector_bars
+from alexnet_viz.claims import CLAIMS
+from alexnet_viz.ledger import ledger
 from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_connected, output_side, pool,
-                                    pool_step, random_values, relu, softmax, softmax_working)
+                                    pool_geometry, pool_step, random_values, relu, softmax, softmax_working)
+from alexnet_viz.spec import PAPER
 
 
 def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:
@@ -72,26 +75,60 @@ with conv_tab:
 
 with pool_tab:
     fig3 = article.FIGURE3
-    size, pk, ps = fig3.input_hwc[0], fig3.kernel_hwc[0], fig3.stride
-    controls = st.columns(3)
+    size = fig3.input_hwc[0]
+    controls = st.columns(4)
     kind = controls[0].radio("Pooling", ["max", "avg"], horizontal=True, key="pool_kind",
                              format_func=lambda v: {"max": "max", "avg": "average"}[v])
     channel = controls[1].selectbox("Channel", range(fig3.input_hwc[2]), format_func=lambda i: f"channel {i + 1}",
                                     key="pool_channel")
-    p_side = output_side(size, pk, ps, 0)
-    p_step = controls[2].slider("Step (window position)", 0, p_side * p_side - 1, 0, key="pool_step")
+    pk = controls[2].slider("Window (kernel)", 1, 4, fig3.kernel_hwc[0], key="pool_kernel",
+                            help="AlexNet uses 3 (overlapping with stride 2); the article's Figure 3 uses 2.")
+    ps = controls[3].slider("Stride", 1, 4, fig3.stride, key="pool_stride")
     px = random_values((fig3.input_hwc[2], size, size), int(seed) + 500, 0, 9)
     with st.expander("Edit this channel"):
         px[channel] = _editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}")
-    pooled = pool(px, kind, pk, ps)
-    pwin = pool_step(px, kind, channel, p_step, pk, ps)
-    st.markdown(f"A {pk}×{pk} window with stride {ps} over each {size}×{size} channel on its own: "
-                f"{px.shape[0]} channels in, **{pooled.shape[0]} channels of {pooled.shape[1]}×{pooled.shape[2]}** "
-                "out. No weights are learned.")
-    st.plotly_chart(value_grids([px[channel], pooled[channel]], [f"input channel {channel + 1}", f"{kind} pooled"],
-                                window=(pwin.rows, pwin.cols), cell=(pwin.out_row, pwin.out_col), cell_panel=1),
-                    width="stretch", key="pool_grid")
-    st.code(pwin.working, language=None)
+    try:
+        geometry = pool_geometry(size, pk, ps)
+    except AlexVizError as exc:
+        st.error(str(exc))
+    else:
+        p_side = geometry.out
+        p_step = st.slider("Step (window position)", 0, p_side * p_side - 1, 0, key="pool_step") \
+            if p_side > 1 else 0
+        pooled = pool(px, kind, pk, ps)
+        pwin = pool_step(px, kind, channel, min(p_step, p_side * p_side - 1), pk, ps)
+        overlap = (f"neighbouring windows **overlap** by {geometry.overlap} row(s) and column(s), so "
+                   f"{geometry.reused:.0%} of the input values are read by two or more windows"
+                   if geometry.overlap > 0 else "the windows do not overlap")
+        unread = f"; {geometry.unread:.0%} are read by no window at all" if geometry.unread else ""
+        st.markdown(f"A {pk}×{pk} window with stride {ps} over each {size}×{size} channel on its own: "
+                    f"{px.shape[0]} channels in, **{pooled.shape[0]} channels of {pooled.shape[1]}×{pooled.shape[2]}** "
+                    f"out (⌊({size} − {pk}) / {ps}⌋ + 1 = {p_side}); {overlap}{unread}. No weights are learned.")
+        st.plotly_chart(value_grids([px[channel], pooled[channel], geometry.reads.astype(float)],
+                                    [f"input channel {channel + 1}", f"{kind} pooled", "windows reading each value"],
+                                    window=(pwin.rows, pwin.cols), cell=(pwin.out_row, pwin.out_col), cell_panel=1),
+                        width="stretch", key="pool_grid")
+        st.code(pwin.working, language=None)
+    st.markdown("**AlexNet's overlapping pooling beside the non-overlapping kind**, on the paper network's own "
+                "pooling inputs (computed from the spec):")
+    sizes = [r.in_shape[1] for r in ledger(PAPER).rows if r.kind == "maxpool"]
+    rows = []
+    for n in sizes:
+        ours, plain = pool_geometry(n, 3, 2), pool_geometry(n, 2, 2)
+        rows.append({"input side": n, "3×3 stride 2 → side": ours.out,
+                     "values read twice or more": f"{ours.reused:.0%}",
+                     "2×2 stride 2 → side": plain.out, "values read by no window": f"{plain.unread:.1%}"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    small = 7  # the smallest side where both give the same output side and the difference shows
+    ours, plain = pool_geometry(small, 3, 2), pool_geometry(small, 2, 2)
+    titles = [f"{g.kernel}×{g.kernel} stride {g.stride}: {g.out}×{g.out} out" for g in (ours, plain)]
+    st.plotly_chart(value_grids([ours.reads.astype(float), plain.reads.astype(float)], titles, height=260),
+                    width="stretch", key="pool_overlap")
+    st.caption(f"How many windows read each value of a {small}×{small} map: overlapping windows read the shared rows "
+               "and columns twice (four times where they cross); 2×2 windows read each value at most once and leave "
+               "the last row and column unread.")
+    claim = CLAIMS["pool"]
+    st.caption(f"Same output sides, different windows: {claim.text} ({claim.source}.)")
 
 with fc_tab:
     n_in, n_hidden, n_out = article.FC_EXAMPLE

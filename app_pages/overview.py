@@ -6,6 +6,7 @@ from alexnet_viz.derive import ledger_records, variant_differences, where_it_liv
 from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
 from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import VARIANTS, Spec
+from alexnet_viz.stack import tower_plan
 from ui.state import context
 from ui.totals import totals_row
 
@@ -35,6 +36,10 @@ st.caption("One block per feature map: depth grows with the channels, height and
            "both on log scales so the 6×6 maps stay visible next to the input. Red boxes are the kernels or "
            "windows, drawn inside the map they slide over. Hover for the true numbers; drag to turn.")
 st.plotly_chart(blocks, width="stretch", key="blocks")
+talk = [r.name for r in tower_plan(ctx.spec) if r.link in ("across", "one")]
+if talk:
+    st.caption("Two towers: each GPU holds half of every layer's channels (the last layer drawn as one block, as in "
+               f"the paper's Figure 2); red lines are where the GPUs exchange data, into {', '.join(talk)} (Sec. 3.5).")
 
 st.subheader("Layer by layer")
 st.dataframe(pd.DataFrame(ledger_records(book)), hide_index=True, width="stretch",

@@ -24,10 +24,15 @@ def test_block_diagram_has_a_block_per_map_and_a_window_per_spatial_layer(varian
     fig = block_diagram(book)
     names = [m.name for m in _meshes(fig)]
     assert names[0] == "input"
-    assert [n for n in names[1:] if "window" not in n] == list(book.spec.names)
+    blocks = [n for n in names[1:] if "window" not in n]
+    if any(r.groups > 1 for r in book.rows):  # the paper's two towers: GPU 1 and GPU 2, one block for F11
+        assert blocks == [f"{n} (GPU {g})" for n in book.spec.names[:-1] for g in (1, 2)] + ["F11"]
+    else:
+        assert blocks == list(book.spec.names)
     assert sum("window" in n for n in names) == sum(r.kind != "fc" for r in book.rows)
     for r in book.rows:
-        assert f"params {r.params:,}" in _meshes(fig, r.name)[0].hovertext
+        mesh = next(m for m in _meshes(fig) if m.name.split(" (GPU")[0] == r.name)
+        assert f"params {r.params:,}" in mesh.hovertext
 
 
 def test_block_sizes_follow_channels_and_sides():
@@ -38,10 +43,14 @@ def test_block_sizes_follow_channels_and_sides():
     assert side["input"] > side["C1"] > side["S2"] > side["S4"] > side["S8"]  # 224 > 55 > 27 > 13 > 6
 
 
-def test_grouped_kernels_are_half_as_deep():
+def test_two_gpu_towers_hold_half_the_channels_each():
     fig = block_diagram(ledger("paper"))
-    assert _extent(_meshes(fig, "C3 window")[0], "x") == pytest.approx(_extent(_meshes(fig, "S2")[0], "x") / 2)
-    assert _extent(_meshes(fig, "C5 window")[0], "x") == pytest.approx(_extent(_meshes(fig, "S4")[0], "x"))
+    # a tower's block is as deep as a one-tower block of half the channels (C3: 128 of 256)
+    half = _extent(_meshes(block_diagram(ledger(VARIANTS["article"].with_layer("C3", out=128))), "C3")[0], "x")
+    assert _extent(_meshes(fig, "C3 (GPU 1)")[0], "x") == pytest.approx(half)
+    assert _extent(_meshes(fig, "C3 window")[0], "x") == pytest.approx(_extent(_meshes(fig, "S2 (GPU 1)")[0], "x"))
+    assert "GPUs exchange data here" in _meshes(fig, "C5 (GPU 1)")[0].hovertext
+    assert "own GPU" in _meshes(fig, "C6 (GPU 2)")[0].hovertext
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -1,0 +1,289 @@
+"""AlexNet's ideas: ReLU, LRN, overlapping pooling, dropout, augmentation, two GPUs, one unit by hand.
+
+Every number is computed on the real network and the user's image (ui/ideas.py caches it); every claim
+names the paper's section.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from alexnet_viz.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
+from alexnet_viz.figures import value_grids, vector_bars
+from alexnet_viz.idea_figures import activation_figure, tower_strip
+from alexnet_viz.claims import CLAIMS
+from alexnet_viz.ideas import activation_curves
+from alexnet_viz.ledger import ledger
+from alexnet_viz.operations import pool_geometry
+from alexnet_viz.probe_figures import channel_heatmap
+from alexnet_viz.spec import PAPER, VARIANTS
+from alexnet_viz.stack import layer_stack, tower_plan
+from alexnet_viz.units import flat_position
+from ui import analysis, ideas
+from ui.image_input import image_picker, or_stop, weights_banner
+from ui.state import context
+
+
+def claim(name: str) -> None:
+    c = CLAIMS[name]
+    st.caption(f"**The paper:** {c.text} ({c.source}.)")
+
+
+@st.cache_resource(show_spinner=False)
+def _curves():
+    return activation_figure(activation_curves())
+
+
+@st.cache_resource(show_spinner=False)
+def _towers():
+    return tower_strip(ledger(PAPER))
+
+
+st.title("AlexNet's ideas, on the real network")
+st.markdown("What made AlexNet work, each idea computed on this network and your picture: ReLU, local response "
+            "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
+            "F9 recomputed by hand.")
+ctx = context()
+picked = image_picker(ctx.variant)
+if picked is None:
+    st.stop()
+ref = picked.ref
+st.caption(or_stop(weights_banner, ctx.key))
+c1 = ledger(ctx.spec).row("C1")
+
+
+@st.fragment
+def relu_and_lrn() -> None:
+    st.header("ReLU: max(x, 0)")
+    channel = int(st.columns([1, 2])[0].number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0,
+                                                     c1.out_shape[0] - 1, 0, key="ideas_channel"))
+    stages = or_stop(ideas.c1_stages, ref, ctx.key, channel)
+    before, after = st.columns(2)
+    before.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "pre"), key="ideas_pre")
+    after.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), key="ideas_relu")
+    e = stages.effect
+    st.markdown(f"Over all {e.units:,} units of C1 for this picture (before the ReLU they run from "
+                f"{float(stages.low):.3g} to {float(stages.high):.3g}), the ReLU sets **{e.zeroed:.1%}** to zero. "
+                f"Where it passes a value ({e.relu_passing:.1%} of units) its slope is exactly 1, so the gradient "
+                f"goes back undiminished. A tanh unit's slope 1 − tanh²(x) would be below {e.threshold:g} — "
+                f"**saturated**, learning almost nothing — on **{e.tanh_saturated:.1%}** of these same inputs.")
+    st.plotly_chart(_curves(), key="ideas_curves")
+    claim("relu")
+
+    st.header("Local response normalisation")
+    lrn, in_model = ideas.c1_lrn(ctx.key)
+    st.latex(r"b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + \alpha \sum_j (a^j_{x,y})^2\Big)^{\beta}")
+    st.markdown(f"j runs over the channels max(0, i − n/2) … min(N − 1, i + n/2): each value is divided by the "
+                f"energy of the same position in the {lrn.size} channels around it "
+                f"(k = {lrn.k:g}, n = {lrn.size}, α = {lrn.alpha:g}, β = {lrn.beta:g}; the paper's Sec. 3.3). "
+                f"PyTorch's `LocalResponseNorm` divides its `alpha` by n, so the paper's α = {lrn.alpha:g} is "
+                f"`alpha={stages.check.torch_alpha:g}` there.")
+    chk = stages.check
+    st.markdown(f"On this picture's C1 after the ReLU ({c1.out_shape[0]}×{c1.out_shape[1]}×{c1.out_shape[2]}), "
+                f"torch's layer with `alpha={chk.torch_alpha:g}` and a direct float64 loop over the formula differ "
+                f"by at most **{chk.max_abs_diff:.2e}** (rounding); with `alpha={chk.naive_alpha:g}` they differ by "
+                f"**{chk.naive_max_abs_diff:.3g}**. The LRN itself changes values by up to {chk.largest_change:.3g} "
+                f"and divides by {chk.mean_divisor:.3f} on average (k^β = {lrn.k ** lrn.beta:.3f} when the "
+                "neighbours are silent).")
+    if in_model and stages.model_diff is not None:
+        st.markdown(f"The {ctx.spec.title} model's own C1 output and the formula agree to "
+                    f"**{stages.model_diff:.2e}**.")
+    else:
+        st.info(f"The {ctx.spec.title} network has no LRN; this applies the paper's to its C1. The paper variant "
+                "(sidebar) has it after the ReLU of C1 and C3.")
+    relu_col, lrn_col = st.columns(2)
+    relu_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), key="ideas_relu2")
+    lrn_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "lrn"), key="ideas_lrn")
+    claim("lrn")
+
+
+relu_and_lrn()
+
+st.header("Overlapping pooling")
+rows = []
+for r in ledger(PAPER).rows:
+    if r.kind == "maxpool":
+        ours, plain = pool_geometry(r.in_shape[1], r.kernel, r.stride), pool_geometry(r.in_shape[1], 2, 2)
+        rows.append({"layer": r.name, "input side": r.in_shape[1], f"{r.kernel}×{r.kernel} stride {r.stride}": ours.out,
+                     "read twice or more": f"{ours.reused:.0%}", "2×2 stride 2": plain.out,
+                     "2×2: read by none": f"{plain.unread:.1%}"})
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.markdown("AlexNet's pools are 3×3 windows every 2 pixels, so neighbouring windows share a row and a column; "
+            "2×2 windows every 2 gives the same output sides without sharing. Try any window and stride on "
+            "[The operations](/operations) page (Pooling tab).")
+claim("pool")
+
+
+@st.fragment
+def dropout() -> None:
+    st.header("Dropout")
+    f9 = analysis.layer(ref, ctx.key, "F9").post
+    top = np.sort(np.argsort(f9)[::-1][:6])
+    x = f9[top].astype(np.float64)
+    if not (x > 0).all():
+        st.info("F9 has fewer than six active units for this picture; dropout is shown on six small numbers.")
+        x = np.arange(1.0, 7.0)
+    from alexnet_viz.ideas import dropout_demo
+
+    seed = int(st.columns([1, 2])[0].number_input("Seed for the dropout masks", 0, 9999, 0, key="ideas_drop_seed"))
+    demo = dropout_demo(x, 0.5, trials=2000, seed=seed)
+    st.markdown(f"Six of F9's real outputs for this picture (units {', '.join(map(str, top))}), dropped "
+                f"{demo.trials:,} times with p = {demo.p:g} by PyTorch's own `F.dropout` (kept {demo.kept:.1%}). "
+                "PyTorch scales the kept values by 1/(1 − p) = 2 while training and does nothing at test time "
+                "(*inverted* dropout); the paper drops without scaling and multiplies every output by 0.5 at test "
+                "time. Each agrees with its own test-time output on average; the two differ by the factor 2, which "
+                "the next layer's weights absorb.")
+    st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
+                                 "training mean (torch)": demo.torch_train_mean,
+                                 "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")
+    st.dataframe(pd.DataFrame({"F9 unit": top, "input": demo.x, "one pass (torch)": demo.one_pass,
+                               "mean (torch)": demo.torch_train_mean, "eval (torch)": demo.torch_eval,
+                               "mean (paper)": demo.paper_train_mean, "test ×0.5 (paper)": demo.paper_test}),
+                 hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("input", "one pass (torch)", "mean (torch)", "eval (torch)", "mean (paper)",
+                                          "test ×0.5 (paper)")})
+    where = []
+    for spec in (PAPER, VARIANTS["torchvision"]):
+        for name in ("F9", "F10"):
+            where.append({"network": spec.title, "layer": name,
+                          "runs": " → ".join(s.text.split(" (")[0] for s in layer_stack(spec, name))})
+    st.dataframe(pd.DataFrame(where), hide_index=True, width="stretch")
+    claim("dropout")
+
+
+dropout()
+
+
+@st.fragment
+def augmentation() -> None:
+    st.header("Data augmentation")
+    crop = 224  # the paper's patch (Sec. 4.1)
+    count = crop_count(256, crop)
+    seed = int(st.columns([1, 2])[0].number_input("Seed for the crops and colours", 0, 9999, 0, key="ideas_aug_seed"))
+    made = ideas.crops(ref, crop, 6, seed)
+    left, right = st.columns([1, 2])
+    left.image(made.outlined, caption="Your photo at 256×256 (shorter side to 256, central square) with six "
+                                      "random 224×224 crops outlined", width="stretch")
+    where = "; ".join(f"{i}: top {top}, left {lft}{', mirrored' if flip else ''}"
+                      for i, (top, lft, flip) in enumerate(made.where, start=1))
+    right.image(made.grid, caption=f"The six crops, row by row — {where}", width="stretch")
+    st.markdown(f"Offsets run 0–{256 - crop} on each axis and each crop may be mirrored: the paper counts "
+                f"{256 - crop}·{256 - crop}·2 = **{count.paper:,}** patches per image; counting both ends, "
+                f"{256 - crop + 1}·{256 - crop + 1}·2 = {count.positions:,} distinct crops exist.")
+    claim("crops")
+
+    st.subheader("PCA colour noise")
+    p = ideas.pca(ref)
+    table = pd.DataFrame({"component": [1, 2, 3], "λ (this photo)": p.eigvals,
+                          "p (R, G, B)": [", ".join(f"{v:+.3f}" for v in p.eigvecs[:, i]) for i in range(3)],
+                          "λ (ImageNet)": IMAGENET_EIGVAL})
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"λ (this photo)": st.column_config.NumberColumn(format="%.5f")})
+    rebuilt = p.eigvecs @ np.diag(p.eigvals) @ p.eigvecs.T
+    st.caption(f"Eigen-decomposition of the 3×3 covariance of this photo's {256 * 256:,} RGB pixels (in [0, 1]); "
+               f"P·diag(λ)·Pᵀ rebuilds the covariance to {np.abs(rebuilt - p.covariance).max():.1e}. ImageNet's "
+               f"eigenvalues: {IMAGENET_PCA_SOURCE}.")
+    a, b = st.columns(2)
+    boost = a.select_slider("Exaggerate the shift (for your eyes only)", [1, 5, 10, 20], value=1, key="ideas_boost")
+    use_imagenet = b.toggle("Use ImageNet's components", key="ideas_imagenet")
+    grid, draws = ideas.colour_noise(ref, tuple(seed * 10 + i for i in range(3)), float(boost), use_imagenet)
+    shifts = "; ".join(f"{i}: α = ({', '.join(f'{v:+.2f}' for v in alphas)}), every pixel + "
+                       f"({', '.join(f'{255 * v:+.1f}' for v in shift)}) of 255" for i, (alphas, shift)
+                       in enumerate(draws, start=1))
+    st.image(grid, width="stretch", caption=f"The photo, then three draws of the colour noise"
+                                            f"{f' ×{boost}' if boost > 1 else ''} — {shifts}.")
+    claim("pca")
+
+    st.subheader("Ten crops at test time")
+    result, grid = or_stop(ideas.ten_crop, ref, ctx.key)
+    size = ctx.spec.input_size
+    left, right = st.columns([3, 2])
+    left.image(grid, width="stretch", caption=f"Top row: {', '.join(TEN_CROP_NAMES)}; bottom row: the same, mirrored.")
+    c_idx, c_name, c_prob = result.centre_top
+    spread = float(np.abs(result.probs - result.probs[4]).max())
+    right.markdown(f"Ten {size}×{size} crops of the 256×256 photo in **one batch** through the {ctx.spec.title} "
+                   f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
+                   f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's "
+                   f"probability for any class is more than {spread:.2e} from the centre crop's.")
+    right.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
+                                  for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
+                    column_config={c: st.column_config.NumberColumn(format="percent")
+                                   for c in ("ten crops, averaged", "centre crop")})
+    claim("tencrop")
+
+
+augmentation()
+
+st.header("Two GPUs")
+st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each (Sec. 3.2). Drawn as two towers "
+            "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
+            "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
+st.plotly_chart(_towers(), key="ideas_towers")
+st.dataframe(pd.DataFrame([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
+                            "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
+                           for r in tower_plan(PAPER)]), hide_index=True, width="stretch")
+claim("gpus")
+
+
+@st.fragment
+def units() -> None:
+    st.header("The operations on the real thing")
+    st.markdown("One unit of C1, S2 and F9 for your picture, recomputed by hand from its real inputs and weights "
+                "(float64) and compared with the value the network's forward pass produced (float32 on the CPU; "
+                "on CUDA PyTorch may run convolutions in TF32, and the tolerance widens to match).")
+    side = c1.out_shape[1]
+    a, b, c = st.columns(3)
+    ch = int(a.number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0, c1.out_shape[0] - 1, 0, key="ideas_u_ch"))
+    row = int(b.number_input(f"Row (0–{side - 1})", 0, side - 1, side // 2, key="ideas_u_row"))
+    col = int(c.number_input(f"Column (0–{side - 1})", 0, side - 1, side // 2, key="ideas_u_col"))
+    u = or_stop(ideas.c1_unit, ref, ctx.key, ch, row, col)
+    patch, kernel = ideas.c1_patch_png(ref, ctx.key, ch, row, col)
+    k = u.kernel.shape[-1]
+    p1, p2, p3 = st.columns(3)
+    p1.image(patch, caption=f"Input pixels rows {u.rows[0]}–{u.rows[1] - 1}, columns {u.cols[0]}–{u.cols[1] - 1}"
+                            + (" (black: padding)" if min(u.rows[0], u.cols[0]) < 0 else ""), width="content")
+    p2.image(kernel, caption=f"Kernel {ch}: {k}×{k}×{u.kernel.shape[0]} weights (scaled to colour)", width="content")
+    p3.plotly_chart(channel_heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
+                                    height=300), key="ideas_products")
+    verdict = "✓ equal" if u.agrees else "✗ NOT equal"
+    st.code(f"{u.products.size} products (normalised input × weight):\n"
+            + "\n".join(f"  channel {'RGB'[i] if u.per_channel.size == 3 else i}: Σ = {v:+.6f}"
+                        for i, v in enumerate(u.per_channel))
+            + f"\n  + bias {u.bias:+.6f}\n  = {u.value:+.6f}   (by hand, float64)\n"
+              f"forward pass C1.pre[{ch}, {row}, {col}] = {u.forward:+.6f}\n"
+              f"|difference| = {abs(u.value - u.forward):.2e}  (tolerance {u.tolerance:.1e}): {verdict}",
+            language=None, wrap_lines=True)
+
+    s2 = ledger(ctx.spec).row("S2")
+    s_side = s2.out_shape[1]
+    s_row, s_col = min(row // 2, s_side - 1), min(col // 2, s_side - 1)
+    pu = or_stop(ideas.s2_unit, ref, ctx.key, ch, s_row, s_col)
+    left, right = st.columns([1, 2])
+    left.plotly_chart(value_grids([pu.window], [f"C1 ch {ch}, rows {pu.rows[0]}–{pu.rows[1] - 1}, cols "
+                                                f"{pu.cols[0]}–{pu.cols[1] - 1}"], cell=pu.argmax, cell_panel=0,
+                                  height=260), key="ideas_window")
+    values = ", ".join(f"{v:.4g}" for v in pu.window.ravel())
+    right.markdown(f"**S2 unit ({ch}, {s_row}, {s_col})**: the maximum of its real {s2.kernel}×{s2.kernel} window "
+                   f"of C1's output (after the ReLU{' and the LRN' if ctx.spec.layer('C1').lrn else ''}), "
+                   f"max({values}) = **{pu.value:.6g}** (outlined); the forward pass gave **{pu.forward:.6g}**: "
+                   f"{'✓ identical — a maximum is one of its inputs, so no rounding' if pu.agrees else '✗ different'}.")
+
+    f9 = ledger(ctx.spec).row("F9")
+    unit = int(st.columns([1, 2])[0].number_input(f"F9 unit (0–{f9.out_shape[0] - 1})", 0, f9.out_shape[0] - 1, 0,
+                                                  key="ideas_u_f9"))
+    du, shape = or_stop(ideas.f9_unit, ref, ctx.key, unit)
+    st.markdown(f"**F9 unit {unit}** is a dot product of {du.inputs:,} numbers (S8's {shape[0]}×{shape[1]}×"
+                f"{shape[2]} output, flattened) with its {du.inputs:,} weights. {du.zeros:,} inputs are 0 (the "
+                f"ReLUs below silenced them), so their products vanish. Positive products sum to "
+                f"{du.positive:+.6f}, negative ones to {du.negative:+.6f}; plus the bias {du.bias:+.6f} gives "
+                f"**{du.value:+.6f}**; the forward pass gave **{du.forward:+.6f}** (|difference| "
+                f"{du.difference:.1e}, tolerance {du.tolerance:.1e}: {'✓ equal' if du.agrees else '✗ NOT equal'}).")
+    st.dataframe(pd.DataFrame([{"input": i, "S8 (channel, row, col)": str(flat_position(i, shape)), "value": v,
+                                "weight": w, "product": p} for i, v, w, p in du.top]),
+                 hide_index=True, width="stretch")
+    st.caption("The ten largest contributions, by |product|.")
+
+
+units()

@@ -1,0 +1,119 @@
+"""AppTest for "AlexNet's ideas", the layer page's stacks and towers, and the pooling controls."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_pages_image import APP, PAGE_DIR, _png, _texts, _upload
+
+IDEAS = f"{PAGE_DIR}/ideas.py"
+SECTIONS = ["ReLU: max(x, 0)", "Local response normalisation", "Overlapping pooling", "Dropout", "Data augmentation",
+            "Two GPUs", "The operations on the real thing"]
+
+
+@pytest.fixture(autouse=True)
+def _random_weights_on_cpu(monkeypatch):
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+
+
+def _open(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page(IDEAS).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _all(at: AppTest) -> str:
+    return _texts(at) + "\n" + "\n".join([h.value for h in at.header] + [c.value for c in at.code]
+                                         + [str(i.value) for i in at.info])
+
+
+@pytest.mark.slow
+def test_every_idea_is_computed_on_the_default_photo():
+    at = _open()
+    assert not at.error
+    text = _all(at)
+    assert [h.value for h in at.header] == SECTIONS
+    assert "Chelsea the cat" in text and any("random" in w.value for w in at.warning)
+    assert re.search(r"ReLU sets \*\*\d+\.\d%\*\* to zero", text)
+    assert "`alpha=0.0005`" in text and re.search(r"differ by at most \*\*\d\.\d+e-1\d\*\*", text)
+    assert "has no LRN" in text  # the article network, with the paper's LRN applied for the demo
+    assert "32·32·2 = **2,048**" in text and "33·33·2 = 2,178" in text
+    assert "PyTorch scales the kept values by 1/(1 − p) = 2" in text
+    assert "one batch" in text and re.search(r"\d+ of the ten crops agree", text)
+    code = "\n".join(c.value for c in at.code)
+    assert "363 products" in code and "✓ equal" in code and "NOT" not in code
+    assert "✓ identical" in text and "9,216 numbers" in text and "✓ equal" in text
+    assert len(at.get("plotly_chart")) >= 9  # pre/relu/curves/relu/lrn, dropout, towers, products, window
+    assert len(at.image) == 6  # outlined crops, the crops, the colour draws, the ten test crops, patch, kernel
+    assert "1: top " in text and "bottom row: the same, mirrored" in text
+    assert len(at.dataframe) == 7
+
+
+@pytest.mark.slow
+def test_paper_variant_unit_controls_and_an_upload():
+    at = _open({"variant": "paper", "sample": "rocket"})
+    text = _all(at)
+    assert "has no LRN" not in text and "model's own C1 output and the formula agree" in text
+    at.number_input(key="ideas_u_ch").set_value(40).run()
+    at.number_input(key="ideas_u_row").set_value(0).run()
+    at.number_input(key="ideas_u_col").set_value(54).run()
+    at.number_input(key="ideas_u_f9").set_value(4095).run()
+    assert not at.exception and not at.error
+    code = "\n".join(c.value for c in at.code)
+    assert "C1.pre[40, 0, 54]" in code and "✓ equal" in code
+    assert "**F9 unit 4095**" in _all(at)
+    at.number_input(key="ideas_channel").set_value(95).run()
+    first = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert not at.exception and "C1 channel 95" in first["layout"]["title"]["text"]
+    at = _upload(at, "photo.png", _png())
+    assert not at.error and "your upload **photo.png**" in _all(at)
+
+
+def _layers(variant: str, layer: str) -> AppTest:
+    at = AppTest.from_file(f"../{PAGE_DIR}/layers.py", default_timeout=120)
+    at.session_state["variant"] = variant
+    at.query_params["layer"] = layer
+    return at.run()
+
+
+@pytest.mark.parametrize("variant,layer,expected,towers", [
+    ("paper", "C3", ["1. Conv2d 96→256, 5×5", "groups 2", "2. ReLU", "3. LocalResponseNorm n = 5", "conv2"], True),
+    ("paper", "C5", ["Conv2d 256→384", "reads all 256 inputs of both GPUs", "Red lines"], True),
+    ("paper", "F9", ["1. Linear 9,216→4,096", "3. Dropout p = 0.5", "fc6"], True),
+    ("torchvision", "F9", ["1. Dropout p = 0.5", "2. Linear 9,216→4,096"], False),
+    ("torchvision", "S8", ["AdaptiveAvgPool2d → 6×6"], False),
+    ("article", "S2", ["MaxPool2d 3×3, stride 2 (overlapping"], False),
+])
+def test_layer_page_shows_the_whole_stack_and_the_towers(variant, layer, expected, towers):
+    at = _layers(variant, layer)
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    for piece in expected:
+        assert piece in text, piece
+    assert ("**Two GPUs**" in text) == towers
+    assert len(at.get("plotly_chart")) == (2 if towers else 1)
+
+
+def test_operations_pooling_gets_window_and_stride():
+    at = AppTest.from_file(f"../{PAGE_DIR}/operations.py", default_timeout=120).run()
+    text = lambda: "\n".join(m.value for m in at.markdown)  # noqa: E731
+    assert "the windows do not overlap" in text() and "**3 channels of 3×3**" in text()
+    at.slider(key="pool_kernel").set_value(3).run()
+    assert "**overlap** by 1 row(s)" in text() and "**3 channels of 2×2**" in text()
+    at.slider(key="pool_stride").set_value(4).run()
+    at.slider(key="pool_kernel").set_value(2).run()
+    assert not at.exception and "read by no window" in text()
+    table = next(d.value for d in at.dataframe if "input side" in d.value.columns)
+    assert list(table["input side"]) == [55, 27, 13]
+    assert list(table["3×3 stride 2 → side"]) == list(table["2×2 stride 2 → side"]) == [27, 13, 6]
+    assert any("0.4 % and 0.3 %" in c.value for c in at.caption)
+    titles = [a.get("text") for c in at.get("plotly_chart")
+              for a in json.loads(c.proto.spec)["layout"].get("annotations", [])]
+    assert "3×3 stride 2: 3×3 out" in titles and "2×2 stride 2: 3×3 out" in titles
