@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import torch
 
 from .errors import AlexVizError
-from .ledger import ledger
+from .bookkeeping import ledger
 from .model import build_model
 from .probe import AUTOCAST_DTYPES, autocast_context, capture, device_name, pick_device, synchronize
 from .spec import Spec, get_spec

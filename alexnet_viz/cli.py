@@ -11,7 +11,7 @@ import sys
 
 from .errata import FORMATS as ERRATA_FORMATS
 from .errors import AlexVizError
-from .ledger import ledger
+from .bookkeeping import ledger
 from .precision import AUTOCAST
 from .report import FORMATS, render
 from .spec import VARIANTS

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from . import article
-from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
+from .bookkeeping import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
 from .report import shape_text
 from .spec import ARTICLE, KIND_NAMES, LRN, VARIANTS, Spec, get_spec
 

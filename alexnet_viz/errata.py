@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from . import article
 from .derive import fmt_bytes
-from .ledger import BYTES_PER_FLOAT32, ceil_out, conv_out, ledger
+from .bookkeeping import BYTES_PER_FLOAT32, ceil_out, conv_out, ledger
 from .operations import convolve, dense_example, fully_connected, pool, random_values
 from .report import shape_text
 from .spec import ARTICLE, PAPER, TORCHVISION, Spec

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .ledger import Ledger, Row
+from .bookkeeping import Ledger, Row
 from .report import shape_text
 from .spec import KIND_NAMES
 

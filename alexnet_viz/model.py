@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .ledger import ledger
+from .bookkeeping import ledger
 from .spec import LayerSpec, Spec, get_spec
 
 

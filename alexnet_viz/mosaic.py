@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .ledger import adaptive_geometry, conv_out, ledger
+from .bookkeeping import adaptive_geometry, conv_out, ledger
 from .spec import Spec, get_spec
 
 Normalise = Literal["map", "layer"]

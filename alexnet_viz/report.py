@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from .ledger import Ledger, Row
+from .bookkeeping import Ledger, Row
 
 FORMATS = ("table", "csv", "json", "markdown")
 

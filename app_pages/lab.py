@@ -5,7 +5,7 @@ import streamlit as st
 from alexnet_viz.derive import ledger_records
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.lab import evaluate, spec_rows, verify_with_torch
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.report import render
 from alexnet_viz.spec import VARIANTS, Spec
 from ui.state import context

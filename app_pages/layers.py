@@ -4,7 +4,7 @@ import streamlit as st
 from alexnet_viz import article
 from alexnet_viz.derive import derive
 from alexnet_viz.figures import layer_diagram
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import Spec
 from ui.state import context
 from ui.urls import url_choice, url_write

@@ -4,7 +4,7 @@ import streamlit as st
 
 from alexnet_viz.derive import ledger_records, variant_differences, where_it_lives
 from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import VARIANTS, Spec
 from ui.state import context
 from ui.totals import totals_row

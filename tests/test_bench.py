@@ -11,7 +11,7 @@ import torch
 from alexnet_viz.bench import render, run_bench
 from alexnet_viz.cli import main
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import ARTICLE, Spec
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from alexnet_viz import article
 from alexnet_viz.derive import derive, fmt_bytes, ledger_records, variant_differences, where_it_lives
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import ARTICLE, NAMES, PAPER, VARIANTS
 
 

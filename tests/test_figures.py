@@ -5,7 +5,7 @@ import pytest
 
 from alexnet_viz.figures import (block_diagram, dense_figure, layer_diagram, params_vs_macs, row_hover, value_grids,
                                  variants_chart, vector_bars)
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import VARIANTS
 
 

@@ -126,3 +126,11 @@ def test_any_input_geometry_gives_a_ledger_or_a_spec_error(size, channels) -> No
         ledger(replace(ARTICLE, in_channels=channels), size)
     except SpecError:
         pass
+
+
+def test_the_package_function_does_not_shadow_its_module() -> None:
+    import alexnet_viz
+    import alexnet_viz.bookkeeping
+
+    assert callable(alexnet_viz.ledger) and alexnet_viz.ledger is alexnet_viz.bookkeeping.ledger
+    assert alexnet_viz.bookkeeping.conv_out(224, 11, 4, 2) == (55, 55.25)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from alexnet_viz import mosaic
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.model import build_model
 from alexnet_viz.spec import VARIANTS
 

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from alexnet_viz import errata
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]
 APP = "../streamlit_app.py"

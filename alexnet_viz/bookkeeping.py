@@ -1,5 +1,7 @@
 """Analytic bookkeeping of a spec: shapes, parameters, MACs, memory and receptive fields.
 
+The module is `bookkeeping`, not `ledger`, so that the package's `alexnet_viz.ledger` (the function
+that makes a Ledger) never shadows a module and `mock.patch("alexnet_viz.bookkeeping.x")` works.
 Pure integer arithmetic (no torch) so it can be recomputed on every keystroke, and so that the
 model, torchinfo and a forward pass can all be checked against it.
 """
