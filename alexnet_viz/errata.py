@@ -11,10 +11,9 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from . import article
-from .derive import fmt_bytes
 from .bookkeeping import BYTES_PER_FLOAT32, ceil_out, conv_out, ledger
+from .formatting import fmt_bytes, shape_text
 from .operations import convolve, dense_example, fully_connected, pool, random_values
-from .report import shape_text
 from .spec import ARTICLE, PAPER, TORCHVISION, Spec
 
 VERDICTS = ("correct", "wrong", "misleading", "left out")

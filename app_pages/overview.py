@@ -2,10 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.derive import ledger_records, variant_differences, where_it_lives
+from alexnet_viz.compare import variant_differences, where_it_lives
 from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import VARIANTS, Spec
+from ui.ledger_table import ledger_table
 from ui.state import context
 from ui.totals import totals_row
 
@@ -37,10 +38,7 @@ st.caption("One block per feature map: depth grows with the channels, height and
 st.plotly_chart(blocks, width="stretch", key="blocks")
 
 st.subheader("Layer by layer")
-st.dataframe(pd.DataFrame(ledger_records(book)), hide_index=True, width="stretch",
-             height=36 * (len(book.rows) + 1),
-             column_config={c: st.column_config.NumberColumn(format="localized")
-                            for c in ("params", "running total", "MACs", "activations")})
+ledger_table(book)
 
 share = where_it_lives(book)
 st.subheader("Where the parameters live, and where the work is done")

@@ -45,7 +45,8 @@ def test_table_is_aligned_with_separators_and_totals() -> None:
     assert c1.index("34,944") + len("34,944") == header.index("params") + len("params")
 
 
-@pytest.mark.parametrize("fmt,marker", [("csv", "C1,conv,224x224x3,55x55x96"), ("markdown", "| C1 | conv |")])
+@pytest.mark.parametrize("fmt,marker", [("csv", "C1,conv1,features.0,conv,224x224x3,55x55x96"),
+                                        ("markdown", "| C1 | conv1 | features.0 | conv |")])
 def test_csv_and_markdown(fmt: str, marker: str) -> None:
     assert marker in run("summary", "--format", fmt).stdout
 

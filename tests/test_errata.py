@@ -6,7 +6,7 @@ import pytest
 
 from alexnet_viz import article, errata
 from alexnet_viz.cli import main
-from alexnet_viz.derive import fmt_bytes
+from alexnet_viz.formatting import fmt_bytes
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import ARTICLE
 

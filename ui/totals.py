@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz.derive import fmt_bytes
+from alexnet_viz.formatting import fmt_bytes
 from alexnet_viz.bookkeeping import Ledger
 
 
