@@ -4,6 +4,7 @@ import streamlit as st
 from alexnet_viz import article
 from alexnet_viz.derive import derive
 from alexnet_viz.figures import layer_diagram
+from alexnet_viz.names import ARTICLE_SOURCE, PAPER_SOURCE, TORCH_SOURCE, module_plan
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import Spec
 from ui.state import context
@@ -31,6 +32,10 @@ url_write(LAYER_PARAM, name)
 
 result = derive(ctx.spec, name, book=book)
 st.subheader(result.title)
+row = book.row(name)
+modules = ", ".join(f"{role} `{path}`" for role, path in module_plan(ctx.spec)[name].items())
+st.caption(f"Article: **{name}** · paper: **{row.paper_name}** · PyTorch: `{row.torch_name}` ({modules})",
+           help=f"Article: {ARTICLE_SOURCE}.  \nPaper: {PAPER_SOURCE}.  \nPyTorch: {TORCH_SOURCE}.")
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")
