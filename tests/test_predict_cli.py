@@ -125,3 +125,25 @@ def test_the_module_entry_point_runs(photos: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["predict", "--help"])
     assert "one object per image" in " ".join(capsys.readouterr().out.split())
+
+
+def test_bf16_precision_agrees_with_float32(photos: Path, tmp_path: Path, capsys) -> None:
+    """Weights cast once to bf16 give float32's ranking when the logits are far apart (the last layer is scaled
+    up so that bf16's ~3 significant digits cannot reorder them)."""
+    torch.manual_seed(1)
+    reference = torchvision.models.alexnet().eval()
+    with torch.no_grad():
+        reference.classifier[6].weight.mul_(200)
+    path = tmp_path / "alexnet-decisive.pth"
+    torch.save(reference.state_dict(), path)
+    tops = {}
+    for precision in ("float32", "bf16"):
+        code, out, err = run(capsys, str(photos / "noise.png"), "--weights", str(path), "--variant", "torchvision",
+                             "--format", "json", "--topk", "3", "--precision", precision)
+        assert code == 0 and f"· {precision}" in err
+        tops[precision] = json.loads(out)[0]["top"]
+    assert tops["bf16"][0]["index"] == tops["float32"][0]["index"]
+    assert tops["bf16"][0]["prob"] == pytest.approx(tops["float32"][0]["prob"], abs=0.05)
+    with torch.no_grad():
+        expected = reference(to_tensor(load_image(photos / "noise.png"), "torchvision"))[0].argmax()
+    assert tops["float32"][0]["index"] == int(expected)
