@@ -145,7 +145,8 @@ def _model(variant):
     return build_model(variant, seed=0)
 
 
-@pytest.mark.parametrize("variant,layer", [("article", "C1"), ("article", "C3"), ("paper", "S4"), ("torchvision", "C5")])
+@pytest.mark.parametrize("variant,layer", [("article", "C1"), ("article", "C3"), ("paper", "S4"),
+                                           ("torchvision", "C5")])
 def test_receptive_field_contains_the_gradient(variant, layer):
     """Autograd on the real network: the unit's input gradient lives inside the box the ledger places."""
     from alexnet_viz.probe import capture

@@ -19,6 +19,8 @@ import torch
 from devtools.server import ROOT, running_app
 from devtools.stproto import StreamlitSession
 
+pytestmark = pytest.mark.slow  # real servers and subprocesses
+
 FLOOR = ROOT / "scripts" / "floor_app.py"
 SAMPLES = ROOT / "assets" / "samples"
 
