@@ -116,7 +116,8 @@ def capture_ratio(model: torch.nn.Module, x: torch.Tensor, device: torch.device,
         capture(model, x)  # ends with a copy to the CPU, which waits for the device
         synchronize(device)
 
-    plain(), probe()
+    plain()  # one untimed round each: allocations, hooks
+    probe()
     ratios, plains, probes = [], [], []
     for i in range(pairs):
         order = (plain, probe) if i % 2 == 0 else (probe, plain)
@@ -177,10 +178,12 @@ def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), devic
         for precision in precisions:
             say(f"{spec.name} in {precision}")
             results.append(bench_variant(spec, device, batch_size, repeats, peaks[precision], precision))
+    load_after = _load()
     return BenchResult(device=device_name(device), device_type=device.type, torch_version=torch.__version__,
                        platform=f"{platform.system()} {platform.machine()} {platform.processor() or ''}".strip(),
                        batch_size=batch_size, repeats=repeats, precisions=tuple(precisions), matmul_gflops=peaks,
-                       load_average=None if load_before is None else (load_before, _load()), variants=results)
+                       load_average=None if load_before is None or load_after is None else (load_before, load_after),
+                       variants=results)
 
 
 def _goals(result: BenchResult) -> list[str]:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from .casting import cast_input, dtype_of, twin
 from .errors import AlexVizError, ImageError
 from .images import ACCEPTED_FORMATS, load_image, to_tensor
+from .model import AlexNet
 from .probe import device_name, pick_device, predict_batch
 from .spec import Spec
 from .weights import default_weights, load_model
@@ -70,7 +71,7 @@ class ImageFiles(Dataset):
 def collate(items: list[tuple[int, torch.Tensor | None, str | None]]
             ) -> tuple[list[int], torch.Tensor | None, list[tuple[int, str]]]:
     """(indices of good images, their stacked tensors or None, [(index, error)]) for one batch."""
-    good = [(i, x) for i, x, error in items if error is None]
+    good = [(i, x) for i, x, _ in items if x is not None]
     errors = [(i, error) for i, _, error in items if error is not None]
     return [i for i, _ in good], (torch.stack([x for _, x in good]) if good else None), errors
 
@@ -85,7 +86,7 @@ def _loader(dataset: ImageFiles, batch_size: int, workers: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, num_workers=0, collate_fn=collate)
 
 
-def classify(files: list[str], model: torch.nn.Module, *, topk: int, batch_size: int, workers: int,
+def classify(files: list[str], model: AlexNet, *, topk: int, batch_size: int, workers: int,
              autocast: str | None = None, precision: str = "float32") -> list[dict]:
     """One result per file, in order: {"path", "top": [{"label", "prob", "index"}]} or {"path", "error"}.
 

@@ -2,6 +2,8 @@
 help texts and number formats, so the app shows what `summary` prints and the downloads hold."""
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +14,7 @@ from alexnet_viz.report import COLUMNS, records
 def ledger_table(book: Ledger, *, problems: dict[str, str] | None = None, key: str | None = None) -> None:
     """One row per layer; `problems` (the lab's errors by layer) becomes a column after the names."""
     frame = pd.DataFrame(records(book))
-    config: dict[str, object] = {
+    config: dict[str, Any] = {
         c.header: st.column_config.NumberColumn(help=c.help or None, format="localized") if c.count
         else st.column_config.TextColumn(help=c.help or None) for c in COLUMNS}
     if problems and any(name in problems for name in frame["layer"]):  # each message on its own row
