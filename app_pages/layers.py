@@ -33,8 +33,9 @@ url_write(LAYER_PARAM, name)
 result = derive(ctx.spec, name, book=book)
 st.subheader(result.title)
 row = book.row(name)
-modules = ", ".join(f"{role} `{path}`" for role, path in module_plan(ctx.spec)[name].items())
-st.caption(f"Article: **{name}** · paper: **{row.paper_name}** · PyTorch: `{row.torch_name}` ({modules})",
+others = ", ".join(f"{role} `{path}`" for role, path in module_plan(ctx.spec)[name].items() if path != row.torch_name)
+st.caption(f"Article: **{name}** · paper: **{row.paper_name}** · PyTorch: `{row.torch_name}`"
+           + (f" (with {others})" if others else ""),
            help=f"Article: {ARTICLE_SOURCE}.  \nPaper: {PAPER_SOURCE}.  \nPyTorch: {TORCH_SOURCE}.")
 left, right = st.columns([3, 2])
 with left:
