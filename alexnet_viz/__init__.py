@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 from .errors import AlexVizError, ImageError, SpecError, WeightsError
-from .ledger import Ledger, Row, ledger, min_input_size
+from .bookkeeping import Ledger, Row, ledger, min_input_size
 from .spec import ARTICLE, LRN, PAPER, TORCHVISION, VARIANTS, LayerSpec, Spec, get_spec
 
 _LAZY = {

@@ -11,8 +11,8 @@ import sys
 
 from .errata import FORMATS as ERRATA_FORMATS
 from .errors import AlexVizError
-from .ledger import ledger
-from .precision import AUTOCAST
+from .bookkeeping import ledger
+from .precision import AUTOCAST, PRECISIONS
 from .report import FORMATS, render
 from .spec import VARIANTS
 
@@ -35,14 +35,15 @@ def _predict(args: argparse.Namespace) -> int:
     from .predict_cli import run
 
     return run(args.paths, variant=args.variant, weights=args.weights, device=args.device, topk=args.topk,
-               batch_size=args.batch_size, workers=args.workers, autocast=args.autocast, fmt=args.format)
+               batch_size=args.batch_size, workers=args.workers, autocast=args.autocast, precision=args.precision,
+               fmt=args.format)
 
 
 def _bench(args: argparse.Namespace) -> int:
     from .bench import report
 
     sys.stdout.write(report(args.variants, device=args.device, batch_size=args.batch_size, repeats=args.repeats,
-                            autocast=args.autocast, threads=args.threads, as_json=args.json))
+                            precisions=args.precisions, threads=args.threads, as_json=args.json))
     return 0
 
 
@@ -75,18 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="image-decoding worker processes (default: min(2, CPU count))")
     p.add_argument("--autocast", choices=AUTOCAST, default=None, help="mixed precision (CUDA, or bf16 on CPU)")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="weights cast once to this dtype, channels_last (bf16: the CPU's bf16 units)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("bench", help="latency, throughput, GFLOP/s against a matmul peak, capture overhead",
                        description="Measures, in one run on one device: batch-1 latency and batch-N throughput of "
-                                   "each variant, the GFLOP/s they achieve next to a 2048x2048 float32 matmul, and "
-                                   "how much activation capture costs over a plain forward.")
+                                   "each variant in float32 and bf16 (weights cast once, channels_last), the GFLOP/s "
+                                   "they achieve as a share of a 2048x2048 matmul in the same precision, and how "
+                                   "much activation capture costs over a plain forward.")
     p.add_argument("--device", default=None, help=DEVICE_HELP)
     p.add_argument("--batch-size", type=int, default=16, metavar="N", help="batch for the throughput figure")
     p.add_argument("--repeats", type=int, default=10, metavar="R", help="timed runs per figure (median reported)")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["article", "torchvision"])
-    p.add_argument("--autocast", choices=AUTOCAST, default=None, help="mixed precision for the networks")
+    p.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=list(PRECISIONS),
+                   help="each measured against its own matmul peak (default: all)")
     p.add_argument("--threads", type=int, default=None, metavar="T",
                    help="CPU threads for torch (default: torch's own choice); 1 is steadier on a busy machine")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")

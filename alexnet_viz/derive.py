@@ -9,9 +9,9 @@ import math
 from dataclasses import dataclass
 
 from . import article
-from .ledger import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
-from .report import shape_text
-from .spec import ARTICLE, KIND_NAMES, LRN, VARIANTS, Spec, get_spec
+from .bookkeeping import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
+from .formatting import fmt_bytes, shape_text
+from .spec import KIND_NAMES, Spec, get_spec
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,6 @@ class Derivation:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("*", "\\*")
-
-
-def fmt_bytes(n: int) -> str:
-    """Bytes in the largest binary unit that keeps the number readable."""
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:,.2f} {unit}"
-    return f"{n:,} B"
 
 
 def _compare(name: str, computed: object, attr: str) -> tuple[str | None, bool | None]:
@@ -173,54 +165,3 @@ def _out_working(r: Row) -> str:
         return f"{r.out_shape[0]:,} neurons"
     c, h, w = r.out_shape
     return f"{c} {'kernels' if r.kind == 'conv' else 'channels kept'} × {h} × {w}"
-
-
-_COMPARED = (("out", "width"), ("padding", "padding"), ("groups", "groups"), ("lrn", "LRN"),
-             ("adaptive", "adaptive pool"))
-
-
-def variant_differences(input_size: int | None = None) -> list[dict]:
-    """Per layer, what differs between the variants, then each variant's output shape and parameters."""
-    books = {name: ledger(spec, input_size) for name, spec in VARIANTS.items()}
-    heading = f"differences ({' / '.join(books)})"
-    records = []
-    for i, name in enumerate(ARTICLE.names):
-        layers = [VARIANTS[v].layers[i] for v in books]
-        diffs = []
-        for field, label in _COMPARED:
-            values = [getattr(layer, field) for layer in layers]
-            if len(set(map(repr, values))) > 1:
-                diffs.append(f"{label} {' / '.join(_short(x) for x in values)}")
-        rec: dict[str, object] = {"layer": name, heading: " · ".join(diffs) or "same"}
-        for v, book in books.items():
-            rec[f"{v} output"] = shape_text(book.rows[i].out_shape)
-            rec[f"{v} params"] = book.rows[i].params
-        records.append(rec)
-    return records
-
-
-def _short(value: object) -> str:
-    if value is None:
-        return "–"
-    return "yes" if isinstance(value, LRN) else str(value)
-
-
-def ledger_records(book: Ledger) -> list[dict]:
-    """The ledger as table records for a page (shapes in the article's H×W×C order)."""
-    return [{"layer": r.name, "kind": r.kind, "input": shape_text(r.in_shape), "output": shape_text(r.out_shape),
-             "kernel/stride/pad/groups": "—" if r.kind == "fc" else f"{r.kernel}/{r.stride}/{r.padding}/{r.groups}",
-             "unrounded side": "—" if r.size_exact is None else f"{r.size_exact:g}", "params": r.params,
-             "running total": r.cumulative_params, "MACs": r.macs_with_bias, "activations": r.activations,
-             "receptive field": r.rf} for r in book.rows]
-
-
-def where_it_lives(book: Ledger) -> dict[str, float | str]:
-    """Shares of parameters and multiply-adds held by the fully connected and the convolution layers."""
-    total_p, total_m = max(book.total_params, 1), max(book.total_macs_with_bias, 1)
-    share: dict[str, float | str] = {}
-    for kind in ("fc", "conv"):
-        rows = [r for r in book.rows if r.kind == kind]
-        share[f"{kind}_params"] = sum(r.params for r in rows) / total_p
-        share[f"{kind}_macs"] = sum(r.macs_with_bias for r in rows) / total_m
-        share[f"{kind}_layers"] = ", ".join(r.name for r in rows)
-    return share

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .errors import SpecError, WeightsError
-from .ledger import conv_out, ledger
+from .bookkeeping import conv_out, ledger
 from .model import AlexNet
 from .spec import Spec, get_spec
 

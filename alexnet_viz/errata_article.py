@@ -6,7 +6,7 @@ operations module) and names the article's sentence and, where the paper speaks 
 from __future__ import annotations
 
 from . import article, paper
-from .ledger import ceil_out, conv_out, ledger
+from .bookkeeping import ceil_out, conv_out, ledger
 from .operations import convolve, dense_example, fully_connected, pool, random_values
 from .report import shape_text
 from .spec import ARTICLE, PAPER, TORCHVISION, Spec

@@ -7,8 +7,8 @@ memory), it is; results of experiments can only be quoted, and say so (basis "pa
 from __future__ import annotations
 
 from . import article, paper
-from .derive import fmt_bytes
-from .ledger import ledger
+from .formatting import fmt_bytes
+from .bookkeeping import ledger
 from .spec import ARTICLE, PAPER
 from .training_memory import ASSUMPTIONS, training_memory
 from .verdicts import Finding, Source

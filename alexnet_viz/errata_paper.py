@@ -10,7 +10,7 @@ import math
 from functools import lru_cache
 
 from . import article, paper
-from .ledger import ledger
+from .bookkeeping import ledger
 from .report import shape_text
 from .spec import ARTICLE, KIND_NAMES, PAPER
 from .verdicts import Finding, Source

@@ -11,15 +11,14 @@ modes, parameters and `requires_grad` flags are never touched.
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from captum.attr import LayerGradCam, Occlusion, Saliency
-from torch import nn
 
+from .casting import cast_input, twin
 from .errors import AlexVizError
 from .model import AlexNet
 from .probe import model_device
@@ -27,16 +26,6 @@ from .probe import model_device
 OCCLUSION_WINDOW = 32
 OCCLUSION_STRIDE = 16
 OCCLUSION_BATCH = 32  # occluded copies per forward: bounded memory, few Python round trips
-
-
-def twin(model: AlexNet) -> AlexNet:
-    """A new module tree over the same parameter and buffer tensors, with no hooks, in eval mode."""
-    memo: dict[int, object] = {id(t): t for t in (*model.parameters(), *model.buffers())}
-    for module in model.modules():
-        for attr, value in vars(module).items():
-            if "hooks" in attr and isinstance(value, dict):
-                memo[id(value)] = type(value)()  # another session's live hooks are not copied
-    return copy.deepcopy(model, memo).eval()
 
 
 def _one_image(model: AlexNet, x: torch.Tensor, target: int) -> torch.Tensor:
@@ -78,12 +67,14 @@ def grad_cam(model: AlexNet, x: torch.Tensor, target: int, layer: str = "C7") ->
 
 
 def occlusion(model: AlexNet, x: torch.Tensor, target: int, window: int = OCCLUSION_WINDOW,
-              stride: int = OCCLUSION_STRIDE) -> np.ndarray:
+              stride: int = OCCLUSION_STRIDE, precision: str = "float32") -> np.ndarray:
     """How much the target's logit drops when a window x window patch is replaced by the mean colour.
 
     Cost: ((H - window) // stride + 1) ** 2 forwards, batched OCCLUSION_BATCH at a time; the
     defaults at 224 make 13 x 13 = 169 forwards, a few seconds on two CPU cores. Pixels covered by
     several windows get the average drop; zero in normalised space is the dataset's mean colour.
+    The forwards run on a twin in `precision` (channels_last; bf16 uses the CPU's bf16 units),
+    while captum's sums stay float32: the network's logits come back as float32.
     """
     x = _one_image(model, x, target)
     size = min(x.shape[-2:])
@@ -91,9 +82,13 @@ def occlusion(model: AlexNet, x: torch.Tensor, target: int, window: int = OCCLUS
         raise AlexVizError(f"Occlusion needs 1 <= window <= {size} and 1 <= stride <= window "
                            f"(got window {window}, stride {stride}).")
     channels = x.shape[1]
-    net = twin(model)
+    net = twin(model, precision)
+
+    def logits(batch: torch.Tensor) -> torch.Tensor:
+        return net(cast_input(batch, precision)).float()
+
     with torch.inference_mode(False), torch.no_grad():
-        drop = Occlusion(net).attribute(x, sliding_window_shapes=(channels, window, window),
+        drop = Occlusion(logits).attribute(x, sliding_window_shapes=(channels, window, window),
                                         strides=(channels, stride, stride), baselines=0.0, target=int(target),
                                         perturbations_per_eval=OCCLUSION_BATCH)
     return _unit(drop[0].mean(dim=0))

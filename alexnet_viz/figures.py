@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .ledger import Ledger, Row
-from .report import shape_text
+from .bookkeeping import Ledger, Row
+from .formatting import shape_text
 from .spec import KIND_NAMES
 
 COLORS = {"input": "#9e9e9e", "conv": "#4c78a8", "maxpool": "#f58518", "avgpool": "#e4a11b",
@@ -50,8 +50,8 @@ def _edges(boxes: list[np.ndarray], color: str = "#333", width: float = 2) -> go
 
 
 def row_hover(r: Row) -> str:
-    """The numbers a block's hover shows; also used by the layer page."""
-    lines = [f"<b>{r.name}</b> {KIND_NAMES[r.kind]}"]
+    """The numbers a block's hover shows, under the layer's three names (article, paper, PyTorch)."""
+    lines = [f"<b>{r.name}</b> {KIND_NAMES[r.kind]}", f"paper: {r.paper_name} · PyTorch: {r.torch_name}"]
     if r.kind == "conv":
         lines.append(f"{r.out_shape[0]} kernels {r.kernel}×{r.kernel}×{r.in_shape[0] // r.groups}, "
                      f"stride {r.stride}, "

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from .figures import COLORS, _box, _corners, _depth, _edges, _layout, _lines, _side, row_hover
 from .errors import SpecError
-from .ledger import Ledger
+from .bookkeeping import Ledger
 from .stack import TowerRow, tower_plan, towers
 
 if TYPE_CHECKING:  # pragma: no cover  (ideas imports torch; the architecture pages must not pay for it)

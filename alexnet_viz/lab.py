@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, replace
 
 from .errors import SpecError
-from .ledger import Ledger, ledger, min_input_size
+from .bookkeeping import Ledger, ledger, min_input_size
 from .spec import LayerSpec, Spec
 
 COLUMNS: tuple[str, ...] = ("layer", "kind", "channels", "kernel", "stride", "padding", "groups")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .ledger import ledger
+from .bookkeeping import ledger
+from .names import module_plan
 from .spec import LayerSpec, Spec, get_spec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,34 +29,21 @@ class AlexNet(nn.Module):
         book = ledger(spec)  # validates the spec and gives every layer's input size
         self.spec = spec
         self.provenance = None
-        self._paths: dict[str, dict[str, str]] = {}
-        features: list[nn.Module] = []
-        classifier: list[nn.Module] = []
+        self._paths = module_plan(spec)  # the same plan the ledger's PyTorch names come from
+        seqs: dict[str, list[nn.Module]] = {"features": [], "classifier": []}
         self.avgpool: nn.Module = nn.Identity()
-        last_spatial = max((i for i, l in enumerate(spec.layers) if l.is_spatial), default=-1)
-        for i, (layer, row) in enumerate(zip(spec.layers, book.rows)):
-            if layer.kind == "fc":
-                self._add(layer.name, "classifier", classifier, _fc_modules(layer, row.in_shape[0], spec))
-                continue
-            parts = _spatial_modules(layer, row.in_shape[0])
-            if layer.adaptive is not None:
-                adaptive = nn.AdaptiveAvgPool2d((layer.adaptive, layer.adaptive))
-                if i != last_spatial:  # torchvision keeps the final one apart, as `avgpool`
-                    parts.append(("adaptive", adaptive))
-                else:
-                    self.avgpool = adaptive
-            self._add(layer.name, "features", features, parts)
-            if layer.adaptive is not None and i == last_spatial:
-                self._paths[layer.name]["adaptive"] = "avgpool"
-        self.features = nn.Sequential(*features)
-        self.classifier = nn.Sequential(*classifier)
+        for layer, row in zip(spec.layers, book.rows):
+            modules = _modules(layer, row.in_shape[0])
+            for role, path in self._paths[layer.name].items():
+                if path == "avgpool":
+                    self.avgpool = modules[role]
+                    continue
+                where, index = path.split(".")
+                assert int(index) == len(seqs[where]), path  # the plan numbers modules in running order
+                seqs[where].append(modules[role])
+        self.features = nn.Sequential(*seqs["features"])
+        self.classifier = nn.Sequential(*seqs["classifier"])
         _initialise(self, spec)
-
-    def _add(self, name: str, where: str, seq: list[nn.Module], parts: list[tuple[str, nn.Module]]) -> None:
-        roles = self._paths.setdefault(name, {})
-        for role, module in parts:
-            roles[role] = f"{where}.{len(seq)}"
-            seq.append(module)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.features(x))
@@ -89,32 +77,25 @@ class AlexNet(nn.Module):
         return w
 
 
-def _spatial_modules(layer: LayerSpec, in_channels: int) -> list[tuple[str, nn.Module]]:
+def _modules(layer: LayerSpec, in_channels: int) -> dict[str, nn.Module]:
+    """One module per role `names.roles` can give this layer (the plan decides which are used)."""
+    mods: dict[str, nn.Module] = {"relu": nn.ReLU(inplace=False)}
+    if layer.kind == "fc":
+        mods["linear"] = nn.Linear(in_channels, layer.out)
+        mods["dropout"] = nn.Dropout(layer.dropout)
+        return mods
     if layer.kind == "conv":
-        mods: list[tuple[str, nn.Module]] = [("conv", nn.Conv2d(in_channels, layer.out, layer.kernel, layer.stride,
-                                                                  layer.padding, groups=layer.groups))]
+        mods["conv"] = nn.Conv2d(in_channels, layer.out, layer.kernel, layer.stride, layer.padding,
+                                 groups=layer.groups)
     elif layer.kind == "maxpool":
-        mods = [("pool", nn.MaxPool2d(layer.kernel, layer.stride, layer.padding))]
+        mods["pool"] = nn.MaxPool2d(layer.kernel, layer.stride, layer.padding)
     else:
-        mods = [("pool", nn.AvgPool2d(layer.kernel, layer.stride, layer.padding))]
-    if layer.relu:
-        mods.append(("relu", nn.ReLU(inplace=False)))
+        mods["pool"] = nn.AvgPool2d(layer.kernel, layer.stride, layer.padding)
     if layer.lrn is not None:
         lrn = layer.lrn  # PyTorch divides alpha by size; the paper does not
-        mods.append(("lrn", nn.LocalResponseNorm(lrn.size, alpha=lrn.alpha * lrn.size, beta=lrn.beta, k=lrn.k)))
-    return mods
-
-
-def _fc_modules(layer: LayerSpec, in_features: int, spec: Spec) -> list[tuple[str, nn.Module]]:
-    mods: list[tuple[str, nn.Module]] = [("linear", nn.Linear(in_features, layer.out))]
-    if layer.relu:
-        mods.append(("relu", nn.ReLU(inplace=False)))
-    if layer.dropout:
-        drop = ("dropout", nn.Dropout(layer.dropout))
-        if spec.dropout_first:
-            mods.insert(0, drop)
-        else:
-            mods.append(drop)
+        mods["lrn"] = nn.LocalResponseNorm(lrn.size, alpha=lrn.alpha * lrn.size, beta=lrn.beta, k=lrn.k)
+    if layer.adaptive is not None:
+        mods["adaptive"] = nn.AdaptiveAvgPool2d((layer.adaptive, layer.adaptive))
     return mods
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .ledger import adaptive_geometry, conv_out, ledger
+from .bookkeeping import ledger
 from .spec import Spec, get_spec
 
 Normalise = Literal["map", "layer"]
@@ -307,37 +307,26 @@ class Box:
 
 def receptive_field(spec_or_variant: Spec | str, layer: str, row: int, col: int,
                     input_size: int | None = None) -> Box:
-    """The input pixels that unit (row, col) of `layer` sees, from the ledger's rf and jump.
+    """The input pixels that unit (row, col) of `layer` sees, placed from the ledger's geometry.
 
-    The first unit's centre (`start`) moves by ((k - 1) / 2 - padding) * jump at each layer, so
-    unit j's centre is start + j * jump and its window spans rf pixels around it.
+    The ledger owns the arithmetic (rf, jump and the centre `start` of unit 0); this only puts
+    unit j's centre at start + j * jump with rf pixels around it, and clips that to the image.
     """
     spec = get_spec(spec_or_variant)
     size = input_size or spec.input_size
-    book = ledger(spec, size)
-    target = book.row(layer)
+    target = ledger(spec, size).row(layer)
     if target.kind == "fc":
         raise ValueError(f"{layer} is fully connected: every unit sees the whole image")
     out_h, out_w = target.out_shape[1], target.out_shape[2]
     if not (0 <= row < out_h and 0 <= col < out_w):
         raise ValueError(f"unit ({row}, {col}) is outside {layer}'s {out_h}x{out_w} map")
-    start, jump = 0.0, 1
-    for r in book.rows:
-        start += ((r.kernel - 1) / 2 - r.padding) * jump
-        jump *= r.stride
-        if r.adaptive is not None:  # the ledger's largest bin and smallest step, as for rf
-            pooled, _ = conv_out(r.in_shape[1], r.kernel, r.stride, r.padding)
-            k, step = adaptive_geometry(pooled, r.adaptive)
-            start += (k - 1) / 2 * jump
-            jump *= step
-        if r.name == layer:
-            break
     half = (target.rf - 1) / 2
-    cy, cx = start + row * jump, start + col * jump
-    full = (math.floor(cx - half), math.floor(cy - half), math.floor(cx - half) + target.rf - 1,
-            math.floor(cy - half) + target.rf - 1)
+    cy, cx = target.start + row * target.jump, target.start + col * target.jump
+    x0, y0 = math.floor(cx - half), math.floor(cy - half)
+    full = (x0, y0, x0 + target.rf - 1, y0 + target.rf - 1)
     clipped = (max(0, full[0]), max(0, full[1]), min(size - 1, full[2]), min(size - 1, full[3]))
-    return Box(layer=layer, row=row, col=col, rf=target.rf, jump=jump, centre=(cy, cx), full=full, clipped=clipped)
+    return Box(layer=layer, row=row, col=col, rf=target.rf, jump=target.jump, centre=(cy, cx), full=full,
+               clipped=clipped)
 
 
 def draw_box(image: np.ndarray, box: Box, *, colour: tuple[int, int, int] = (255, 221, 0), width: int = 2,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SpecError
-from .ledger import conv_out
+from .bookkeeping import conv_out
 
 POOL_KINDS = ("max", "avg")
 

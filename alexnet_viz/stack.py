@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .ledger import ledger
+from .bookkeeping import ledger
 from .spec import Spec
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from .ledger import BYTES_PER_FLOAT32, ledger
+from .bookkeeping import BYTES_PER_FLOAT32, ledger
 from .spec import Spec
 
 MEASURED_BATCHES = (1, 2)

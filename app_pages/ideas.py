@@ -14,7 +14,7 @@ from alexnet_viz.figures import value_grids, vector_bars
 from alexnet_viz.idea_figures import activation_figure, tower_strip
 from alexnet_viz.claims import CLAIMS
 from alexnet_viz.ideas import activation_curves
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.operations import pool_geometry
 from alexnet_viz.probe_figures import channel_heatmap
 from alexnet_viz.spec import PAPER, VARIANTS

@@ -2,12 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.derive import ledger_records
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.lab import evaluate, spec_rows, verify_with_torch
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.report import render
 from alexnet_viz.spec import VARIANTS, Spec
+from ui.ledger_table import ledger_table
 from ui.state import context
 from ui.totals import totals_row
 
@@ -59,13 +59,7 @@ for message in result.errors.values():
 book = result.ledger
 totals_row(book, book.total_params - ledger(base).total_params)
 
-frame = pd.DataFrame(ledger_records(book))
-if any(name in result.errors for name in frame["layer"]):  # each message on the row it belongs to
-    frame.insert(1, "problem", [result.errors.get(n, "") for n in frame["layer"]])
-st.dataframe(frame, hide_index=True, width="stretch", height=36 * (len(frame) + 1), key="lab_ledger",
-             column_config={"problem": st.column_config.TextColumn(width="large"),
-                            **{c: st.column_config.NumberColumn(format="localized")
-                               for c in ("params", "running total", "MACs", "activations")}})
+ledger_table(book, problems=result.errors, key="lab_ledger")
 
 downloads = st.columns(4)
 stem = f"alexnet-{preset}-edited-{book.input_size}"

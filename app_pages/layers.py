@@ -4,8 +4,9 @@ import streamlit as st
 from alexnet_viz import article
 from alexnet_viz.derive import derive
 from alexnet_viz.figures import layer_diagram
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.idea_figures import tower_link_figure
-from alexnet_viz.ledger import ledger
+from alexnet_viz.names import ARTICLE_SOURCE, PAPER_SOURCE, TORCH_SOURCE, module_plan
 from alexnet_viz.spec import Spec
 from alexnet_viz.stack import layer_stack, tower_plan
 from ui.state import context
@@ -33,6 +34,11 @@ url_write(LAYER_PARAM, name)
 
 result = derive(ctx.spec, name, book=book)
 st.subheader(result.title)
+row = book.row(name)
+others = ", ".join(f"{role} `{path}`" for role, path in module_plan(ctx.spec)[name].items() if path != row.torch_name)
+st.caption(f"Article: **{name}** · paper: **{row.paper_name}** · PyTorch: `{row.torch_name}`"
+           + (f" (with {others})" if others else ""),
+           help=f"Article: {ARTICLE_SOURCE}.  \nPaper: {PAPER_SOURCE}.  \nPyTorch: {TORCH_SOURCE}.")
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")

@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.derive import ledger_records, variant_differences, where_it_lives
+from alexnet_viz.compare import variant_differences, where_it_lives
 from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import VARIANTS, Spec
 from alexnet_viz.stack import tower_plan
+from ui.ledger_table import ledger_table
 from ui.state import context
 from ui.totals import totals_row
 
@@ -42,10 +43,7 @@ if talk:
                f"the paper's Figure 2); red lines are where the GPUs exchange data, into {', '.join(talk)} (Sec. 3.5).")
 
 st.subheader("Layer by layer")
-st.dataframe(pd.DataFrame(ledger_records(book)), hide_index=True, width="stretch",
-             height=36 * (len(book.rows) + 1),
-             column_config={c: st.column_config.NumberColumn(format="localized")
-                            for c in ("params", "running total", "MACs", "activations")})
+ledger_table(book)
 
 share = where_it_lives(book)
 st.subheader("Where the parameters live, and where the work is done")

@@ -13,8 +13,10 @@ from alexnet_viz import SpecError, get_spec, ledger
 from alexnet_viz.model import AlexNet, build_model
 from alexnet_viz.spec import ARTICLE, LayerSpec, Spec
 
-CASES = [("article", 224), ("article", 63), ("article", 257), ("paper", 227), ("paper", 224),
-         ("torchvision", 224), ("torchvision", 63), ("torchvision", 300)]
+# each preset at its own size in the fast loop; the smallest and odd sizes with the slow tests
+CASES = [("article", 224), ("paper", 227), ("torchvision", 224),
+         *(pytest.param(v, size, marks=pytest.mark.slow) for v, size in
+           [("article", 63), ("article", 257), ("paper", 224), ("torchvision", 63), ("torchvision", 300)])]
 
 
 def layer_outputs(model: AlexNet, size: int) -> dict[str, tuple[int, ...]]:
@@ -96,6 +98,7 @@ def small_specs(draw) -> tuple[Spec, int]:
     return spec, draw(st.integers(1, 48))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
 @given(small_specs())
 def test_random_valid_specs_agree(case: tuple[Spec, int]) -> None:

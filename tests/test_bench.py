@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 import torch
 
+from alexnet_viz import bench
 from alexnet_viz.bench import render, run_bench
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.cli import main
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.ledger import ledger
-from alexnet_viz.spec import ARTICLE, Spec
+from alexnet_viz.spec import ARTICLE, Spec, get_spec
 
 
 def tiny(base: Spec = ARTICLE) -> Spec:
@@ -21,43 +22,61 @@ def tiny(base: Spec = ARTICLE) -> Spec:
     return replace(base, name="tiny", layers=layers)
 
 
-def test_run_bench_measures_every_figure_consistently() -> None:
+@pytest.fixture(autouse=True)
+def small_matmul(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 256-side peak matmul: the same code path at a 500th of the 2048-side cost."""
+    monkeypatch.setattr(bench, "MATMUL_SIDE", 256)
+
+
+def test_run_bench_measures_every_figure_in_both_precisions() -> None:
     result = run_bench([tiny()], batch_size=3, repeats=2)
-    assert result.device_type == "cpu" and result.device.startswith("CPU (") and result.matmul_gflops > 0
-    (v,) = result.variants
-    assert v.variant == "tiny" and v.macs_per_image == ledger(tiny()).total_macs_with_bias
-    assert all(math.isfinite(x) and x > 0 for x in (v.latency_ms, v.batch_ms, v.throughput_img_s, v.gflops_batch1,
-                                                     v.gflops_batch, v.share_of_peak, v.capture_ratio,
-                                                     v.capture_ratio_best))
-    assert v.latency_best_ms <= v.latency_ms
-    assert v.throughput_img_s == pytest.approx(3 / (v.batch_ms / 1000))
-    assert v.gflops_batch == pytest.approx(2 * v.macs_per_image * 3 / (v.batch_ms / 1000) / 1e9)
-    assert v.share_of_peak == pytest.approx(v.gflops_batch / result.matmul_gflops)
+    assert result.device_type == "cpu" and result.device.startswith("CPU (")
+    assert result.precisions == ("float32", "bf16") and set(result.matmul_gflops) == {"float32", "bf16"}
+    f32, b16 = result.variants
+    assert (f32.precision, b16.precision) == ("float32", "bf16")
+    macs = 2 * ledger(tiny()).total_macs_with_bias  # flops per image, from the ledger
+    for v in (f32, b16):
+        peak = result.matmul_gflops[v.precision]
+        assert v.variant == "tiny" and v.macs_per_image * 2 == macs
+        assert all(math.isfinite(x) and x > 0 for x in (v.latency_ms, v.batch_ms, v.throughput_img_s,
+                                                         v.gflops_batch1, v.gflops_batch))
+        assert v.latency_best_ms <= v.latency_ms
+        assert v.throughput_img_s == pytest.approx(3 / (v.batch_ms / 1000))
+        assert v.gflops_batch == pytest.approx(macs * 3 / (v.batch_ms / 1000) / 1e9)
+        assert v.gflops_batch1 == pytest.approx(macs / (v.latency_ms / 1000) / 1e9)
+        assert v.share_of_peak == pytest.approx(v.gflops_batch / peak)  # each against its own precision's peak
+        assert v.share_of_peak_batch1 == pytest.approx(v.gflops_batch1 / peak)
+    assert f32.capture_ratio is not None and f32.capture_ratio > 0 and b16.capture_ratio is None
     text = render(result)
     assert result.load_average is not None and len(result.load_average) == 2
-    for field in ("matmul 2048x2048 float32", "GFLOP/s", "b3 img/s", "capture/plain", "best/best", "tiny",
-                  "load average"):
+    for field in ("matmul 256x256 float32", "matmul 256x256 bf16", "% peak b1", "b3 img/s", "capture/plain",
+                  "best/best", "tiny", "load average", "tiny bf16 b1:", "(goal >= 75%)"):
         assert field in text
 
 
-def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture) -> None:
+def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's wiring, on tiny stand-ins for the two networks (the measuring itself is tested above)."""
+    monkeypatch.setattr(bench, "get_spec", lambda v: replace(tiny(get_spec(v)), name=v))
     threads = torch.get_num_threads()
     try:
-        code = main(["bench", "--repeats", "1", "--batch-size", "2", "--json", "--autocast", "bf16", "--threads", "1"])
+        code = main(["bench", "--repeats", "1", "--batch-size", "2", "--json", "--precisions", "bf16",
+                     "--threads", "1"])
     finally:
         torch.set_num_threads(threads)
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["device"] == "CPU (1 thread)"
-    assert [v["variant"] for v in doc["variants"]] == ["article", "torchvision"]
-    assert doc["batch_size"] == 2 and doc["autocast"] == "bf16" and doc["matmul_autocast_gflops"] > 0
+    assert [(v["variant"], v["precision"]) for v in doc["variants"]] == [("article", "bf16"), ("torchvision", "bf16")]
+    assert doc["batch_size"] == 2 and doc["precisions"] == ["bf16"] and list(doc["matmul_gflops"]) == ["bf16"]
     for v in doc["variants"]:
-        assert {"latency_ms", "latency_best_ms", "throughput_img_s", "gflops_batch", "share_of_peak", "capture_ratio",
-                "capture_ratio_best"} <= v.keys()
+        assert {"latency_ms", "latency_best_ms", "throughput_img_s", "gflops_batch", "share_of_peak",
+                "share_of_peak_batch1", "capture_ratio"} <= v.keys()
 
 
 def test_bad_settings_are_library_errors(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(AlexVizError, match="at least 1"):
         run_bench([tiny()], repeats=0)
+    with pytest.raises(AlexVizError, match="float32, bf16"):
+        run_bench([tiny()], precisions=["fp8"])
     assert main(["bench", "--threads", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: --threads")

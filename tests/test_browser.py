@@ -14,7 +14,7 @@ from alexnet_viz import mosaic
 from devtools.server import launch_chromium, running_app
 from devtools.stproto import StreamlitSession
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 WAIT_MS = 120_000

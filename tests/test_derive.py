@@ -2,8 +2,11 @@
 import pytest
 
 from alexnet_viz import article
-from alexnet_viz.derive import derive, fmt_bytes, ledger_records, variant_differences, where_it_lives
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
+from alexnet_viz.compare import variant_differences, where_it_lives
+from alexnet_viz.derive import derive
+from alexnet_viz.formatting import fmt_bytes
+from alexnet_viz.report import records
 from alexnet_viz.spec import ARTICLE, NAMES, PAPER, VARIANTS
 
 
@@ -85,7 +88,7 @@ def test_variant_differences():
 
 
 def test_ledger_records():
-    recs = ledger_records(ledger("article"))
+    recs = records(ledger("article"))
     assert [r["layer"] for r in recs] == list(NAMES)
-    assert recs[0]["output"] == "55x55x96" and recs[0]["unrounded side"] == "55.25"
-    assert recs[-1]["unrounded side"] == "—"
+    assert recs[0]["output"] == "55x55x96" and recs[0]["unrounded"] == "55.25"
+    assert recs[-1]["unrounded"] == "-" and recs[-1]["params"] == 4_097_000

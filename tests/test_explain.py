@@ -155,3 +155,17 @@ def test_callers_inside_inference_mode_still_get_gradients(model: nn.Module) -> 
 def test_bad_requests_are_library_errors(model: nn.Module, call, message: str) -> None:
     with pytest.raises(AlexVizError, match=message):
         call(model, picture())
+
+
+def test_occlusion_in_bf16_agrees_with_float32_and_leaves_the_model_alone(model: nn.Module) -> None:
+    """bf16 runs on a cast twin: the same map up to bf16 rounding; the shared float32 weights stay as they were."""
+    before = snapshot(model)
+    x = picture()
+    full = occlusion(model, x, 0, window=56, stride=56)
+    half = occlusion(model, x, 0, window=56, stride=56, precision="bf16")
+    assert half.dtype == np.float32 and half.shape == full.shape
+    assert np.corrcoef(full.ravel(), half.ravel())[0, 1] > 0.95 and np.abs(full - half).max() < 0.1
+    assert_unchanged(model, before)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    with pytest.raises(AlexVizError, match="float32, bf16"):
+        occlusion(model, x, 0, precision="fp8")

@@ -2,10 +2,13 @@
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import torch
 
-from alexnet_viz.figures import (block_diagram, dense_figure, layer_diagram, params_vs_macs, row_hover, value_grids,
+from alexnet_viz.bookkeeping import ledger
+from alexnet_viz.figures import (block_diagram, dense_figure, layer_diagram, params_vs_macs, value_grids,
                                  variants_chart, vector_bars)
-from alexnet_viz.ledger import ledger
+from alexnet_viz.model import build_model
+from alexnet_viz.probe import capture
 from alexnet_viz.spec import VARIANTS
 
 
@@ -54,11 +57,23 @@ def test_two_gpu_towers_hold_half_the_channels_each():
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_layer_diagram_every_layer(variant):
+def test_layer_diagram_hover_states_the_real_models_numbers(variant):
+    """Against the built network, not the ledger: its module path, its parameter count, its output shape."""
+    model = build_model(variant, seed=0)
+    modules = dict(model.named_modules())
+    x = torch.zeros(1, 3, model.spec.input_size, model.spec.input_size)
+    outputs = capture(model, x)
     book = ledger(variant)
+    paper = {"C1": "conv1", "S2": "pool1", "C3": "conv2", "C5": "conv3", "F11": "fc8"}
     for r in book.rows:
-        fig = layer_diagram(book, r.name)
-        assert _meshes(fig, r.name)[0].hovertext == row_hover(r)
+        hover = _meshes(layer_diagram(book, r.name), r.name)[0].hovertext
+        path = next(p for p, m in modules.items() if m is model.layer(r.name))
+        params = sum(p.numel() for m in model.parts(r.name).values() for p in m.parameters())
+        shape = tuple(outputs[r.name].shape[1:])
+        out = f"{shape[1]}x{shape[2]}x{shape[0]}" if len(shape) == 3 else str(shape[0])
+        assert f"PyTorch: {path}" in hover and f"params {params:,} " in hover and f"→ {out}" in hover, hover
+        if r.name in paper:
+            assert f"paper: {paper[r.name]} " in hover
 
 
 def test_layer_diagram_spatial_scale():

@@ -260,7 +260,7 @@ def test_tower_strip_draws_red_links_only_where_the_gpus_talk():
     import plotly.graph_objects as go
 
     from alexnet_viz.idea_figures import tower_strip
-    from alexnet_viz.ledger import ledger
+    from alexnet_viz.bookkeeping import ledger
 
     fig = tower_strip(ledger(PAPER))
     lines = [t for t in fig.data if isinstance(t, go.Scatter) and t.mode == "lines"]

@@ -5,6 +5,7 @@ quickly; the refusal path for big headers is the same code at any cap.
 """
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -12,6 +13,8 @@ from PIL import Image
 from alexnet_viz.errors import ImageError
 from alexnet_viz.images import load_image
 from tests import imagegen as gen
+
+pytestmark = pytest.mark.slow  # hundreds of decodes: the fast loop keeps the fixed corpora of test_images
 
 FUZZ_CAP = 1_000_000
 SMALL = (8, 6)

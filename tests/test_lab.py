@@ -5,7 +5,7 @@ import pytest
 
 from alexnet_viz.errors import SpecError
 from alexnet_viz.lab import COLUMNS, apply_row, evaluate, spec_rows, verify_with_torch
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import ARTICLE, PAPER, VARIANTS
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alexnet_viz import ARTICLE, PAPER, TORCHVISION, SpecError, ledger, min_input_size
+from alexnet_viz.bookkeeping import MAX_VALUE
 from alexnet_viz.spec import LAYER_KINDS
 
 # The article's table (shapes as H, W, C; params; running totals), as the article prints it.
@@ -120,9 +121,33 @@ def test_any_integers_give_a_ledger_or_a_spec_error(layer, kind, out, kernel, st
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
-@given(size=_ints, channels=_ints)
-def test_any_input_geometry_gives_a_ledger_or_a_spec_error(size, channels) -> None:
+@given(size=st.one_of(_ints, st.integers(min_value=55, max_value=80)), channels=st.one_of(_ints, st.integers(1, 9)))
+def test_any_input_geometry_gives_a_ledger_exactly_when_it_fits(size, channels) -> None:
+    """Accepted exactly when the side reaches the article's 63 pixels and both numbers are in range."""
+    fits = 63 <= size <= MAX_VALUE and 1 <= channels <= MAX_VALUE
     try:
-        ledger(replace(ARTICLE, in_channels=channels), size)
-    except SpecError:
-        pass
+        book = ledger(replace(ARTICLE, in_channels=channels), size)
+    except SpecError as exc:
+        assert not fits, (size, channels, str(exc))
+    else:
+        assert fits
+        assert book.row("C1").weight_params == 96 * channels * 11 * 11  # 96 kernels of 11x11 over every channel
+        side = (size - 11 + 4) // 4 + 1  # C1, then three 3x3 stride-2 pools around the same-size convs
+        for _ in range(3):
+            side = (side - 3) // 2 + 1
+        assert book.row("F9").in_shape == (256 * side * side,)
+
+
+def test_start_is_the_centre_of_unit_zero() -> None:
+    """C1 unit 0 of the article reads input -2..8 (padding 2), so its centre is pixel 3; the paper's, 0..10."""
+    assert ledger("article").row("C1").start == 3.0 and ledger("paper").row("C1").start == 5.0
+    # S2 unit 0 pools C1 units 0..2, whose centres are 3, 7 and 11
+    assert ledger("article").row("S2").start == 7.0
+
+
+def test_the_package_function_does_not_shadow_its_module() -> None:
+    import alexnet_viz
+    import alexnet_viz.bookkeeping
+
+    assert callable(alexnet_viz.ledger) and alexnet_viz.ledger is alexnet_viz.bookkeeping.ledger
+    assert alexnet_viz.bookkeeping.conv_out(224, 11, 4, 2) == (55, 55.25)

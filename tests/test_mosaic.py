@@ -1,6 +1,7 @@
 """Grids, kernels, overlays and receptive fields drawn by alexnet_viz.mosaic."""
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from PIL import Image
 
 from alexnet_viz import mosaic
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.model import build_model
 from alexnet_viz.spec import VARIANTS
 
@@ -139,19 +140,27 @@ def test_receptive_field_identity_adaptive_pool_and_errors():
         mosaic.receptive_field("article", "C1", 55, 0)
 
 
-@pytest.mark.parametrize("layer", ["C1", "C3"])
-def test_receptive_field_contains_the_gradient(layer):
-    """Autograd on the real network: the unit's input gradient lives inside the drawn box."""
+@functools.lru_cache(maxsize=None)
+def _model(variant):
+    return build_model(variant, seed=0)
+
+
+@pytest.mark.parametrize("variant,layer", [("article", "C1"), ("article", "C3"), ("paper", "S4"),
+                                           ("torchvision", "C5")])
+def test_receptive_field_contains_the_gradient(variant, layer):
+    """Autograd on the real network: the unit's input gradient lives inside the box the ledger places."""
     from alexnet_viz.probe import capture
 
-    model = build_model("article", seed=0)
-    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0), requires_grad=True)
-    out = capture(model, x, [layer], grad=True)[f"{layer}.pre"]
+    model = _model(variant)
+    size = model.spec.input_size
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    outputs = capture(model, x, [layer], grad=True)
+    out = outputs.get(f"{layer}.pre", outputs[layer])  # a conv's pre-ReLU map; a pool has only its output
     i, j = 3, 5
     out[0, 0, i, j].backward()
     support = x.grad[0].abs().sum(0) > 0
     ys, xs = np.nonzero(support.numpy())
-    box = mosaic.receptive_field("article", layer, i, j)
+    box = mosaic.receptive_field(variant, layer, i, j)
     x0, y0, x1, y1 = box.clipped
     assert len(ys) > 0
     assert ys.min() >= y0 and ys.max() <= y1 and xs.min() >= x0 and xs.max() <= x1

@@ -1,6 +1,6 @@
 """The app never imports torchvision: it would add about 150 MiB to every server process.
 
-Each check runs in a fresh interpreter, because this test process has imported torchvision
+The check runs in a fresh interpreter, because this test process has imported torchvision
 already (other tests compare against it) and sys.modules cannot be un-imported.
 """
 from __future__ import annotations
@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,11 +37,9 @@ assert weights.default_weights() == "random" and weights.official().filename.end
 import ui.analysis, ui.image_input, ui.state  # the app's shared page code
 loaded = sorted(m for m in sys.modules if m.split(".")[0] == "torchvision")
 assert not loaded, loaded
-print("ok")
 """
 
 APP = f"""
-import sys
 from streamlit.testing.v1 import AppTest
 
 assert "torchvision" not in sys.modules, "AppTest itself imported torchvision"
@@ -64,9 +64,7 @@ def _run_fresh(code: str) -> None:
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
 
 
-def test_library_path_never_imports_torchvision() -> None:
-    _run_fresh(LIBRARY)
-
-
-def test_prediction_page_never_imports_torchvision() -> None:
-    _run_fresh(APP)
+@pytest.mark.slow
+def test_library_and_prediction_page_never_import_torchvision() -> None:
+    """One fresh interpreter for both: the library's path first, then the app's pages on top of it."""
+    _run_fresh(LIBRARY + APP)

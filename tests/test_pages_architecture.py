@@ -5,20 +5,15 @@ and runs the page script without the entry script, so the sidebar is not drawn t
 tested directly (their `context()` falls back to session state, then the URL, then "article"),
 and the sidebar through the entry script's default page.
 """
-import re
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from alexnet_viz import errata
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
+from tests.conftest import PAGE_DIR
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]
 APP = "../streamlit_app.py"
-# the folder the entry script registers the pages from (read, so a rename of pages/ needs no edit here)
-PAGE_DIR = re.search(r'st\.Page\("([^"]+)/overview\.py"',
-                     (Path(__file__).resolve().parent.parent / "streamlit_app.py").read_text()).group(1)
 
 
 def _nav(page: str) -> AppTest:

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import io
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import PAGE_DIR
+
 APP = "../streamlit_app.py"
-# The folder the entry script registers its pages from (read, so renaming pages/ needs no edit here).
-PAGE_DIR = re.search(r'st\.Page\("([^"]+)/feature_maps\.py"',
-                     (Path(__file__).resolve().parent.parent / "streamlit_app.py").read_text()).group(1)
 FEATURES, FILTERS, PREDICTION = (f"{PAGE_DIR}/{name}.py" for name in ("feature_maps", "filters", "prediction"))
 IMAGE_PAGES = [FEATURES, PREDICTION]
 
@@ -153,6 +150,7 @@ def test_camera_is_off_until_asked_for_then_its_photo_is_used():
     assert "your camera **shot.jpg**: 160×160 pixels" in _texts(at)
 
 
+@pytest.mark.slow
 def test_pages_leave_the_shared_model_as_they_found_it():
     import torch
 

@@ -57,6 +57,7 @@ def test_a_folder_gives_one_json_object_per_image_and_an_error_for_the_bad_one(p
     assert "Random, untrained weights" in err and "mean nothing" in err
 
 
+@pytest.mark.slow
 def test_table_output_is_readable_and_workers_do_not_change_results(photos: Path, capsys) -> None:
     base = [str(photos), "--weights", "random", "--variant", "torchvision", "--topk", "2"]
     code, table, _ = run(capsys, *base, "--workers", "0")
@@ -97,6 +98,7 @@ def test_bad_options_are_one_line_errors(photos: Path, capsys, flag: tuple[str, 
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_torchvision_state_dict_gives_the_same_top5_in_both_variants(photos: Path, tmp_path: Path,
                                                                       capsys) -> None:
     torch.manual_seed(0)
@@ -116,6 +118,7 @@ def test_a_torchvision_state_dict_gives_the_same_top5_in_both_variants(photos: P
     assert [t["index"] for t in tops["torchvision"]] == expected.indices.tolist()
 
 
+@pytest.mark.slow
 def test_the_module_entry_point_runs(photos: Path, capsys) -> None:
     proc = subprocess.run([sys.executable, "-m", "alexnet_viz", "predict", str(photos / "noise.png"),
                            "--weights", "random", "--format", "json", "--variant", "torchvision"],
@@ -125,3 +128,26 @@ def test_the_module_entry_point_runs(photos: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["predict", "--help"])
     assert "one object per image" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.slow
+def test_bf16_precision_agrees_with_float32(photos: Path, tmp_path: Path, capsys) -> None:
+    """Weights cast once to bf16 give float32's ranking when the logits are far apart (the last layer is scaled
+    up so that bf16's ~3 significant digits cannot reorder them)."""
+    torch.manual_seed(1)
+    reference = torchvision.models.alexnet().eval()
+    with torch.no_grad():
+        reference.classifier[6].weight.mul_(200)
+    path = tmp_path / "alexnet-decisive.pth"
+    torch.save(reference.state_dict(), path)
+    tops = {}
+    for precision in ("float32", "bf16"):
+        code, out, err = run(capsys, str(photos / "noise.png"), "--weights", str(path), "--variant", "torchvision",
+                             "--format", "json", "--topk", "3", "--precision", precision)
+        assert code == 0 and f"· {precision}" in err
+        tops[precision] = json.loads(out)[0]["top"]
+    assert tops["bf16"][0]["index"] == tops["float32"][0]["index"]
+    assert tops["bf16"][0]["prob"] == pytest.approx(tops["float32"][0]["prob"], abs=0.05)
+    with torch.no_grad():
+        expected = reference(to_tensor(load_image(photos / "noise.png"), "torchvision"))[0].argmax()
+    assert tops["float32"][0]["index"] == int(expected)

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +17,8 @@ import torch
 
 from devtools.server import ROOT, running_app
 from devtools.stproto import StreamlitSession
+
+pytestmark = pytest.mark.slow  # real servers and subprocesses
 
 FLOOR = ROOT / "scripts" / "floor_app.py"
 SAMPLES = ROOT / "assets" / "samples"

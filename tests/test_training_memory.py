@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from alexnet_viz.ledger import ledger
+from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.model import build_model
 from alexnet_viz.spec import ARTICLE, PAPER
 from alexnet_viz.training_memory import MEASURED_BATCHES, saved_bytes, training_memory

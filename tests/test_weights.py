@@ -353,13 +353,10 @@ def test_device_choice() -> None:
         load_model(TINY, "random", device="warp-drive")
 
 
-def test_provenance_describe_and_dict() -> None:
+def test_provenance_describe() -> None:
     prov = Provenance("imagenet", "article", "/c/alexnet-owt-7be5be79.pth", "7be5be79" + "0" * 56,
                       {"acc@1": 1.5}, None, "a note")
     text = prov.describe()
     for part in ("ImageNet-pretrained", "article", "alexnet-owt-7be5be79.pth", "7be5be79", "acc@1 1.5%",
                  "a note"):
         assert part in text
-    assert prov.as_dict() == {"source": "imagenet", "variant": "article", "file": "/c/alexnet-owt-7be5be79.pth",
-                              "sha256": "7be5be79" + "0" * 56, "accuracy": {"acc@1": 1.5}, "seed": None,
-                              "note": "a note"}

@@ -1,5 +1,7 @@
 """Analytic bookkeeping of a spec: shapes, parameters, MACs, memory and receptive fields.
 
+The module is `bookkeeping`, not `ledger`, so that the package's `alexnet_viz.ledger` (the function
+that makes a Ledger) never shadows a module and `mock.patch("alexnet_viz.bookkeeping.x")` works.
 Pure integer arithmetic (no torch) so it can be recomputed on every keystroke, and so that the
 model, torchinfo and a forward pass can all be checked against it.
 """
@@ -10,6 +12,7 @@ from math import gcd
 from typing import TypeGuard
 
 from .errors import SpecError
+from .names import paper_names, torch_names
 from .spec import LAYER_KINDS, LayerSpec, Spec, get_spec
 
 MAX_VALUE = 100_000  # largest integer a field may hold: keeps every count exact and printable
@@ -20,7 +23,9 @@ BYTES_PER_FLOAT32 = 4
 class Row:
     """One layer's numbers. Shapes are (C, H, W) for feature maps, (N,) for vectors."""
 
-    name: str
+    name: str  # the article's name (C1 .. F11 for the presets): the spec's own
+    paper_name: str  # the paper's numbering, conv1 .. fc8 (names.paper_names)
+    torch_name: str  # the weighted or pooling module's path in the PyTorch model, features.0 .. classifier.6
     kind: str
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
@@ -40,6 +45,7 @@ class Row:
     activation_bytes: int  # float32
     rf: int  # receptive field of one output unit, in input pixels
     jump: int  # input pixels between neighbouring output units
+    start: float  # input-pixel centre of output unit 0 (may lie in the padding); unit j's is start + j * jump
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -170,9 +176,19 @@ def adaptive_geometry(size: int, out: int) -> tuple[int, int]:
     return kernel, max(step, 1)
 
 
-def _spatial_row(layer: LayerSpec, c: int, h: int, rf: int, jump: int, input_size: int, spec: Spec,
-                 ) -> tuple[Row, int, int, int, int]:
-    name = layer.name
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """Where the walk through the layers stands: the map and one unit's view of the input."""
+
+    c: int
+    h: int
+    rf: int = 1
+    jump: int = 1
+    start: float = 0.0
+
+
+def _spatial_row(layer: LayerSpec, at: _Walk, input_size: int, spec: Spec) -> tuple[Row, _Walk]:
+    name, c, h = layer.name, at.c, at.h
     out_h, exact = conv_out(h, layer.kernel, layer.stride, layer.padding)
     if out_h < 1:
         smallest = min_input_size(spec)
@@ -181,8 +197,10 @@ def _spatial_row(layer: LayerSpec, c: int, h: int, rf: int, jump: int, input_siz
             f"stride {layer.stride} and padding {layer.padding} (({h} - {layer.kernel} + 2*{layer.padding})"
             f"/{layer.stride} + 1 = {exact:.2f}, below 1); use an input of at least "
             f"{smallest}x{smallest} (now {input_size}) or a smaller kernel.", name)
-    rf = rf + (layer.kernel - 1) * jump
-    jump = jump * layer.stride
+    # a window of k pixels centred (k - 1) / 2 - padding input steps after the previous unit 0
+    rf = at.rf + (layer.kernel - 1) * at.jump
+    start = at.start + ((layer.kernel - 1) / 2 - layer.padding) * at.jump
+    jump = at.jump * layer.stride
     if layer.kind == "conv":
         out_c = layer.out
         weight = out_c * (c // layer.groups) * layer.kernel * layer.kernel
@@ -190,20 +208,21 @@ def _spatial_row(layer: LayerSpec, c: int, h: int, rf: int, jump: int, input_siz
     else:
         out_c, weight, bias = c, 0, 0
     if layer.adaptive is not None:
-        k, step = adaptive_geometry(out_h, layer.adaptive)
+        k, step = adaptive_geometry(out_h, layer.adaptive)  # its largest bin and smallest step
         rf = rf + (k - 1) * jump
+        start = start + (k - 1) / 2 * jump
         jump = jump * step
         out_h = layer.adaptive
     n_out = out_c * out_h * out_h
     per_out = weight // out_c if weight else 0
-    row = Row(name=name, kind=layer.kind, in_shape=(c, h, h), out_shape=(out_c, out_h, out_h),
-              kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
+    row = Row(name=name, paper_name="", torch_name="", kind=layer.kind, in_shape=(c, h, h),
+              out_shape=(out_c, out_h, out_h), kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
               groups=layer.groups if layer.kind == "conv" else 1, size_exact=exact,
               adaptive=layer.adaptive, weight_params=weight, bias_params=bias, params=weight + bias,
               cumulative_params=0, macs_without_bias=per_out * n_out if weight else 0,
               macs_with_bias=(per_out + 1) * n_out if weight else 0, activations=n_out,
-              activation_bytes=n_out * BYTES_PER_FLOAT32, rf=rf, jump=jump)
-    return row, out_c, out_h, rf, jump
+              activation_bytes=n_out * BYTES_PER_FLOAT32, rf=rf, jump=jump, start=start)
+    return row, _Walk(out_c, out_h, rf, jump, start)
 
 
 def ledger(variant_or_spec: str | Spec, input_size: int | None = None) -> Ledger:
@@ -223,31 +242,34 @@ def ledger(variant_or_spec: str | Spec, input_size: int | None = None) -> Ledger
         raise SpecError(f"{dupes[0]}: the name is used twice; give every layer its own name.", dupes[0])
 
     rows: list[Row] = []
-    c, h = spec.in_channels, size
+    at = _Walk(spec.in_channels, size)
     features: int | None = None  # set once the first fc flattens the maps
-    rf, jump, total = 1, 1, 0
+    total = 0
     seen_fc = False
+    paper, torch_paths = paper_names(spec), torch_names(spec)
     for layer in spec.layers:
-        in_ch = c if features is None else features
+        in_ch = at.c if features is None else features
         _validate_layer(layer, in_ch, seen_fc)
         if layer.kind == "fc":
             seen_fc = True
-            if features is None:
-                in_shape: tuple[int, ...] = (c * h * h,)
-                rf, features = rf + (h - 1) * jump, c * h * h
+            if features is None:  # the first fc sees the whole map: its centre, all of it
+                features = at.c * at.h * at.h
+                in_shape: tuple[int, ...] = (features,)
+                at = replace(at, rf=at.rf + (at.h - 1) * at.jump, start=at.start + (at.h - 1) / 2 * at.jump)
             else:
                 in_shape = (features,)
             weight, bias = features * layer.out, layer.out
-            row = Row(name=layer.name, kind="fc", in_shape=in_shape, out_shape=(layer.out,), kernel=1,
-                      stride=1, padding=0, groups=1, size_exact=None, adaptive=None,
+            row = Row(name=layer.name, paper_name="", torch_name="", kind="fc", in_shape=in_shape,
+                      out_shape=(layer.out,), kernel=1, stride=1, padding=0, groups=1, size_exact=None, adaptive=None,
                       weight_params=weight, bias_params=bias, params=weight + bias, cumulative_params=0,
                       macs_without_bias=weight, macs_with_bias=weight + bias, activations=layer.out,
-                      activation_bytes=layer.out * BYTES_PER_FLOAT32, rf=rf, jump=jump)
+                      activation_bytes=layer.out * BYTES_PER_FLOAT32, rf=at.rf, jump=at.jump, start=at.start)
             features = layer.out
         else:
-            row, c, h, rf, jump = _spatial_row(layer, c, h, rf, jump, size, spec)
+            row, at = _spatial_row(layer, at, size, spec)
         total += row.params
-        rows.append(replace(row, cumulative_params=total))
+        rows.append(replace(row, cumulative_params=total, paper_name=paper[layer.name],
+                            torch_name=torch_paths[layer.name]))
     return Ledger(spec=spec, input_size=size, rows=tuple(rows), total_params=total,
                   total_macs_with_bias=sum(r.macs_with_bias for r in rows),
                   total_macs_without_bias=sum(r.macs_without_bias for r in rows),
