@@ -141,7 +141,8 @@ def test_every_finding_names_its_sources():
 def test_counts_and_verdicts_are_known():
     items = errata.findings()
     assert all(f.verdict in errata.VERDICTS for f in items)
-    made = tuple(errata.Finding(f"k{i}", "t", "c", "e", v) for i, v in enumerate(["wrong", "left out", "wrong"]))
+    src = errata.Source("s")
+    made = tuple(errata.Finding(f"k{i}", "t", "c", "e", v, src) for i, v in enumerate(["wrong", "left out", "wrong"]))
     assert errata.counts(made) == {"correct": 0, "wrong": 2, "misleading": 0, "left out": 1}
     assert len({f.key for f in items}) == len(items)
 
