@@ -67,7 +67,6 @@ class Spec:
     in_channels: int = 3
     init: Literal["paper", "torchvision"] = "paper"
     dropout_first: bool = False  # torchvision applies dropout before its Linear, the paper after
-    resize: int = 256  # preprocessing: shorter side resized to this, then centre crop input_size
     description: str = ""
     source: str = ""
 
@@ -139,7 +138,6 @@ PAPER = Spec(
                     paper_bias=True, adaptive=None),
     input_size=227,
     init="paper",
-    resize=256,
     description="Krizhevsky, Sutskever and Hinton's network split over two GPUs: C3, C6 and C7 "
                 "see only their own GPU's half of the channels (groups=2), LRN follows the ReLU "
                 "of C1 and C3, and the 55x55 C1 output needs a 227x227 input without padding.",
