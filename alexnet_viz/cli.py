@@ -61,7 +61,7 @@ def _weights(args: argparse.Namespace) -> int:
     if verdict.ok is None:
         print("No expected hash is known for this file name (torchvision-style names carry one: name-1234abcd.pth).")
         return 0
-    print(f"{'OK' if verdict.ok else 'MISMATCH'}: expected {verdict.expected}{'' if verdict.ok else ', so do not use it'}")
+    print(f"OK: expected {verdict.expected}" if verdict.ok else f"MISMATCH: expected {verdict.expected}; do not use it")
     return 0 if verdict.ok else 1
 
 

@@ -183,8 +183,8 @@ def test_progress_words() -> None:
 
 
 def test_downloaded_weights_load_through_load_model(tmp_path, monkeypatch) -> None:
-    from tests.test_weights import TINY, _assert_same
     from alexnet_viz.model import build_model
+    from tests.test_weights import TINY, _assert_same
 
     state = build_model(TINY, seed=2).state_dict()
     torch.save(state, tmp_path / "w.pth")

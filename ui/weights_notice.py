@@ -1,4 +1,4 @@
-"""What a page that shows the network's insides says about its weights: the download's progress, the random-weights banner.
+"""What pages showing the network's insides say about its weights: the download's progress, the random-weights banner.
 
 The ImageNet file is fetched once per server, in the background (alexnet_viz.download); every
 session that opens such a page meanwhile watches the same progress bar. When the download fails
@@ -7,10 +7,13 @@ they see; the details for whoever runs the server sit in an expander.
 """
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import streamlit as st
 
 from alexnet_viz.download import Progress
 from alexnet_viz.modelkey import ModelKey
+from alexnet_viz.pretrained import imagenet_weights
 from alexnet_viz.weights import ENV_VAR, Provenance
 from ui.state import imagenet_download, imagenet_failure, requested_weights
 
@@ -62,12 +65,12 @@ def random_notice(prov: Provenance) -> None:
     if failure is not None:
         st.warning(f"**This network is untrained: its trained weights could not be downloaded** "
                    f"({failure.reason}).\n\n{MEANING}\n\nTo see what a trained AlexNet makes of your image, try "
-                   "the download again below, or ask whoever runs this server to install the weights.",
+                   "the download again, or ask whoever runs this server to install the weights.",
                    icon=":material/warning:")
+        st.button("Try the download again", key="weights_retry", on_click=_retry)
         with st.expander("For whoever runs the server"):
             st.markdown(f"The download of torchvision's ImageNet weights into `{path}` failed:\n\n> {failure.error}"
                         f"\n\n{_fixes(path)}")
-            st.button("Try the download again", key="weights_retry", on_click=_retry)
         return
     chosen = requested_weights()
     st.warning(f"**This network is untrained: this server runs random weights** ({prov.note}).\n\n{MEANING}\n\n"
@@ -79,8 +82,8 @@ def random_notice(prov: Provenance) -> None:
 
 
 def _fixes(path: object) -> str:
-    return (f"- make download.pytorch.org reachable from the server and press *Try the download again* (or "
-            f"restart);\n"
+    host = urlparse(imagenet_weights().url).netloc
+    return (f"- make {host} reachable from the server and press *Try the download again* (or restart);\n"
             f"- or run `python -m alexnet_viz weights download` on a machine with internet, copy the file to "
             f"`{path}` and check it with `python -m alexnet_viz weights verify {path}`;\n"
             f"- or start the server with `{ENV_VAR}=PATH`, a state dict saved from this network;\n"
