@@ -1,4 +1,4 @@
-"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench.
+"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench|weights.
 
 This module owns argument parsing; each handler calls one typed library function and turns the
 library's errors into a one-line message and a non-zero exit, never a traceback. Handlers import
@@ -45,6 +45,25 @@ def _bench(args: argparse.Namespace) -> int:
     sys.stdout.write(report(args.variants, device=args.device, batch_size=args.batch_size, repeats=args.repeats,
                             precisions=args.precisions, threads=args.threads, as_json=args.json))
     return 0
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from . import weights
+
+    if args.action == "where":
+        print(weights.imagenet_path())
+        return 0
+    if args.action == "download":
+        path, sha = weights.fetch_imagenet(progress=True, retry=True)
+        print(f"{path}\nSHA-256 {sha} (verified)")
+        return 0
+    verdict = weights.verify_file(args.path)
+    print(f"{verdict.path}\nSHA-256 {verdict.sha256}")
+    if verdict.ok is None:
+        print("No expected hash is known for this file name (torchvision-style names carry one: name-1234abcd.pth).")
+        return 0
+    print(f"OK: expected {verdict.expected}" if verdict.ok else f"MISMATCH: expected {verdict.expected}; do not use it")
+    return 0 if verdict.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads for torch (default: torch's own choice); 1 is steadier on a busy machine")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("weights", help="the ImageNet weights file: download it, show where it goes, check a file",
+                       description="download: fetch torchvision's ImageNet AlexNet weights into the torch hub cache "
+                                   "(TORCH_HOME) with a progress bar and check their SHA-256; where: print that "
+                                   "path; verify [PATH]: hash a weights file (default: the cached one) and compare "
+                                   "it with the hash its name promises. Exit status 1 on a mismatch.")
+    p.add_argument("action", choices=("download", "where", "verify"))
+    p.add_argument("path", nargs="?", default=None, metavar="PATH", help="the file to verify")
+    p.set_defaults(func=_weights)
     return parser
 
 

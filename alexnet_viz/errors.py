@@ -27,3 +27,11 @@ class WeightsError(AlexVizError):
 
 class DeviceError(AlexVizError):
     """A requested device (cuda, cuda:N, mps) that this machine does not have."""
+
+
+class DownloadError(WeightsError):
+    """A download that failed; `reason` says why in a few words for someone who does not run the server."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -17,6 +17,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .errors import ImageError
+from .pretrained import IMAGENET1K_V1
 from .spec import Spec, get_spec
 
 ACCEPTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -151,11 +152,9 @@ def _as_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-# ImageNet's per-channel mean and std, as torchvision's AlexNet_Weights.IMAGENET1K_V1.transforms()
-# gives them (tests/test_images.py holds them equal). Written out because importing torchvision
-# to read six numbers costs each server process about 150 MiB.
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+# ImageNet's per-channel mean and std, from the weights' own description (pretrained.py).
+IMAGENET_MEAN: tuple[float, float, float] = IMAGENET1K_V1.transforms.mean
+IMAGENET_STD: tuple[float, float, float] = IMAGENET1K_V1.transforms.std
 
 
 def _center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
@@ -179,7 +178,7 @@ def _resize_shorter(image: Image.Image, side: int) -> Image.Image:
 def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") -> Image.Image:
     """The SxS picture the network sees: torchvision's resize of the shorter side, centre crop.
 
-    The shorter side goes to the spec's `resize` (256), or to the input size when that is larger
+    The shorter side goes to the weights' resize (256), or to the input size when that is larger
     so a big edited input is never padded; very long strips are first trimmed to MAX_ASPECT so the
     resize cannot blow up, which leaves the centre crop unchanged.
     """
@@ -191,7 +190,7 @@ def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") ->
     short = min(w, h)
     if max(w, h) > MAX_ASPECT * short:
         image = _center_crop(image, min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short))
-    image = _resize_shorter(image, max(spec.resize, spec.input_size))
+    image = _resize_shorter(image, max(IMAGENET1K_V1.transforms.resize, spec.input_size))
     return _center_crop(image, spec.input_size, spec.input_size)
 
 

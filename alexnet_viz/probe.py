@@ -8,12 +8,9 @@ the thread that registered them, so another session's forward cannot leak into a
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
@@ -22,6 +19,7 @@ from torch import nn
 from .errors import AlexVizError, DeviceError, SpecError
 from .model import AlexNet
 from .precision import AUTOCAST
+from .pretrained import IMAGENET1K_V1
 
 AUTOCAST_DTYPES: dict[str, torch.dtype] = dict(zip(AUTOCAST, (torch.bfloat16, torch.float16)))
 
@@ -206,30 +204,10 @@ def _key_order(model: AlexNet, plan: dict[str, str]) -> list[str]:
 
 # --- predictions ---------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
-def _imagenet_categories() -> tuple[str, ...]:
-    """torchvision's ImageNet class list, read from its data-only models/_meta.py file.
-
-    AlexNet_Weights' "categories" is this very list, but importing torchvision to reach it costs
-    each server process about 150 MiB; the file itself imports nothing, so it is run on its own.
-    """
-    found = importlib.util.find_spec("torchvision")  # finds the package without importing it
-    if found is None or found.origin is None:
-        raise AlexVizError("torchvision is not installed, so ImageNet's class names are unavailable; "
-                           "install the packages in requirements.txt.")
-    path = Path(found.origin).parent / "models" / "_meta.py"
-    spec = importlib.util.spec_from_file_location("_alexnet_viz_torchvision_meta", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise AlexVizError(f"torchvision's class-name file {path} is missing; reinstall torchvision.")
-    meta = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(meta)
-    return tuple(meta._IMAGENET_CATEGORIES)
-
-
 def categories(n: int) -> list[str]:
-    """Class names: ImageNet's (from torchvision's metadata, no download) for 1000 classes."""
+    """Class names: ImageNet's 1000 (shipped with the weights' description, pretrained.py) or numbers."""
     if n == 1000:
-        return list(_imagenet_categories())
+        return list(IMAGENET1K_V1.categories)
     return [f"class {i}" for i in range(n)]
 
 

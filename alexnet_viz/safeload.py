@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,8 +55,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def _load_torch(path: Path) -> object:
+    """Tensor-only unpickling; memory-mapped when the file is in torch's zip format (since PyTorch 1.6).
+
+    Mapped tensors read their bytes from the page cache, so N server processes loading one file
+    share one copy instead of holding N. The older single-stream format cannot be mapped and is
+    read into memory as before.
+    """
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except Exception as exc:  # any parse failure of an untrusted file is the user's file's fault
         text = str(exc)
         if "Weights only load failed" in text:

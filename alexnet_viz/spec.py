@@ -67,7 +67,6 @@ class Spec:
     in_channels: int = 3
     init: Literal["paper", "torchvision"] = "paper"
     dropout_first: bool = False  # torchvision applies dropout before its Linear, the paper after
-    resize: int = 256  # preprocessing: shorter side resized to this, then centre crop input_size
     description: str = ""
     source: str = ""
 
@@ -140,7 +139,6 @@ PAPER = Spec(
                     paper_bias=True, adaptive=None),
     input_size=227,
     init="paper",
-    resize=256,
     description="Krizhevsky, Sutskever and Hinton's network split over two GPUs: C3, C6 and C7 "
                 "see only their own GPU's half of the channels (groups=2), and LRN follows the ReLU "
                 "of C1 and C3. The paper's 224x224 input gives C1 55x55 without padding under "

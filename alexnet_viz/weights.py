@@ -1,33 +1,31 @@
 """Weights from three sources (ImageNet, a local file, random) through one loader, with provenance.
 
 torchvision's own pretrained path unpickles the cached file with weights_only=False, so a file
-planted in the hub cache would run code. Here the file is fetched to the same place, its SHA-256
-is checked against the prefix in its name before anything reads it, and it is loaded tensor-only.
-Every model returned carries `model.provenance`, so no page or CLI line can show a random
-network's guesses as if they were a trained one's.
+planted in the hub cache would run code. Here the file is fetched to the same place (one download
+per process however many sessions ask, see download.py), its SHA-256 is checked before anything
+reads it, and it is loaded tensor-only. What the file is (address, hash, preprocessing, classes,
+scores) lives in one object, pretrained.IMAGENET1K_V1. Every model returned carries
+`model.provenance`, so no page or CLI line can show a random network's guesses as a trained one's.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import torch
 
+from . import download
 from .embed import embed_state_dict, param_shapes, same_shapes
-from .errors import WeightsError
+from .errors import DownloadError, WeightsError
 from .model import AlexNet, build_model
+from .pretrained import hash_in_name, imagenet_weights
 from .safeload import read_state_dict, sha256_file
 from .spec import VARIANTS, Spec, get_spec
 
 ENV_VAR = "ALEXNET_WEIGHTS"
-DOWNLOAD_TIMEOUT_S = 10.0  # seconds without an answer before an offline machine gives up
-_CHUNK = 1 << 20
-_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,})\.")
+DOWNLOAD_TIMEOUT_S = download.DEFAULT_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -63,104 +61,98 @@ class Provenance:
         return asdict(self)
 
 
-class Official(NamedTuple):
-    """torchvision's ImageNet AlexNet file, as its weights enum describes it."""
-
-    url: str
-    filename: str
-    sha_prefix: str
-    accuracy: dict[str, float]
-    name: str
-
-
-# torchvision's AlexNet_Weights.IMAGENET1K_V1: its url and meta["_metrics"]["ImageNet-1K"], mirrored
-# because they live in an enum that cannot be read without importing torchvision (about 150 MiB
-# per server process). tests/test_weights.py holds them equal to the enum so they cannot drift.
-_TORCHVISION_IMAGENET1K_V1 = {
-    "url": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-    "accuracy": {"acc@1": 56.522, "acc@5": 79.066},
-    "name": "torchvision AlexNet_Weights.IMAGENET1K_V1",
-}
-
-
-def official() -> Official:
-    """Address, file name, hash prefix and reported accuracy of torchvision's ImageNet file."""
-    url = _TORCHVISION_IMAGENET1K_V1["url"]
-    filename = url.rsplit("/", 1)[-1]
-    match = _HASH_IN_NAME.search(filename)
-    if match is None:  # torchvision names every checkpoint "<name>-<sha256 prefix>.pth"
-        raise WeightsError(f"torchvision's file name {filename} carries no hash to check it against.")
-    return Official(url, filename, match.group(1), dict(_TORCHVISION_IMAGENET1K_V1["accuracy"]),
-                    _TORCHVISION_IMAGENET1K_V1["name"])
-
-
 def imagenet_path(cache_dir: str | Path | None = None) -> Path:
     """Where the ImageNet file lives: `<torch hub dir>/checkpoints/<name>`, torchvision's own place."""
-    hub = Path(cache_dir) if cache_dir is not None else Path(torch.hub.get_dir())
-    return hub / "checkpoints" / official().filename
+    return imagenet_weights().cache_path(cache_dir)
 
 
 def default_weights(cache_dir: str | Path | None = None) -> str:
-    """$ALEXNET_WEIGHTS if set; else "imagenet" when its file is already cached; else "random"."""
+    """For the command line: $ALEXNET_WEIGHTS if set; else "imagenet" when its file is cached; else "random".
+
+    The app instead defaults to "imagenet" and downloads it (ui/state.py).
+    """
     chosen = os.environ.get(ENV_VAR, "").strip()
     if chosen:
         return chosen
     return "imagenet" if imagenet_path(cache_dir).is_file() else "random"
 
 
-def _supply_hint(path: Path) -> str:
-    return (f"Download it elsewhere and copy it to {path}, or point {ENV_VAR}=PATH (--weights PATH on "
-            "the command line) at a copy, or use random weights.")
+def supply_hint(path: Path) -> str:
+    """How whoever runs the server gets the file there without this process's download."""
+    return (f"Run `python -m alexnet_viz weights download` where the internet is reachable and copy the file to "
+            f"{path}, or point {ENV_VAR}=PATH (--weights PATH on the command line) at a copy, or use random "
+            "weights.")
 
 
-def _fetch(info: Official, dest: Path, progress: bool) -> str:
-    """Download to a side file with a progress bar; keep it only if its hash matches. Returns it."""
+def imagenet_downloader(cache_dir: str | Path | None = None) -> download.Downloader:
+    """This process's one download of the ImageNet file into `cache_dir`: progress for every session."""
+    info = imagenet_weights()
+    return download.downloader(info.url, info.cache_path(cache_dir), info.accepts, timeout=DOWNLOAD_TIMEOUT_S)
+
+
+def fetch_imagenet(cache_dir: str | Path | None = None, *, progress: bool = True,
+                   retry: bool = False) -> tuple[Path, str]:
+    """The verified ImageNet file, downloaded on first use, and its SHA-256; never reads an unverified one.
+
+    `progress` draws a tqdm bar on stderr; `retry` tries again after this process's download failed
+    (otherwise the failure is remembered, so a page does not start a 233 MB download on every rerun).
+    """
+    info = imagenet_weights()
+    path = info.cache_path(cache_dir)
+    if path.is_file():
+        sha = sha256_file(path)
+        if not info.accepts(sha):
+            raise WeightsError(f"The cached file {path} has SHA-256 {sha[:16]}…, but it should be "
+                               f"{(info.sha256 or info.sha_prefix)[:16]}…: it is damaged, truncated or was "
+                               "replaced, so it was not loaded. Delete it to download it again, or supply a good "
+                               "copy there.")
+        return path, sha
+    fetcher = imagenet_downloader(cache_dir)
+    try:
+        sha = _follow(fetcher, retry) if progress else fetcher.result(retry=retry)
+    except DownloadError as exc:
+        raise DownloadError(f"Could not get the ImageNet weights: {exc} {supply_hint(path)}", exc.reason) from exc
+    return path, sha
+
+
+def _follow(fetcher: download.Downloader, retry: bool) -> str:
+    """Wait for the download with a tqdm bar fed from its published progress."""
     from tqdm import tqdm
 
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WeightsError(f"Cannot create the weights cache folder {dest.parent} ({exc.strerror or exc}); "
-                           f"set TORCH_HOME to a writable folder, or point {ENV_VAR}=PATH at a copy of "
-                           f"{dest.name}.") from exc
-    partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")  # two processes never share one
-    digest = hashlib.sha256()
-    try:
-        try:
-            with urllib.request.urlopen(info.url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(partial, "wb") as out:
-                total = int(resp.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
-                          disable=not progress) as bar:
-                    while chunk := resp.read(_CHUNK):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections are OSErrors
-            reason = getattr(exc, "reason", None) or exc
-            raise WeightsError(f"Could not download the ImageNet weights from {info.url} ({reason}). "
-                               + _supply_hint(dest)) from exc
-        sha = digest.hexdigest()
-        if not sha.startswith(info.sha_prefix):
-            raise WeightsError(f"The download from {info.url} has SHA-256 {sha[:16]}…, not {info.sha_prefix}…, "
-                               "so it was discarded; try again. " + _supply_hint(dest))
-        os.replace(partial, dest)
-    finally:  # an interrupted or refused download leaves nothing behind
-        partial.unlink(missing_ok=True)
-    return sha
+    fetcher.start(retry=retry)
+    with tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, desc=fetcher.dest.name) as bar:
+        while True:
+            now = fetcher.wait(0.25)
+            if now.total and bar.total != now.total:
+                bar.total = now.total
+            bar.update(max(0, now.done - bar.n))
+            if now.state in ("done", "failed"):
+                break
+    return fetcher.result()
 
 
-def _imagenet_file(cache_dir: str | Path | None, progress: bool) -> tuple[Path, str]:
-    """The verified cached file (fetched on first use) and its SHA-256; never reads an unverified one."""
-    info = official()
-    path = imagenet_path(cache_dir)
-    if not path.is_file():
-        return path, _fetch(info, path, progress)
-    sha = sha256_file(path)
-    if not sha.startswith(info.sha_prefix):
-        raise WeightsError(f"The cached file {path} has SHA-256 {sha[:16]}…, but its name promises "
-                           f"{info.sha_prefix}…: it is damaged, truncated or was replaced, so it was not "
-                           "loaded. Delete it to download it again, or supply a good copy there.")
-    return path, sha
+@dataclass(frozen=True)
+class Verdict:
+    """A weights file's SHA-256 against what it should be (None: nothing known to compare with)."""
+
+    path: Path
+    sha256: str
+    expected: str | None
+    ok: bool | None
+
+
+def verify_file(path: str | Path | None = None) -> Verdict:
+    """Hash a weights file (default: the cached ImageNet file) and compare it with its name's promise."""
+    info = imagenet_weights()
+    target = Path(path).expanduser() if path is not None else info.cache_path()
+    if not target.is_file():
+        raise WeightsError(f"No file at {target}: give a weights file's path, or run "
+                           "`python -m alexnet_viz weights download` first.")
+    sha = sha256_file(target)
+    if target.name == info.filename:
+        return Verdict(target, sha, info.sha256 or info.sha_prefix, info.accepts(sha))
+    prefix = hash_in_name(target.name)
+    return Verdict(target, sha, prefix, None if prefix is None else sha.startswith(prefix))
 
 
 def _mismatch(state: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]], spec: Spec, name: str) -> str:
@@ -226,11 +218,11 @@ def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "r
         prov = Provenance("random", spec.name, None, None, None, seed,
                           f"{spec.init_label}: its predictions mean nothing")
     elif choice.lower() == "imagenet":
-        info = official()
-        path, sha = _imagenet_file(cache_dir, progress)
+        info = imagenet_weights()
+        path, sha = fetch_imagenet(cache_dir, progress=progress)
         model, note = _fitted(read_state_dict(path), spec, path.name)
-        prov = Provenance("imagenet", spec.name, str(path), sha, info.accuracy, None,
-                          "; ".join(filter(None, [info.name, note])))
+        prov = Provenance("imagenet", spec.name, str(path), sha, info.metrics, None,
+                          "; ".join(filter(None, [info.source, note])))
     else:
         path = Path(choice).expanduser()
         state = read_state_dict(path)
@@ -241,5 +233,5 @@ def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "r
     return model
 
 
-__all__ = ["Provenance", "Official", "official", "imagenet_path", "default_weights", "embed_state_dict",
-           "load_model", "ENV_VAR", "DOWNLOAD_TIMEOUT_S"]
+__all__ = ["Provenance", "Verdict", "imagenet_path", "default_weights", "imagenet_downloader", "fetch_imagenet",
+           "verify_file", "supply_hint", "embed_state_dict", "load_model", "ENV_VAR", "DOWNLOAD_TIMEOUT_S"]

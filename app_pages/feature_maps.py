@@ -7,7 +7,7 @@ import streamlit as st
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.mosaic import receptive_field
 from ui import analysis
-from ui.image_input import image_picker, or_stop
+from ui.image_input import image_picker, or_stop, weights_banner
 from ui.urls import url_choice, url_write
 from ui.state import context
 
@@ -18,6 +18,7 @@ st.title("Feature maps")
 st.markdown("What each layer makes of one picture: every channel at once, then one channel up close.")
 
 ctx = context()
+weights_banner(ctx.key)
 picked = image_picker(ctx.variant)
 if picked is None:
     st.stop()

@@ -172,6 +172,7 @@ def test_to_tensor_matches_the_weights_own_preprocessing() -> None:
 def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int, int]) -> None:
     """Resize, crop, scaling and normalisation done without torchvision give its exact result."""
     import torchvision.transforms.functional as TF
+    from torchvision.models import AlexNet_Weights
     from torchvision.transforms import InterpolationMode
 
     spec = images.get_spec(variant)
@@ -179,7 +180,8 @@ def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int
     image = Image.fromarray(np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8))
     short = min(w, h)
     trimmed = TF.center_crop(image, [min(h, images.MAX_ASPECT * short), min(w, images.MAX_ASPECT * short)])
-    view = TF.center_crop(TF.resize(trimmed, [max(spec.resize, spec.input_size)], InterpolationMode.BILINEAR,
+    resize = AlexNet_Weights.IMAGENET1K_V1.transforms().resize_size[0]
+    view = TF.center_crop(TF.resize(trimmed, [max(resize, spec.input_size)], InterpolationMode.BILINEAR,
                                     antialias=True), [spec.input_size, spec.input_size])
     assert network_view(image, variant).tobytes() == view.tobytes()
     x = TF.normalize(TF.convert_image_dtype(TF.pil_to_tensor(view), torch.float32),

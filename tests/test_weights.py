@@ -16,7 +16,9 @@ from alexnet_viz import weights
 from alexnet_viz.errors import WeightsError
 from alexnet_viz.model import build_model
 from alexnet_viz.spec import ARTICLE, PAPER, TORCHVISION
-from alexnet_viz.weights import Official, Provenance, default_weights, embed_state_dict, load_model
+from alexnet_viz import download
+from alexnet_viz.pretrained import IMAGENET1K_V1, URL_ENV_VAR, PretrainedWeights, imagenet_weights
+from alexnet_viz.weights import Provenance, default_weights, embed_state_dict, load_model
 
 # Small heads keep these models at ~4 M parameters; only the embedding test needs the real sizes.
 TINY = replace(ARTICLE.with_layer("F9", out=8).with_layer("F10", out=8).with_layer("F11", out=10), name="tiny")
@@ -35,9 +37,10 @@ def offline(monkeypatch, tmp_path):
         assert text.startswith(("file://", "http://127.0.0.1")), f"test tried the network: {text}"
         return _real_urlopen(url, *args, **kwargs)
 
-    monkeypatch.setattr(weights.urllib.request, "urlopen", guarded)
+    monkeypatch.setattr(download.urllib.request, "urlopen", guarded)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     monkeypatch.delenv(weights.ENV_VAR, raising=False)
+    monkeypatch.delenv(URL_ENV_VAR, raising=False)
 
 
 def _evil(marker: Path) -> object:
@@ -52,13 +55,19 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _fake_official(monkeypatch, url: str) -> Official:
-    """Point the ImageNet source at a test file, keeping the real metadata's accuracy."""
-    real = weights.official()
-    name = url.rsplit("/", 1)[-1]
-    fake = Official(url, name, weights._HASH_IN_NAME.search(name).group(1), real.accuracy, real.name)
-    monkeypatch.setattr(weights, "official", lambda: fake)
-    return fake
+def _fake_official(monkeypatch, url: str) -> PretrainedWeights:
+    """Point the ImageNet source at a test file ($ALEXNET_WEIGHTS_URL), keeping the real metadata."""
+    monkeypatch.setenv(URL_ENV_VAR, url)
+    return imagenet_weights()
+
+
+def _no_download(monkeypatch) -> None:
+    monkeypatch.setattr(weights, "imagenet_downloader", lambda *a: pytest.fail("download attempted"))
+
+
+def _cached(hub: Path) -> list[str]:
+    """The checkpoints folder's files, but the download lock file (which stays, harmlessly)."""
+    return sorted(p.name for p in (hub / "checkpoints").iterdir() if not p.name.endswith(".lock"))
 
 
 def _tiny_file(directory: Path, seed: int = 1) -> tuple[Path, dict[str, torch.Tensor]]:
@@ -78,17 +87,9 @@ def _assert_same(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None
     assert all(torch.equal(got[k], state[k]) for k in state)
 
 
-def test_official_metadata_mirrors_torchvision() -> None:
-    """The record kept in weights.py (to spare the app torchvision's import) equals the enum."""
-    from torchvision.models import AlexNet_Weights
-
-    info = weights.official()
-    entry = AlexNet_Weights.IMAGENET1K_V1
-    assert info.name == f"torchvision {type(entry).__name__}.{entry.name}"
-    assert info.url == entry.url and entry.url.endswith(info.filename)
-    assert info.filename.startswith("alexnet-") and info.sha_prefix in info.filename
-    assert info.accuracy == entry.meta["_metrics"]["ImageNet-1K"]
-    assert weights.imagenet_path("/x") == Path("/x/checkpoints") / info.filename
+def test_imagenet_path_is_torchvisions_place() -> None:
+    assert weights.imagenet_path("/x") == Path("/x/checkpoints") / "alexnet-owt-7be5be79.pth"
+    assert weights.imagenet_path() == Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / IMAGENET1K_V1.filename
 
 
 def test_random_is_seeded_and_labelled() -> None:
@@ -259,7 +260,7 @@ def test_torchvision_weights_give_the_same_logits_in_article_and_torchvision(tor
 @pytest.mark.slow
 def test_planted_official_file_is_refused_unread(torchvision_file, tmp_path, monkeypatch) -> None:
     path, _ = torchvision_file
-    monkeypatch.setattr(weights, "_fetch", lambda *a: pytest.fail("download attempted"))
+    _no_download(monkeypatch)
     planted = weights.imagenet_path(tmp_path)
     planted.parent.mkdir(parents=True)
     os.link(path, planted)
@@ -268,7 +269,7 @@ def test_planted_official_file_is_refused_unread(torchvision_file, tmp_path, mon
 
 
 def test_planted_pickle_under_official_name_never_runs(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(weights, "_fetch", lambda *a: pytest.fail("download attempted"))
+    _no_download(monkeypatch)
     marker = tmp_path / "PWNED"
     planted = weights.imagenet_path(tmp_path / "hub")
     planted.parent.mkdir(parents=True)
@@ -279,7 +280,7 @@ def test_planted_pickle_under_official_name_never_runs(tmp_path, monkeypatch) ->
 
 
 def test_cached_file_with_matching_hash_loads_as_imagenet(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(weights, "_fetch", lambda *a: pytest.fail("download attempted"))
+    _no_download(monkeypatch)
     source, state = _tiny_file(tmp_path / "src")
     info = _fake_official(monkeypatch, f"https://example.invalid/{source.name}")
     cached = tmp_path / "hub" / "checkpoints" / source.name
@@ -288,7 +289,7 @@ def test_cached_file_with_matching_hash_loads_as_imagenet(tmp_path, monkeypatch)
     model = load_model(TINY, "imagenet", cache_dir=tmp_path / "hub")
     _assert_same(model, state)
     prov = model.provenance
-    assert prov.source == "imagenet" and prov.accuracy == info.accuracy and prov.sha256 == _sha(source)
+    assert prov.source == "imagenet" and prov.accuracy == info.metrics and prov.sha256 == _sha(source)
     assert "acc@1" in prov.describe()
     cached.write_bytes(source.read_bytes()[:-100])  # truncated
     with pytest.raises(WeightsError, match="damaged, truncated or was replaced"):
@@ -302,7 +303,7 @@ def test_first_use_downloads_verifies_and_caches(tmp_path, monkeypatch, capsys) 
     model = load_model(TINY, "imagenet", cache_dir=hub, progress=True)
     _assert_same(model, state)
     assert source.name in capsys.readouterr().err  # the progress bar, labelled with the file
-    assert sorted(p.name for p in (hub / "checkpoints").iterdir()) == [source.name]
+    assert _cached(hub) == [source.name]
     assert default_weights(cache_dir=hub) == "imagenet"
 
 
@@ -311,9 +312,9 @@ def test_download_with_wrong_hash_is_discarded(tmp_path, monkeypatch) -> None:
     liar = source.with_name("tiny-00000000.pth")
     source.rename(liar)
     _fake_official(monkeypatch, liar.as_uri())
-    with pytest.raises(WeightsError, match="discarded"):
+    with pytest.raises(WeightsError, match="deleted"):
         load_model(TINY, "imagenet", cache_dir=tmp_path / "hub", progress=False)
-    assert list((tmp_path / "hub" / "checkpoints").iterdir()) == []
+    assert _cached(tmp_path / "hub") == []
 
 
 @pytest.mark.parametrize("url", ["file:///nonexistent/alexnet-owt-7be5be79.pth",
@@ -325,7 +326,7 @@ def test_offline_fails_with_instructions(tmp_path, monkeypatch, url: str) -> Non
     text = str(err.value)
     assert "Could not download" in text and weights.ENV_VAR in text
     assert str(weights.imagenet_path(tmp_path / "hub")) in text
-    assert list((tmp_path / "hub" / "checkpoints").iterdir()) == []
+    assert _cached(tmp_path / "hub") == []
 
 
 def test_unwritable_cache_is_a_weights_error(tmp_path, monkeypatch) -> None:
@@ -338,7 +339,7 @@ def test_unwritable_cache_is_a_weights_error(tmp_path, monkeypatch) -> None:
 
 def test_default_weights(monkeypatch, tmp_path) -> None:
     assert default_weights() == "random"
-    planted = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / weights.official().filename
+    planted = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / IMAGENET1K_V1.filename
     planted.parent.mkdir(parents=True)
     planted.write_bytes(b"x")
     assert default_weights() == "imagenet"
@@ -360,3 +361,30 @@ def test_provenance_describe() -> None:
     for part in ("ImageNet-pretrained", "article", "alexnet-owt-7be5be79.pth", "7be5be79", "acc@1 1.5%",
                  "a note"):
         assert part in text
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc to see mappings")
+def test_weights_are_memory_mapped_so_processes_share_them(tmp_path) -> None:
+    """A zip-format file is mapped, not copied (N server processes share one page-cache copy); the older
+    single-stream format still loads, read into memory."""
+    from alexnet_viz.safeload import read_state_dict
+
+    state = build_model(TINY, seed=4).state_dict()
+    mapped, legacy = tmp_path / "mapped.pth", tmp_path / "legacy.pth"
+    torch.save(state, mapped)
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    got = read_state_dict(mapped)
+    assert str(mapped) in Path("/proc/self/maps").read_text()
+    model = load_model(TINY, mapped)
+    _assert_same(model, state)
+    old = read_state_dict(legacy)
+    assert str(legacy) not in Path("/proc/self/maps").read_text()
+    assert all(torch.equal(old[k], state[k]) and torch.equal(got[k], state[k]) for k in state)
+
+
+def test_a_mapped_load_still_refuses_pickles(tmp_path) -> None:
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "evil.pth"
+    torch.save({"w": torch.zeros(2), "x": _evil(marker)}, path)  # zip format: the mapped path
+    with pytest.raises(WeightsError, match="refused"):
+        load_model(TINY, path)
+    assert not marker.exists()

@@ -135,15 +135,14 @@ def or_stop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def weights_banner(key: ModelKey) -> str:
-    """Warn loudly when the weights are random; return the provenance sentence for the page to show."""
-    from alexnet_viz.weights import ENV_VAR, imagenet_path
+    """Wait for the ImageNet download (with its progress bar) if it is under way; warn loudly when the
+    weights are random; return the provenance sentence for the page to show."""
     from ui.analysis import provenance
+    from ui.weights_notice import await_imagenet, random_notice
 
-    prov = or_stop(provenance, key)
+    await_imagenet(key)
+    with st.spinner("Loading the network and its weights…"):
+        prov = or_stop(provenance, key)
     if prov.source == "random":
-        st.warning(
-            "**These weights are random, untrained: every prediction and explanation here is meaningless** "
-            "(the shapes and the arithmetic are real). To load the ImageNet weights, whoever runs the server "
-            f"puts torchvision's file at `{imagenet_path()}` and starts it with `{ENV_VAR}=imagenet`, or points "
-            f"`{ENV_VAR}=PATH` at a copy of a state dict.", icon=":material/warning:")
+        random_notice(prov)
     return prov.describe()

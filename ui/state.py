@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ from alexnet_viz.spec import VARIANTS, Spec
 from ui.urls import url_choice, url_write
 
 if TYPE_CHECKING:  # pragma: no cover
+    from alexnet_viz.download import Downloader, Progress
     from alexnet_viz.model import AlexNet
 
 VARIANT_KEY = "variant"
@@ -27,17 +30,42 @@ class Context:
     key: ModelKey  # weights are "imagenet", "random" or a server-side path; never typed into a page
 
 
-def server_weights() -> str:
-    """Weights are chosen by whoever runs the server: `-- --weights X` or ALEXNET_WEIGHTS."""
+def requested_weights() -> str:
+    """What whoever runs the server asked for: `-- --weights X`, else ALEXNET_WEIGHTS, else "imagenet"."""
     argv = sys.argv[1:]
     for i, arg in enumerate(argv):
         if arg == "--weights" and i + 1 < len(argv):
             return argv[i + 1]
         if arg.startswith("--weights="):
             return arg.split("=", 1)[1]
-    from alexnet_viz.weights import default_weights
+    from alexnet_viz.weights import ENV_VAR
 
-    return default_weights()
+    return os.environ.get(ENV_VAR, "").strip() or "imagenet"
+
+
+def imagenet_download() -> "Downloader":
+    """This process's one download of the ImageNet file: every session reads the same progress."""
+    from alexnet_viz.weights import imagenet_downloader
+
+    return imagenet_downloader()
+
+
+def imagenet_failure() -> "Progress | None":
+    """The ImageNet download's failure while it stands (None once the file is in place or a retry runs)."""
+    fetcher = imagenet_download()
+    progress = fetcher.progress
+    return progress if progress.state == "failed" and not fetcher.dest.is_file() else None
+
+
+def server_weights() -> str:
+    """The weights the server uses now: the requested ones, or "random" while the ImageNet download has failed.
+
+    Pages that need no model call this too, so it only reads state: it never starts or waits for a download.
+    """
+    chosen = requested_weights()
+    if chosen.lower() == "imagenet" and imagenet_failure() is not None:
+        return "random"
+    return chosen
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,10 +75,35 @@ def server_device() -> str:
     return str(pick_device(os.environ.get("ALEXNET_DEVICE") or None))
 
 
-@st.cache_resource(show_spinner="Loading the network and its weights…", max_entries=6)
+MAX_MODELS = 6  # keys held at once (variants x weights x devices); the oldest unused one is dropped
+_MODELS: OrderedDict[ModelKey, "AlexNet"] = OrderedDict()
+_KEY_LOCKS: dict[ModelKey, threading.Lock] = {}
+_MODELS_LOCK = threading.Lock()
+
+
 def shared_model(key: ModelKey) -> "AlexNet":
-    """One read-only model per key for every session; pages never modify it."""
-    return key.load()
+    """One read-only model per key for every session; pages never modify it.
+
+    Held in this module, not in st.cache_resource: any browser can send Streamlit's clear_cache
+    message, which would make every session reload 233 MB of weights. A lock per key lets one
+    thread load while the others wait for its model.
+    """
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is not None:
+            _MODELS.move_to_end(key)
+            return model
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:
+        with _MODELS_LOCK:
+            model = _MODELS.get(key)
+        if model is None:
+            model = key.load()
+            with _MODELS_LOCK:
+                _MODELS[key] = model
+                while len(_MODELS) > MAX_MODELS:
+                    _MODELS.popitem(last=False)
+    return model
 
 
 def _variant_from_url() -> str:
@@ -80,7 +133,10 @@ def sidebar() -> None:
 
 def _weights_label(weights: str, spec: Spec) -> str:
     if weights == "imagenet":
-        return "ImageNet (torchvision IMAGENET1K_V1)"
+        from alexnet_viz.pretrained import IMAGENET1K_V1
+
+        return f"ImageNet ({IMAGENET1K_V1.source})"
     if weights == "random":
-        return f"random, untrained ({spec.init_label})"
+        failed = requested_weights().lower() == "imagenet"
+        return f"random, untrained ({'the ImageNet download failed' if failed else spec.init_label})"
     return os.path.basename(weights)
