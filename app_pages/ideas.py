@@ -147,8 +147,11 @@ def dropout() -> None:
     where = []
     for spec in (PAPER, VARIANTS["torchvision"]):
         for name in ("F9", "F10"):
-            where.append({"network": spec.title, "layer": name,
-                          "runs": " → ".join(s.text.split(" (")[0] for s in layer_stack(spec, name))})
+            stack = layer_stack(spec, name)
+            first = stack[0].role == "dropout"  # torchvision drops the layer's input, the paper its output
+            dropped = spec.names[spec.names.index(name) - 1] if first else name
+            where.append({"network": spec.title, "layer": name, "drops the outputs of": dropped,
+                          "runs": " → ".join(s.text.split(" (")[0] for s in stack)})
     st.dataframe(pd.DataFrame(where), hide_index=True, width="stretch")
     claim("dropout")
 
