@@ -4,7 +4,13 @@ import streamlit as st
 
 from alexnet_viz.derive import ledger_records
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.lab import VERIFY_MAX_ACTIVATION_BYTES, VERIFY_MAX_MACS, evaluate, spec_rows, verify_with_torch
+from alexnet_viz.lab import (
+    VERIFY_MAX_ACTIVATION_BYTES,
+    VERIFY_MAX_MACS,
+    evaluate,
+    spec_rows,
+    verify_with_torch,
+)
 from alexnet_viz.ledger import ledger
 from alexnet_viz.report import render
 from alexnet_viz.spec import VARIANTS, Spec
