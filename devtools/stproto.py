@@ -112,6 +112,12 @@ class StreamlitSession:
                 result.bytes_received += self.fetch(url)
         return result
 
+    def clear_cache(self) -> None:
+        """Send the BackMsg the toolbar's "Clear cache" sends (any client can, whatever the toolbar shows)."""
+        msg = BackMsg()
+        msg.clear_cache = True
+        self.ws.send_binary(msg.SerializeToString())
+
     def fetch(self, url: str) -> int:
         """GET a media URL the way the browser's <img> would; returns its size in bytes."""
         full = url if url.startswith("http") else f"{self.base_url}/{url.lstrip('/')}"

@@ -167,3 +167,33 @@ def test_weights_cannot_be_chosen_from_the_page(monkeypatch):
     assert len(at.sidebar.text_input) == 0 and len(at.sidebar.text_area) == 0
     assert "random" in " ".join(c.value for c in at.sidebar.caption)
     assert "attacker" not in " ".join(c.value for c in at.sidebar.caption)
+
+
+def _lookups(url: str, cache: str) -> dict[str, int]:
+    """hit/miss counts of one cached function from the process's /_stcore/metrics (loopback only)."""
+    text = requests.get(f"{url}/_stcore/metrics", timeout=10).text
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("cache_lookups_total{") and f'cache="{cache}"' in line:
+            result = line.split('result="')[1].split('"')[0]
+            counts[result] = int(float(line.rsplit(" ", 1)[1]))
+    return counts
+
+
+def test_a_clients_clear_cache_request_leaves_shared_caches_alone(app_server):
+    """Any client can send clear_cache; the server must not empty every visitor's caches for it."""
+    victim, attacker = StreamlitSession(app_server, timeout=120), StreamlitSession(app_server, timeout=120)
+    try:
+        assert victim.rerun().status == "ok"  # the landing page fills its figure cache
+        before = _lookups(app_server, "__main__._figures")
+        assert before.get("miss", 0) >= 1, before
+        assert attacker.rerun().status == "ok"
+        attacker.clear_cache()
+        assert attacker.rerun().status == "ok"  # handled after the clear request, in order
+        assert victim.rerun().status == "ok"
+        after = _lookups(app_server, "__main__._figures")
+    finally:
+        victim.close()
+        attacker.close()
+    assert after.get("miss", 0) == before["miss"], f"the figures were computed again: {before} -> {after}"
+    assert after.get("hit", 0) >= before.get("hit", 0) + 3
