@@ -25,7 +25,7 @@ def _ignore_clear_cache(self: AppSession) -> None:
 
 def install() -> None:
     """Replace AppSession's clear-cache handler; fail loudly if a Streamlit upgrade renamed it."""
-    if not callable(getattr(AppSession, _HANDLER, None)):
+    if not hasattr(AppSession, _HANDLER):
         raise RuntimeError(f"streamlit.runtime.app_session.AppSession.{_HANDLER} is gone: the clear-cache "
                            "guard in ui/hardening.py needs updating for this Streamlit version.")
     setattr(AppSession, _HANDLER, _ignore_clear_cache)
