@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import threading
 import warnings
 from collections import OrderedDict
@@ -102,9 +103,15 @@ def _read(data: bytes | bytearray | memoryview | str | Path | BinaryIO) -> bytes
         raw = bytes(data)
     elif isinstance(data, (str, Path)):
         path = Path(data)
-        if not path.is_file():
-            raise ImageError(f"There is no image file at {path}; check the path.")
-        if path.stat().st_size > MAX_BYTES:
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise ImageError(f"There is no image file at {path} that can be read ({exc.strerror or exc}); "
+                             "check the path and its permissions.") from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"There is no image file at {path}: it is a folder, a pipe or a device; "
+                             "check the path.")
+        if info.st_size > MAX_BYTES:
             raise ImageError(f"{path.name} is larger than {MAX_BYTES // 2**20} MB; use a smaller image.")
         try:
             raw = path.read_bytes()
