@@ -189,3 +189,51 @@ def test_lab_page_refuses_an_over_budget_verify_with_a_message():
     at.button(key="verify").click().run()
     assert not at.exception
     assert any("multiply-adds" in e.value and "verifies networks up to" in e.value for e in at.error)
+
+
+# --- Uploaded names and the uploader's words (issue 12) -----------------------------------------
+
+def _feature_maps(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180).run()
+    return at.switch_page("app_pages/feature_maps.py").run()
+
+
+def _texts(at) -> str:
+    return "\n".join([c.value for c in at.caption] + [e.value for e in at.error] + [m.value for m in at.markdown])
+
+
+def test_uploaded_filename_is_shown_as_text_not_markdown_or_latex(monkeypatch):
+    from tests.imagegen import sample_png_bytes
+
+    name = "$\\rule{1200px}{900px}$ :red[big] **x**.png"
+    at = _feature_maps(monkeypatch)
+    at.file_uploader(key="image_upload").set_value((name, sample_png_bytes(), "image/png")).run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "your upload" in c.value)
+    assert "\\$\\\\rule\\{1200px\\}\\{900px\\}\\$" in caption and "$\\rule" not in caption.replace("\\$\\", "")
+    assert "\\:red\\[big\\]" in caption and "\\*\\*x\\*\\*" in caption
+
+
+@pytest.mark.parametrize("name", ["tool.exe", "photo\x00.png"], ids=["extension", "nul-byte"])
+def test_a_scripted_upload_with_a_refused_name_gets_a_clear_error(monkeypatch, name):
+    from tests.imagegen import sample_png_bytes
+
+    at = _feature_maps(monkeypatch)
+    at.file_uploader(key="image_upload").set_value((name, sample_png_bytes(), "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("not accepted" in e.value and "MiB" in e.value for e in at.error), _texts(at)
+    assert "Chelsea the cat" in _texts(at)  # the sample is still shown
+
+
+def test_uploader_help_states_the_limit_in_mib_and_mb_and_the_media_addresses(monkeypatch):
+    from streamlit import config
+
+    at = _feature_maps(monkeypatch)
+    help_text = at.get("file_uploader")[0].help
+    mib = config.get_option("server.maxUploadSize")
+    assert f"under {mib} MiB ({mib * 1.048576:.1f} MB)" in help_text
+    assert "/media/" in help_text and "only your session shows it" not in help_text
