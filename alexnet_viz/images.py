@@ -112,7 +112,7 @@ def _read(data: bytes | bytearray | memoryview | str | Path | BinaryIO) -> bytes
             raise ImageError(f"There is no image file at {path}: it is a folder, a pipe or a device; "
                              "check the path.")
         if info.st_size > MAX_BYTES:
-            raise ImageError(f"{path.name} is larger than {MAX_BYTES // 2**20} MB; use a smaller image.")
+            raise ImageError(f"{path.name} is larger than {MAX_BYTES // 2**20} MiB; use a smaller image.")
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -124,7 +124,7 @@ def _read(data: bytes | bytearray | memoryview | str | Path | BinaryIO) -> bytes
     else:
         raise TypeError(f"load_image takes bytes, a path or a binary file, not {type(data).__name__}")
     if len(raw) > MAX_BYTES:
-        raise ImageError(f"The file is larger than {MAX_BYTES // 2**20} MB; use a smaller image.")
+        raise ImageError(f"The file is larger than {MAX_BYTES // 2**20} MiB; use a smaller image.")
     if not raw:
         raise ImageError(f"The file is empty; choose a {_ACCEPTED_TEXT} image.")
     return raw
