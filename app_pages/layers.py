@@ -6,6 +6,7 @@ from alexnet_viz.derive import derive
 from alexnet_viz.figures import layer_diagram
 from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import Spec
+from ui.charts import frozen
 from ui.state import context
 from ui.urls import url_choice, url_write
 
@@ -13,9 +14,9 @@ LAYER_PARAM = "layer"  # ?layer=C5 in the URL
 PICK_KEY = "layers_pick"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, read-only figures: see ui/charts.py
 def _diagram(spec: Spec, size: int, name: str):
-    return layer_diagram(ledger(spec, size), name)
+    return frozen(layer_diagram(ledger(spec, size), name))
 
 
 ctx = context()

@@ -316,3 +316,19 @@ def test_killing_one_process_moves_its_users_and_nobody_else_notices(layout):
     assert len(seen) >= 3 and not [r.describe_failure() for r in seen if r.failed]
     assert layout.restart_dead() == ["r1"]
     assert requests.get(f"{layout.replicas[0].url}/_stcore/health", timeout=10).text == "ok"
+
+
+def test_a_frozen_figure_sends_exactly_what_the_figure_would():
+    """ui/charts.py shares figures between sessions and computes their dict once; the wire JSON is unchanged."""
+    import plotly.io
+
+    from alexnet_viz.figures import block_diagram, value_grids
+    from alexnet_viz.ledger import ledger
+    from ui.charts import FrozenFigure, frozen
+
+    for figure in (block_diagram(ledger("article")),
+                   value_grids([torch.arange(9.0).reshape(3, 3).numpy()], ["x"], window=((0, 2), (0, 2)))):
+        shared = frozen(figure)
+        assert isinstance(shared, FrozenFigure) and frozen(shared) is shared
+        assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(figure, validate=False)
+        assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(shared, validate=False)  # no drift
