@@ -322,13 +322,13 @@ def test_a_frozen_figure_sends_exactly_what_the_figure_would():
     """ui/charts.py shares figures between sessions and computes their dict once; the wire JSON is unchanged."""
     import plotly.io
 
-    from ui.charts import FrozenFigure, frozen  # first: importing streamlit sets plotly's default template
-    from alexnet_viz.figures import block_diagram, value_grids  # noqa: I001
+    from alexnet_viz.figures import block_diagram, value_grids
     from alexnet_viz.ledger import ledger
+    from ui.charts import FrozenFigure, frozen
 
-    for figure in (block_diagram(ledger("article")),
-                   value_grids([torch.arange(9.0).reshape(3, 3).numpy()], ["x"], window=((0, 2), (0, 2)))):
-        shared = frozen(figure)
+    for make in (lambda: block_diagram(ledger("article")),
+                 lambda: value_grids([torch.arange(9.0).reshape(3, 3).numpy()], ["x"], window=((0, 2), (0, 2)))):
+        shared = frozen(make())
         assert isinstance(shared, FrozenFigure) and frozen(shared) is shared
-        assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(figure, validate=False)
+        assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(make(), validate=False)
         assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(shared, validate=False)  # no drift

@@ -20,20 +20,27 @@ from alexnet_viz import figures
 
 
 class FrozenFigure(go.Figure):
-    """A finished figure whose plain-dict form is computed once (st.plotly_chart asks for it every rerun)."""
+    """A finished figure whose plain-dict form was computed once (st.plotly_chart asks for it every rerun)."""
 
-    def __init__(self, figure: go.Figure) -> None:
-        super().__init__(figure)
-        self._frozen_dict = super().to_dict()
+    _frozen_dict: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        """The dict computed at construction; plotly.io.to_json only reads it (and drops trace uids)."""
+        """The dict computed by frozen(); plotly.io.to_json only reads it (and drops trace uids)."""
         return self._frozen_dict
 
 
 def frozen(figure: go.Figure) -> FrozenFigure:
-    """`figure`, ready to be shared by every session and sent without re-serialising it to a dict."""
-    return figure if isinstance(figure, FrozenFigure) else FrozenFigure(figure)
+    """`figure` itself, made a FrozenFigure: shared by every session, sent without a new to_dict().
+
+    The figure is re-classed in place rather than copied: go.Figure(figure) would apply plotly's
+    current default template to the copy and change what is sent. Pass only a figure just built.
+    """
+    if isinstance(figure, FrozenFigure):
+        return figure
+    wire = figure.to_dict()
+    figure.__class__ = FrozenFigure
+    figure._frozen_dict = wire
+    return figure
 
 
 # The operations page draws figures from small editable matrices: the same few seeds and edits
