@@ -34,8 +34,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.server import free_port, running_app  # noqa: E402
-from devtools.stproto import StreamlitSession, sticky_cookie  # noqa: E402
+from devtools.server import free_port, running_app
+from devtools.stproto import StreamlitSession, sticky_cookie
 
 SAMPLES = sorted(p.stem for p in (ROOT / "assets" / "samples").glob("*.jpg"))
 FM_LAYERS = ["C1", "C3", "C5", "C6", "C7"]
@@ -211,6 +211,31 @@ def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats
     return out
 
 
+def process_memory(replicas: int, env: dict[str, str]) -> list[dict[str, float]]:
+    """RSS, USS (memory only that process holds) and PSS of each replica after the same warm-up.
+
+    USS is what one more process costs; PSS splits shared pages (libraries, a memory-mapped weights
+    file) between the processes that map them.
+    """
+    views = [LANDING, *heavy_views()[:1], View("prediction", (("sample", SAMPLES[0]),))]
+    log = Path(tempfile.gettempdir()) / f"alexnet_viz-memory-{replicas}.log"
+    with serving(f"proxy{replicas}", "streamlit_app.py", env, log) as (url, pids, _proxy):
+        from alexnet_viz.serve import COOKIE
+
+        for i in range(len(pids)):  # the same views on every replica, pinned by the proxy's cookie
+            session = StreamlitSession(url, timeout=180, cookie=f"{COOKIE}=r{i + 1}")
+            for view in views:
+                session.rerun(view.query, view.page)
+            session.close()
+        time.sleep(2.0)
+        out = []
+        for pid in pids:
+            info = psutil.Process(pid).memory_full_info()
+            out.append({"rss_mib": round(info.rss / 2**20), "uss_mib": round(info.uss / 2**20),
+                        "pss_mib": round(info.pss / 2**20)})
+        return out
+
+
 def run_level(script: str, views: list[View], sessions: int, duration: float, think: tuple[float, float],
               seed: int, env: dict[str, str], fetch_media: bool, label: str, verbose: bool,
               server_args: list[str] | None = None, new_session_share: float = NEW_SESSION_SHARE,
@@ -336,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of reruns that open a fresh session (a new student, a reload) on the landing page")
     ap.add_argument("--page-costs", action="store_true",
                     help="first measure each page's warm rerun time with one session alone")
+    ap.add_argument("--memory", type=int, default=0, metavar="N",
+                    help="only measure RSS/USS/PSS of each of N replicas behind the proxy after a warm-up")
     ap.add_argument("--server-arg", action="append", default=[], metavar="--OPTION=VALUE",
                     help="extra `streamlit run` option for a direct server, e.g. --server-arg=--runner.postScriptGC=true")
     args = ap.parse_args(argv)
@@ -349,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {"ALEXNET_WEIGHTS": args.weights, "ALEXNET_DEVICE": args.device}
     fetch_media = not args.no_media
     views = [LANDING] if args.landing_only else class_views() if args.mix == "class" else heavy_views()
+    if args.memory:
+        for i, m in enumerate(process_memory(args.memory, env), 1):
+            print(f"replica r{i}: RSS {m['rss_mib']} MiB, USS {m['uss_mib']} MiB, PSS {m['pss_mib']} MiB")
+        return 0
 
     costs = page_costs(args.app, env, args.server_arg) if args.page_costs else {}
     results: list[LevelResult] = []
