@@ -332,3 +332,10 @@ def test_a_frozen_figure_sends_exactly_what_the_figure_would():
         assert isinstance(shared, FrozenFigure) and frozen(shared) is shared
         assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(make(), validate=False)
         assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(shared, validate=False)  # no drift
+
+
+def test_the_documented_host_config_is_valid_haproxy():
+    config = ROOT / "deploy" / "haproxy.cfg"
+    check = subprocess.run([_haproxy(), "-c", "-f", str(config)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    assert "deny deny_status 404 if { path_beg /_stcore/metrics }" in config.read_text()
