@@ -6,7 +6,10 @@ to a fresh server showed a "Page not found" dialog before st.navigation took ove
 """
 import streamlit as st
 
+from ui.hardening import install as install_server_guards
 from ui.state import sidebar
+
+install_server_guards()  # a visitor's clear_cache request must not empty every visitor's caches
 
 st.set_page_config(page_title="AlexNet, computed and explained", page_icon="🧠", layout="wide")
 

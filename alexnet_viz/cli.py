@@ -1,4 +1,4 @@
-"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench|weights.
+"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench|weights|serve.
 
 This module owns argument parsing; each handler calls one typed library function and turns the
 library's errors into a one-line message and a non-zero exit, never a traceback. Handlers import
@@ -66,6 +66,12 @@ def _weights(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(args.replicas, port=args.port, bind=args.bind, run_dir=args.run_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("download", "where", "verify"))
     p.add_argument("path", nargs="?", default=None, metavar="PATH", help="the file to verify")
     p.set_defaults(func=_weights)
+
+    p = sub.add_parser("serve", help="N Streamlit processes behind HAProxy: the layout for a whole class",
+                       description="Starts --replicas Streamlit processes on loopback ports and HAProxy in front "
+                                   "(sticky sessions, websockets, upload limits, health checks, /_stcore/metrics "
+                                   "kept private); restarts a replica that exits. See docs/SERVING.md.")
+    p.add_argument("--replicas", type=int, default=2, metavar="N")
+    p.add_argument("--port", type=int, default=8501, help="the port people open (default 8501)")
+    p.add_argument("--bind", default="127.0.0.1", help="the proxy's address; 0.0.0.0 to serve the network")
+    p.add_argument("--run-dir", default=None, metavar="DIR", help="haproxy.cfg and logs (default /tmp/alexnet-serve-PORT)")
+    p.set_defaults(func=_serve)
     return parser
 
 

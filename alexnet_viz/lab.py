@@ -6,6 +6,8 @@ that caused it, keeps that row's last valid values, and computes the ledger for 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from dataclasses import dataclass, replace
 
 from .errors import SpecError
@@ -16,6 +18,13 @@ COLUMNS: tuple[str, ...] = ("layer", "kind", "channels", "kernel", "stride", "pa
 POOL_KINDS: tuple[str, ...] = ("maxpool", "avgpool")
 KIND_LABELS = {"conv": "convolution", "maxpool": "max pool", "avgpool": "average pool", "fc": "fully connected"}
 MAX_VERIFY_PARAMS = 300_000_000  # building more than this on a shared CPU would take the app down
+# What one "Verify with PyTorch" may cost, set by whoever runs the server. Parameters alone do not
+# bound it: 61 M parameters at input 2048 with C1 stride 1 needed 25 GiB of activations and 2.6 T
+# multiply-adds. The defaults are ~900x and ~28x the stock torchvision network at 224.
+VERIFY_MAX_ACTIVATION_BYTES = int(os.environ.get("ALEXNET_VERIFY_MAX_ACTIVATION_MB", "2048")) * 2**20
+VERIFY_MAX_MACS = int(float(os.environ.get("ALEXNET_VERIFY_MAX_GMACS", "20")) * 1e9)
+_VERIFY_SLOT = threading.Lock()  # one verification at a time per process, so budgets do not add up
+VERIFY_WAIT_S = 30.0
 
 
 def spec_rows(spec: Spec) -> list[dict]:
@@ -116,11 +125,29 @@ def _fields(layer: LayerSpec) -> dict:
     return {f: getattr(layer, f) for f in ("kind", "out", "kernel", "stride", "padding", "groups")}
 
 
+def check_verify_budget(book: Ledger) -> None:
+    """Refuse, from the ledger alone, a verification that would cost more than the server allows."""
+    if book.total_params > MAX_VERIFY_PARAMS:
+        raise SpecError(f"The edited network has {book.total_params:,} parameters; verifying builds it in memory, "
+                        f"so keep it under {MAX_VERIFY_PARAMS:,}.")
+    if book.total_activation_bytes > VERIFY_MAX_ACTIVATION_BYTES:
+        raise SpecError(f"The edited network needs {book.total_activation_bytes / 2**30:,.2f} GiB of activations "
+                        f"for one image; this server verifies networks up to "
+                        f"{VERIFY_MAX_ACTIVATION_BYTES / 2**30:,.2f} GiB. Use a smaller input, fewer channels or "
+                        "larger strides; the ledger above is exact without verifying.")
+    if book.total_macs_with_bias > VERIFY_MAX_MACS:
+        raise SpecError(f"The edited network needs {book.total_macs_with_bias / 1e9:,.1f} G multiply-adds for one "
+                        f"image; this server verifies networks up to {VERIFY_MAX_MACS / 1e9:,.0f} G. Use a smaller "
+                        "input, fewer channels or larger strides; the ledger above is exact without verifying.")
+
+
 def verify_with_torch(spec: Spec, input_size: int | None = None) -> list[dict]:
     """Build the spec as a real PyTorch model and let torchinfo count each layer's params and MACs.
 
     Returns one record per layer with the ledger's numbers beside torchinfo's (MACs include the
-    bias add, as torchinfo counts them) and a last record with the totals.
+    bias add, as torchinfo counts them) and a last record with the totals. A network over the
+    server's budget is refused before anything is built; a build or forward that fails anyway
+    (out of memory) is a SpecError, never a crash of the page.
     """
     import torch
     from torchinfo import summary
@@ -129,12 +156,19 @@ def verify_with_torch(spec: Spec, input_size: int | None = None) -> list[dict]:
 
     size = spec.input_size if input_size is None else input_size
     book = ledger(spec, size)
-    if book.total_params > MAX_VERIFY_PARAMS:
-        raise SpecError(f"The edited network has {book.total_params:,} parameters; verifying builds it in memory, "
-                        f"so keep it under {MAX_VERIFY_PARAMS:,}.")
-    model = build_model(replace(spec, input_size=size), seed=0)
-    with torch.no_grad():
-        stats = summary(model, input_size=(1, spec.in_channels, size, size), device="cpu", verbose=0)
+    check_verify_budget(book)
+    if not _VERIFY_SLOT.acquire(timeout=VERIFY_WAIT_S):
+        raise SpecError("Another visitor's network is being verified right now; try again in a moment.")
+    try:
+        model = build_model(replace(spec, input_size=size), seed=0)
+        with torch.no_grad():
+            stats = summary(model, input_size=(1, spec.in_channels, size, size), device="cpu", verbose=0)
+    except (RuntimeError, MemoryError) as exc:  # torch's allocation failures are RuntimeErrors
+        raise SpecError(f"PyTorch could not build or run this network here ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:160] if str(exc) else 'no details'}). Make it smaller "
+                        "(fewer channels, a larger stride or a smaller input) and verify again.") from exc
+    finally:
+        _VERIFY_SLOT.release()
     owner = {id(model.layer(name)): name for name in model.layer_names}
     params: dict[str, int] = {}
     macs: dict[str, int] = {}

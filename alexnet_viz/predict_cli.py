@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -31,23 +32,61 @@ def image_extensions() -> frozenset[str]:
     return frozenset(ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in ACCEPTED_FORMATS)
 
 
+def _kind(mode: int) -> str:
+    """What a path that is neither a file nor a folder is, in words."""
+    return ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _images_under(folder: Path, extensions: frozenset[str]) -> tuple[list[str], list[str]]:
+    """(image-named regular files under `folder`, sorted; reasons parts of it could not be listed)."""
+    found: list[str] = []
+    problems: list[str] = []
+    for top, _dirs, names in os.walk(folder, onerror=lambda exc: problems.append(f"{exc.filename}: {_why(exc)}")):
+        for name in names:
+            if Path(name).suffix.lower() not in extensions:
+                continue
+            path = os.path.join(top, name)
+            try:
+                regular = stat.S_ISREG(os.stat(path).st_mode)
+            except OSError:
+                regular = True  # listed but not stat-able: let the decoder report it on its own line
+            if regular:
+                found.append(path)
+    return sorted(found), problems
+
+
 def collect(paths: list[str]) -> list[tuple[str, str | None]]:
     """(path, None) for each file to classify and (path, error) for inputs that give none, in order.
 
     A named file is always tried, whatever its name says; a folder contributes the image-named
-    files under it, recursively, in sorted order.
+    regular files under it, recursively, in sorted order. Nothing here raises for one bad input:
+    a path that cannot be looked at, a folder that cannot be listed or a FIFO becomes an error line.
     """
     extensions = image_extensions()
+    formats = ", ".join(ACCEPTED_FORMATS)
     entries: list[tuple[str, str | None]] = []
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in extensions and p.is_file())
-            entries += [(f, None) for f in found] or [(given, f"No {', '.join(ACCEPTED_FORMATS)} files in this folder.")]
-        elif path.exists():
+        try:
+            mode = os.stat(given).st_mode
+        except FileNotFoundError:
+            entries.append((given, "No such file or folder."))
+            continue
+        except OSError as exc:
+            entries.append((given, f"No image file could be read here: {_why(exc)}."))
+            continue
+        if stat.S_ISDIR(mode):
+            found, problems = _images_under(Path(given), extensions)
+            unreadable = f" ({len(problems)} part(s) could not be read: {problems[0]})" if problems else ""
+            entries += [(f, None) for f in found] or [(given, f"No {formats} files in this folder{unreadable}.")]
+        elif stat.S_ISREG(mode):
             entries.append((given, None))
         else:
-            entries.append((given, "No such file or folder."))
+            entries.append((given, f"No image file: this is {_kind(mode)}, not a file."))
     return entries
 
 

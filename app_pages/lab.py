@@ -3,7 +3,13 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.lab import evaluate, spec_rows, verify_with_torch
+from alexnet_viz.lab import (
+    VERIFY_MAX_ACTIVATION_BYTES,
+    VERIFY_MAX_MACS,
+    evaluate,
+    spec_rows,
+    verify_with_torch,
+)
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.report import render
 from alexnet_viz.spec import VARIANTS, Spec
@@ -70,7 +76,9 @@ for col, (fmt, ext, mime) in zip(downloads, (("csv", "csv", "text/csv"), ("json"
 
 st.subheader("Check against PyTorch")
 st.caption("Builds the edited network as a real PyTorch model and lets torchinfo count each layer "
-           "(its MACs include the bias add).")
+           "(its MACs include the bias add). This server verifies networks up to "
+           f"{VERIFY_MAX_ACTIVATION_BYTES / 2**30:g} GiB of activations and {VERIFY_MAX_MACS / 1e9:g} G "
+           "multiply-adds for one image.")
 if st.button("Verify with PyTorch", key="verify"):
     try:
         checked = pd.DataFrame(_verify(result.spec, book.input_size))

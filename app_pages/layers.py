@@ -9,6 +9,7 @@ from alexnet_viz.idea_figures import tower_link_figure
 from alexnet_viz.names import ARTICLE_SOURCE, PAPER_SOURCE, TORCH_SOURCE, module_plan
 from alexnet_viz.spec import Spec
 from alexnet_viz.stack import layer_stack, tower_plan
+from ui.charts import frozen
 from ui.state import context
 from ui.urls import url_choice, url_write
 
@@ -16,9 +17,9 @@ LAYER_PARAM = "layer"  # ?layer=C5 in the URL
 PICK_KEY = "layers_pick"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, read-only figures: see ui/charts.py
 def _diagram(spec: Spec, size: int, name: str):
-    return layer_diagram(ledger(spec, size), name)
+    return frozen(layer_diagram(ledger(spec, size), name))
 
 
 ctx = context()

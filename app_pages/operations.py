@@ -5,12 +5,12 @@ import streamlit as st
 
 from alexnet_viz import article
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.figures import dense_figure, value_grids, vector_bars
-from alexnet_viz.claims import CLAIMS
 from alexnet_viz.bookkeeping import ledger
+from alexnet_viz.claims import CLAIMS
 from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_connected, output_side, pool,
                                     pool_geometry, pool_step, random_values, relu, softmax, softmax_working)
 from alexnet_viz.spec import PAPER
+from ui.charts import dense_figure, value_grids, vector_bars  # shared, frozen figures per distinct input
 
 
 def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:

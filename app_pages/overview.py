@@ -8,20 +8,21 @@ from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.spec import VARIANTS, Spec
 from alexnet_viz.stack import tower_plan
 from ui.ledger_table import ledger_table
+from ui.charts import frozen
 from ui.state import context
 from ui.totals import totals_row
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)  # shared, read-only figures: see ui/charts.py
 def _figures(spec: Spec, size: int):
     book = ledger(spec, size)
-    return block_diagram(book), params_vs_macs(book)
+    return frozen(block_diagram(book)), frozen(params_vs_macs(book))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def _variants():
     books = {name: ledger(spec) for name, spec in VARIANTS.items()}
-    return variants_chart(books), variant_differences(), {n: b.total_params for n, b in books.items()}
+    return frozen(variants_chart(books)), variant_differences(), {n: b.total_params for n, b in books.items()}
 
 
 ctx = context()

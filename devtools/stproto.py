@@ -51,15 +51,18 @@ class RerunResult:
 class StreamlitSession:
     """One browser-like session over Streamlit's websocket (blocking; one per thread)."""
 
-    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 60.0, cookie: str | None = None) -> None:
+        """`cookie` ("name=value; ...") is sent with the websocket and media requests, as a browser
+        sends what the page's response set (a proxy's sticky-session cookie, see sticky_cookie)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.cookie = cookie
         host = urlparse(self.base_url).netloc
         ws_url = f"ws://{host}/_stcore/stream"
         # Same subprotocol list as the frontend: selected protocol, then the XSRF token slot.
         self.ws = websocket.create_connection(ws_url, subprotocols=["streamlit", "PLACEHOLDER_AUTH_TOKEN"],
                                               origin=self.base_url, timeout=timeout,
-                                              enable_multithread=True)
+                                              enable_multithread=True, cookie=cookie)
         self.session_id: str | None = None
 
     def rerun(self, query_string: str = "", page_name: str = "", fetch_media: bool = False) -> RerunResult:
@@ -112,10 +115,17 @@ class StreamlitSession:
                 result.bytes_received += self.fetch(url)
         return result
 
+    def clear_cache(self) -> None:
+        """Send the BackMsg the toolbar's "Clear cache" sends (any client can, whatever the toolbar shows)."""
+        msg = BackMsg()
+        msg.clear_cache = True
+        self.ws.send_binary(msg.SerializeToString())
+
     def fetch(self, url: str) -> int:
         """GET a media URL the way the browser's <img> would; returns its size in bytes."""
         full = url if url.startswith("http") else f"{self.base_url}/{url.lstrip('/')}"
-        with urllib.request.urlopen(full, timeout=self.timeout) as resp:
+        request = urllib.request.Request(full, headers={"Cookie": self.cookie} if self.cookie else {})
+        with urllib.request.urlopen(request, timeout=self.timeout) as resp:
             return len(resp.read())
 
     def close(self) -> None:
@@ -123,6 +133,17 @@ class StreamlitSession:
             self.ws.close()
         except (websocket.WebSocketException, OSError):
             pass
+
+
+def sticky_cookie(base_url: str, timeout: float = 30.0) -> str | None:
+    """Load the page as a browser does first and return the cookies it set ("name=value; ..."), or None.
+
+    Behind the proxy of alexnet_viz.serve this is the replica cookie that keeps the websocket and
+    uploads of one browser on one process; a direct Streamlit server sets only its XSRF cookie.
+    """
+    with urllib.request.urlopen(f"{base_url.rstrip('/')}/", timeout=timeout) as resp:
+        cookies = [c.split(";", 1)[0] for c in resp.headers.get_all("Set-Cookie") or []]
+    return "; ".join(cookies) or None
 
 
 def _inspect_delta(fwd: ForwardMsg, result: RerunResult) -> None:

@@ -160,13 +160,14 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-def header_only_png_bytes(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height RGB pixels but which holds one row of data.
+def header_only_png_bytes(width: int, height: int, colour_type: int = 2) -> bytes:
+    """A PNG whose header claims width x height pixels (RGB; 4 = grey+alpha) but holds one row of data.
 
     A decoder that trusts the header allocates width*height*3 bytes before finding out.
     """
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    row = zlib.compress(b"\x00" + b"\x00" * (3 * min(width, 1024)))
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    row = zlib.compress(b"\x00" + b"\x00" * (channels * min(width, 1024)))
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", row) + _chunk(b"IEND", b"")
 
 
@@ -183,6 +184,38 @@ def bomb_png_bytes() -> bytes:
 def huge_bomb_png_bytes() -> bytes:
     """30000x30000 = 900 MP: Pillow raises DecompressionBombError when opening it."""
     return header_only_png_bytes(30_000, 30_000)
+
+
+def grey_alpha_over_budget_png_bytes() -> bytes:
+    """6000x5000 grey+alpha: under the pixel cap, but ~12 bytes a pixel on its way to RGB (~340 MiB)."""
+    return header_only_png_bytes(6000, 5000, colour_type=4)
+
+
+def fake_eoi_jpeg_bytes() -> bytes:
+    """A 4096x4096 JPEG cut a few bytes into its scan and closed with an end marker.
+
+    libjpeg then invents the other 16.7 M pixels (grey) without an error: 700 bytes become 64 MB.
+    """
+    data = _save(Image.new("RGB", (4096, 4096), BLUE), "JPEG", quality=50)
+    scan = data.index(b"\xff\xda")
+    return data[: scan + 40] + b"\xff\xd9"
+
+
+def tiny_frame_gif_bytes() -> bytes:
+    """A 35-byte GIF: a 6320x6320 canvas with one 1x1 frame; Pillow fills the rest with background."""
+    side = struct.pack("<HH", 6320, 6320)
+    frame = b"," + struct.pack("<HHHH", 0, 0, 1, 1) + b"\x00"
+    lzw = b"\x02" + b"\x02\x44\x01\x00"  # min code size 2; clear, index 0, end; block terminator
+    return b"GIF89a" + side + b"\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff" + frame + lzw + b";"
+
+
+def many_markers_jpeg_bytes(count: int = 5000) -> bytes:
+    """A valid small JPEG with `count` empty comment markers after its start: Pillow walks each in Python.
+
+    The red-team file had 3.67 M of them (14 MB, 6.5-9 s to open); 5,000 make the point in 20 kB.
+    """
+    data = sample_jpeg_bytes()
+    return data[:2] + b"\xff\xfe\x00\x02" * count + data[2:]
 
 
 def damaged_header_png_bytes() -> bytes:
@@ -238,7 +271,9 @@ def refused_corpus() -> dict[str, bytes]:
         "truncated_png": truncated_png_bytes(), "truncated_jpeg": truncated_jpeg_bytes(),
         "truncated_gif": truncated_gif_bytes(), "over_cap_png": over_cap_png_bytes(),
         "bomb_png": bomb_png_bytes(), "huge_bomb_png": huge_bomb_png_bytes(),
-        "damaged_header_png": damaged_header_png_bytes(), "tiff": tiff_bytes(), "ico": ico_bytes(),
+        "damaged_header_png": damaged_header_png_bytes(), "grey_alpha_over_budget_png":
+        grey_alpha_over_budget_png_bytes(), "fake_eoi_jpeg": fake_eoi_jpeg_bytes(),
+        "tiny_frame_gif": tiny_frame_gif_bytes(), "many_markers_jpeg": many_markers_jpeg_bytes(), "tiff": tiff_bytes(), "ico": ico_bytes(),
         "ppm": ppm_bytes(), "pdf": pdf_bytes(), "svg": svg_bytes(), "empty": empty_bytes(),
         "text": text_bytes(),
     }

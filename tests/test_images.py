@@ -216,3 +216,105 @@ def test_extreme_aspect_ratio_stays_small() -> None:
     view = network_view(strip)
     assert view.size == (224, 224)
     assert tuple(np.asarray(view)[112, 112]) == (10, 200, 30)
+
+
+# --- Costly decodes from small files (issue 12) ------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_memory():
+    """Each test sees load_image's remembered failures empty, so messages come from a real decode."""
+    images.forget_failures()
+    yield
+    images.forget_failures()
+
+
+@pytest.mark.parametrize("maker", [gen.fake_eoi_jpeg_bytes, gen.tiny_frame_gif_bytes])
+def test_data_far_shorter_than_its_declared_size_is_refused(maker) -> None:
+    raw = maker()
+    declared = Image.open(io.BytesIO(raw))
+    declared.load()  # Pillow itself pads the missing pixels without complaint: that is the hole
+    assert declared.width * declared.height > 10_000_000 and len(raw) < 1000
+    with pytest.raises(ImageError, match="claims .* pixels but has only"):
+        load_image(raw)
+
+
+def test_real_photos_are_far_under_the_pixels_per_byte_bound() -> None:
+    for path in sorted((images.Path(__file__).resolve().parent.parent / "assets" / "samples").glob("*.jpg")):
+        image = load_image(path)
+        assert image.width * image.height < 100 * path.stat().st_size
+
+
+def test_decode_memory_is_budgeted_by_mode_before_decoding() -> None:
+    rgb = gen.header_only_png_bytes(6000, 5000)  # 30 MP RGB: 4 bytes a pixel, 114 MiB
+    with pytest.raises(ImageError, match="truncated"):  # got as far as decoding (only one row is there)
+        load_image(rgb)
+    with pytest.raises(ImageError, match=r"about 343 MiB, more than the 256 MiB") as err:
+        load_image(gen.grey_alpha_over_budget_png_bytes())  # same pixels, grey+alpha: 12 bytes a pixel
+    assert "Scale it down to about 22 megapixels" in str(err.value)
+
+
+def test_jpeg_with_thousands_of_markers_is_refused_from_its_header() -> None:
+    assert Image.open(io.BytesIO(gen.many_markers_jpeg_bytes())).size == (64, 48)  # Pillow would open it
+    with pytest.raises(ImageError, match="markers"):
+        load_image(gen.many_markers_jpeg_bytes())
+    assert load_image(gen.many_markers_jpeg_bytes(count=50)).size == (64, 48)  # a few are harmless
+
+
+def test_sixteen_bit_conversion_needs_no_float64_copy() -> None:
+    import tracemalloc
+
+    grey = np.arange(2000 * 1000, dtype=np.uint32).reshape(1000, 2000) % 65536
+    raw = gen._save(Image.fromarray(grey.astype(np.uint16)), "PNG")
+    tracemalloc.start()
+    try:
+        image = load_image(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * grey.size, f"numpy peak {peak / 2**20:.1f} MiB for a 2 MP 16-bit image"
+    expected = np.clip(np.rint(grey / 257.0), 0, 255).astype(np.uint8)
+    assert np.array_equal(np.asarray(image)[:, :, 0], expected)
+
+
+def test_at_most_decode_slots_decodes_run_at_once(monkeypatch) -> None:
+    import threading
+    import time
+
+    running, peak, lock = [0], [0], threading.Lock()
+    real = images._decode
+
+    def slow_decode(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.05)
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(images, "_decode", slow_decode)
+    files = [gen.sample_png_bytes((64 + i, 48)) for i in range(6)]
+    threads = [threading.Thread(target=load_image, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 1 <= peak[0] <= images.DECODE_SLOTS <= 2
+
+
+def test_a_failed_decode_is_remembered_by_hash_not_repeated(monkeypatch) -> None:
+    calls = []
+    real = images._decode
+    monkeypatch.setattr(images, "_decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    bad = gen.truncated_png_bytes()
+    messages = []
+    for _ in range(3):
+        with pytest.raises(ImageError) as err:
+            load_image(bad)
+        messages.append(str(err.value))
+    assert len(calls) == 1 and len(set(messages)) == 1
+    load_image(gen.sample_png_bytes())
+    load_image(gen.sample_png_bytes())
+    assert len(calls) == 3  # successes are not remembered here (the app caches them itself)

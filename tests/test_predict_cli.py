@@ -151,3 +151,48 @@ def test_bf16_precision_agrees_with_float32(photos: Path, tmp_path: Path, capsys
     with torch.no_grad():
         expected = reference(to_tensor(load_image(photos / "noise.png"), "torchvision"))[0].argmax()
     assert tops["float32"][0]["index"] == int(expected)
+
+
+def test_unreadable_paths_never_stop_the_rest(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A folder that cannot be listed, a file that cannot be looked at, a FIFO: each gets a line.
+
+    Tests run as root here, where permissions do not bite, so the refusals the kernel would give
+    another user are injected into os.stat and os.scandir for the paths named 'locked'.
+    """
+    import os
+
+    good = tmp_path / "good.png"
+    Image.new("RGB", (64, 48), (20, 120, 220)).save(good)
+    locked_dir = tmp_path / "locked_dir"
+    locked_dir.mkdir()
+    Image.new("RGB", (8, 8)).save(locked_dir / "hidden.png")
+    locked_file = tmp_path / "locked_parent" / "photo.jpg"
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    real_stat, real_scandir = os.stat, os.scandir
+
+    def denied(path):
+        return OSError(13, "Permission denied", str(path))
+
+    def fake_stat(path, *args, **kwargs):
+        if "locked_parent" in str(path):
+            raise denied(path)
+        return real_stat(path, *args, **kwargs)
+
+    def fake_scandir(path="."):
+        if "locked_dir" in str(path):
+            raise denied(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    monkeypatch.setattr(os, "scandir", fake_scandir)
+    entries = dict(collect([str(locked_dir), str(locked_file), str(fifo), str(good)]))
+    assert "No PNG, JPEG" in entries[str(locked_dir)] and "Permission denied" in entries[str(locked_dir)]
+    assert "No image file" in entries[str(locked_file)] and "Permission denied" in entries[str(locked_file)]
+    assert entries[str(fifo)].startswith("No image file") and "FIFO" in entries[str(fifo)]
+    assert entries[str(good)] is None
+    code, out, err = run(capsys, str(locked_dir), str(locked_file), str(fifo), str(good),
+                         "--weights", "random", "--workers", "0", "--format", "json")
+    assert code == 0 and "Traceback" not in err
+    results = {r["path"]: r for r in json.loads(out)}
+    assert "top" in results[str(good)] and all("error" in results[str(p)] for p in (locked_dir, locked_file, fifo))

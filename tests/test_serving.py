@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -168,3 +169,175 @@ def test_weights_cannot_be_chosen_from_the_page(monkeypatch):
     assert len(at.sidebar.text_input) == 0 and len(at.sidebar.text_area) == 0
     assert "random" in " ".join(c.value for c in at.sidebar.caption)
     assert "attacker" not in " ".join(c.value for c in at.sidebar.caption)
+
+
+def _lookups(url: str, cache: str) -> dict[str, int]:
+    """hit/miss counts of one cached function from the process's /_stcore/metrics (loopback only)."""
+    text = requests.get(f"{url}/_stcore/metrics", timeout=10).text
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("cache_lookups_total{") and f'cache="{cache}"' in line:
+            result = line.split('result="')[1].split('"')[0]
+            counts[result] = int(float(line.rsplit(" ", 1)[1]))
+    return counts
+
+
+def test_a_clients_clear_cache_request_leaves_shared_caches_alone(app_server):
+    """Any client can send clear_cache; the server must not empty every visitor's caches for it."""
+    victim, attacker = StreamlitSession(app_server, timeout=120), StreamlitSession(app_server, timeout=120)
+    try:
+        assert victim.rerun().status == "ok"  # the landing page fills its figure cache
+        before = _lookups(app_server, "__main__._figures")
+        assert before.get("miss", 0) >= 1, before
+        assert attacker.rerun().status == "ok"
+        attacker.clear_cache()
+        assert attacker.rerun().status == "ok"  # handled after the clear request, in order
+        assert victim.rerun().status == "ok"
+        after = _lookups(app_server, "__main__._figures")
+    finally:
+        victim.close()
+        attacker.close()
+    assert after.get("miss", 0) == before["miss"], f"the figures were computed again: {before} -> {after}"
+    assert after.get("hit", 0) >= before.get("hit", 0) + 3
+
+
+# --- Several processes behind HAProxy: `python -m alexnet_viz serve` (issue 12) ------------------
+
+def _haproxy() -> str:
+    import shutil
+
+    path = shutil.which("haproxy")
+    assert path, "haproxy is not installed: scripts/test.sh installs it (apt-get install haproxy)"
+    return path
+
+
+def test_generated_haproxy_config_is_valid_and_closes_what_it_must(tmp_path):
+    from alexnet_viz.serve import COOKIE, haproxy_config
+
+    text = haproxy_config("0.0.0.0", 80, [("r1", 9001), ("r2", 9002)])
+    (tmp_path / "haproxy.cfg").write_text(text)
+    check = subprocess.run([_haproxy(), "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True,
+                           check=False)
+    assert check.returncode == 0, check.stderr
+    assert "deny deny_status 404 if { path_beg /_stcore/metrics }" in text
+    assert f"cookie {COOKIE} insert" in text and "option redispatch" in text and "timeout tunnel" in text
+    assert "option httpchk GET /_stcore/health" in text and text.count("check inter") == 2
+    assert f"gt {15 * 2**20 + 2**20}" in text  # the body limit follows maxUploadSize
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory):
+    from alexnet_viz.serve import free_port, running
+
+    _haproxy()
+    with running(2, port=free_port(), run_dir=tmp_path_factory.mktemp("serve"),
+                 env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as lay:
+        yield lay
+
+
+def _browser(url: str, replica: str | None = None) -> tuple[requests.Session, str]:
+    """A requests session holding what a browser would after loading the page (or pinned to `replica`)."""
+    from alexnet_viz.serve import COOKIE
+
+    http = requests.Session()
+    if replica:
+        http.cookies.set(COOKIE, replica)
+    else:
+        http.get(f"{url}/", timeout=30)
+    http.get(f"{url}/_stcore/health", timeout=30)  # the XSRF cookie, as the page's first request sets it
+    return http, "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+
+def _put(url: str, http: requests.Session, session_id: str, n: int = 1, size: int = 1024) -> int:
+    files = {"file": ("photo.png", b"\x89PNG" + b"\0" * size, "image/png")}
+    headers = {"X-Xsrftoken": http.cookies.get("_streamlit_xsrf", "")}
+    resp = http.put(f"{url}/_stcore/upload_file/{session_id}/file-{n}", files=files, headers=headers, timeout=30)
+    return resp.status_code
+
+
+@pytest.mark.slow
+def test_proxy_keeps_metrics_private(layout):
+    assert requests.get(f"{layout.url}/_stcore/metrics", timeout=10).status_code == 404
+    assert requests.get(f"{layout.replicas[0].url}/_stcore/metrics", timeout=10).status_code == 200  # loopback
+    assert requests.get(f"{layout.url}/_stcore/health", timeout=10).text == "ok"
+
+
+@pytest.mark.slow
+def test_uploads_reach_the_process_holding_the_websocket_and_are_limited(layout):
+    from alexnet_viz.serve import COOKIE
+
+    http, cookie = _browser(layout.url)
+    session = StreamlitSession(layout.url, timeout=120, cookie=cookie)
+    try:
+        assert session.rerun().status == "ok"
+        assert _put(layout.url, http, session.session_id) == 204  # same replica as the websocket
+        other = "r2" if http.cookies.get(COOKIE) == "r1" else "r1"
+        stray = requests.Session()
+        stray.cookies.update({**http.cookies.get_dict(), COOKIE: other})
+        assert _put(layout.url, stray, session.session_id) == 400  # what happens without stickiness
+        assert _put(layout.url, http, session.session_id, n=2, size=16 * 2**20) == 413  # refused by the proxy
+        codes = [_put(layout.url, http, session.session_id, n=10 + i) for i in range(12)]
+    finally:
+        session.close()
+    assert codes.count(429) >= 2 and codes[0] == 204, codes  # at most 10 uploads a minute per session
+
+
+@pytest.mark.slow
+def test_killing_one_process_moves_its_users_and_nobody_else_notices(layout):
+    import signal
+    import threading
+
+    pinned = {name: _browser(layout.url, name)[1] for name in ("r1", "r2")}
+    victim = StreamlitSession(layout.url, timeout=120, cookie=pinned["r1"])
+    bystander = StreamlitSession(layout.url, timeout=120, cookie=pinned["r2"])
+    assert victim.rerun().status == "ok" and bystander.rerun().status == "ok"
+    seen, stop = [], threading.Event()
+
+    def keep_using() -> None:
+        while not stop.is_set():
+            seen.append(bystander.rerun("", "layers"))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=keep_using)
+    watcher.start()
+    try:
+        r1 = layout.replicas[0]
+        os.kill(r1.proc.pid, signal.SIGKILL)
+        r1.proc.wait(timeout=10)
+        assert victim.rerun().status in ("disconnected", "timeout")  # its websocket is gone
+        victim.close()
+        moved = StreamlitSession(layout.url, timeout=120, cookie=pinned["r1"])  # the frontend's reconnect
+        result = moved.rerun()
+        moved.close()
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        watcher.join()
+        bystander.close()
+    assert result.status == "ok", result.describe_failure()
+    assert len(seen) >= 3 and not [r.describe_failure() for r in seen if r.failed]
+    assert layout.restart_dead() == ["r1"]
+    assert requests.get(f"{layout.replicas[0].url}/_stcore/health", timeout=10).text == "ok"
+
+
+def test_a_frozen_figure_sends_exactly_what_the_figure_would():
+    """ui/charts.py shares figures between sessions and computes their dict once; the wire JSON is unchanged."""
+    import plotly.io
+
+    from alexnet_viz.figures import block_diagram, value_grids
+    from alexnet_viz.bookkeeping import ledger
+    from ui.charts import FrozenFigure, frozen
+
+    for make in (lambda: block_diagram(ledger("article")),
+                 lambda: value_grids([torch.arange(9.0).reshape(3, 3).numpy()], ["x"], window=((0, 2), (0, 2)))):
+        shared = frozen(make())
+        assert isinstance(shared, FrozenFigure) and frozen(shared) is shared
+        assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(make(), validate=False)
+        assert plotly.io.to_json(shared, validate=False) == plotly.io.to_json(shared, validate=False)  # no drift
+
+
+def test_the_documented_host_config_is_valid_haproxy():
+    config = ROOT / "deploy" / "haproxy.cfg"
+    check = subprocess.run([_haproxy(), "-c", "-f", str(config)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    assert "deny deny_status 404 if { path_beg /_stcore/metrics }" in config.read_text()

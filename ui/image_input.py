@@ -9,11 +9,13 @@ random-weights banner. Widgets tied to URL parameters live in ui/urls.py.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import streamlit as st
+from streamlit import config
 
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.modelkey import ModelKey
@@ -32,6 +34,26 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 SAMPLE_PARAM = "sample"
 _SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
 _OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
+_REFUSED = "_image_refused"  # why the last upload was refused before it reached the decoder
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+|!$~:^=-])")
+MAX_LABEL = 80
+
+
+def md_literal(text: str) -> str:
+    """`text` exactly as typed inside Markdown: a filename is a visitor's text, never markup or LaTeX.
+
+    Every character Markdown, LaTeX ($), Streamlit colours (:red[...]) or emoji codes (:x:) could
+    act on is backslash-escaped, newlines become spaces, and the result is cut to MAX_LABEL characters.
+    """
+    flat = " ".join(text.split())
+    flat = flat if len(flat) <= MAX_LABEL else flat[:MAX_LABEL - 1] + "…"
+    return _MARKDOWN.sub(r"\\\1", flat)
+
+
+def upload_limit_text() -> str:
+    """The server's per-file limit in the units both a browser (MB) and Streamlit's setting (MiB) use."""
+    mib = int(config.get_option("server.maxUploadSize"))
+    return f"under {mib} MiB ({mib * 1.048576:.1f} MB)"
 
 
 @dataclass(frozen=True)
@@ -56,13 +78,32 @@ def _on_sample(widget: str) -> None:
 
 
 def _on_file(widget: str, source: str) -> None:
+    st.session_state.pop(_REFUSED, None)
     f = st.session_state.get(widget)
+    if f is not None and (problem := name_problem(f.name or "")):
+        st.session_state[_REFUSED] = problem
+        return
     if f is None:  # the user removed the file
         own = st.session_state.get(_OWN)
         if own is not None and own[0] == source:
             del st.session_state[_OWN]
         return
     st.session_state[_OWN] = (source, ImageRef.of(f.getvalue(), label=f.name or source))
+
+
+def name_problem(name: str) -> str | None:
+    """Why an uploaded file's name is refused (a NUL byte, a type not in UPLOAD_TYPES), or None.
+
+    The uploader is created without `type=`: with it, Streamlit checks names itself while it
+    compares widget states before any page code runs, and a scripted upload named `x.exe` or
+    `a\\0.png` ended in the generic error page. The bytes are sniffed by load_image either way.
+    """
+    accepted = f"Upload a {', '.join(UPLOAD_TYPES[:-1])} or {UPLOAD_TYPES[-1]} file {upload_limit_text()}."
+    if "\0" in name:
+        return f"That file was not accepted: its name contains a NUL byte. {accepted}"
+    if Path(name).suffix.lower().lstrip(".") not in UPLOAD_TYPES:
+        return f"**{md_literal(name)}** was not accepted: its name does not end in an accepted type. {accepted}"
+    return None
 
 
 def _forget_own() -> None:
@@ -85,10 +126,14 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     left, middle, right = st.columns([1.3, 2.2, 1.0], vertical_alignment="center")
     left.selectbox("Sample photo", list(SAMPLES), key=sample_key, format_func=lambda n: SAMPLES[n][1],
                    on_change=_on_sample, args=(sample_key,))
-    middle.file_uploader("…or your own photo", type=UPLOAD_TYPES, key=upload_key,
-                         on_change=_on_file, args=(upload_key, "upload"),
-                         help="PNG, JPEG, WebP, GIF (first frame) or BMP. It never leaves this server and "
-                              "only your session shows it.")
+    # No type=: see name_problem. The browser's file dialog then lists every file; _on_file refuses by name.
+    middle.file_uploader("…or your own photo", key=upload_key, on_change=_on_file, args=(upload_key, "upload"),
+                         help=f"PNG, JPEG, WebP, GIF (first frame) or BMP, {upload_limit_text()}. It is kept in this "
+                              "server's memory for your session only, and other visitors' pages never show it; but "
+                              "the pictures drawn from it are served at long random /media/ addresses, which anyone "
+                              "given such an address could open until the server drops them.")
+    if _REFUSED in st.session_state:
+        st.error(st.session_state[_REFUSED], icon=":material/block:")
     use_camera = right.toggle("Camera", key=toggle_key, help="Take a photo with your camera (asks for permission).")
     if use_camera:
         st.camera_input("Take a photo", key=camera_key, on_change=_on_file, args=(camera_key, "camera"))
@@ -107,13 +152,13 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
         prepared = prepare(ref, variant)
     except AlexVizError as err:
         how = "Choose a sample photo instead." if kept else "Remove it (×) or choose another file to go on."
-        st.error(f"**{ref.label}** cannot be used: {err} {how}")
+        st.error(f"**{md_literal(ref.label)}** cannot be used: {err} {how}")
         if kept:
             st.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
         return None
     width, height = prepared.original_size
     side = prepared.view.shape[0]
-    what = SAMPLES[st.session_state[_SAMPLE]][1] if source == "sample" else f"your {source} **{ref.label}**"
+    what = SAMPLES[st.session_state[_SAMPLE]][1] if source == "sample" else f"your {source} **{md_literal(ref.label)}**"
     text, back = st.columns([5, 1], vertical_alignment="center") if kept else (st, None)
     text.caption(f"Showing {what}{' (from another page)' if kept else ''}: {width}×{height} pixels, seen by the "
                  f"network as the centre {side}×{side} after resizing.")

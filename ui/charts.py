@@ -1,0 +1,65 @@
+"""Plotly figures built once per process and shared by every session, ready to send.
+
+A warm rerun of the overview cost ~0.10 s, nearly all of it in two places: st.cache_data
+unpickling the 3-D figure into a new go.Figure (plotly validates every property again) and
+st.plotly_chart calling figure.to_dict() (a deep copy plus base64 packing of every array).
+Figures that depend only on the spec are therefore kept with st.cache_resource (one object, no
+copy; the server ignores clients' clear-cache requests, see ui/hardening.py) as FrozenFigure,
+whose to_dict() is computed once. Nothing may modify a shared figure: pages only pass it to
+st.plotly_chart.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from alexnet_viz import figures
+
+
+class FrozenFigure(go.Figure):
+    """A finished figure whose plain-dict form was computed once (st.plotly_chart asks for it every rerun)."""
+
+    _frozen_dict: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict computed by frozen(); plotly.io.to_json only reads it (and drops trace uids)."""
+        return self._frozen_dict
+
+
+def frozen(figure: go.Figure) -> FrozenFigure:
+    """`figure` itself, made a FrozenFigure: shared by every session, sent without a new to_dict().
+
+    The figure is re-classed in place rather than copied: go.Figure(figure) would apply plotly's
+    current default template to the copy and change what is sent. Pass only a figure just built.
+    """
+    if isinstance(figure, FrozenFigure):
+        return figure
+    wire = figure.to_dict()
+    figure.__class__ = FrozenFigure
+    figure._frozen_dict = wire
+    return figure
+
+
+# The operations page draws figures from small editable matrices: the same few seeds and edits
+# recur across a class, so each figure is kept per distinct input (a few kB each).
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def value_grids(arrays: list[np.ndarray], titles: list[str], **options: Any) -> FrozenFigure:
+    """alexnet_viz.figures.value_grids, shared and frozen."""
+    return frozen(figures.value_grids(arrays, titles, **options))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def vector_bars(values: dict[str, np.ndarray], **options: Any) -> FrozenFigure:
+    """alexnet_viz.figures.vector_bars, shared and frozen."""
+    return frozen(figures.vector_bars(values, **options))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def dense_figure(x: np.ndarray, hidden: np.ndarray, output: np.ndarray, w1: np.ndarray, w2: np.ndarray,
+                 **options: Any) -> FrozenFigure:
+    """alexnet_viz.figures.dense_figure, shared and frozen."""
+    return frozen(figures.dense_figure(x, hidden, output, w1, w2, **options))
