@@ -46,6 +46,18 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _visualize(args: argparse.Namespace) -> int:
+    from .featviz import Settings
+    from .gallery import gallery
+
+    settings = Settings(steps=args.steps, size=args.size, lr=args.lr, seed=args.seed, batch=args.diversity,
+                        diversity=1.0 if args.diversity > 1 else 0.0, precision=args.precision)
+    folder = gallery(args.layer, args.channels, args.out, settings=settings, variant=args.variant,
+                     weights=args.weights, device=args.device)
+    print(f"gallery: {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +103,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads for torch (default: torch's own choice); 1 is steadier on a busy machine")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("visualize", help="feature visualisations: images optimised to excite units of a layer",
+                       description="For each unit, an image optimised (Lucid-style: Fourier parameterisation, "
+                                   "decorrelated colour, random jitter/scale/rotation, Adam) to excite it: a conv "
+                                   "or pool channel's mean, or one fc unit (F11: a class logit). One PNG per unit "
+                                   "and gallery.png in --out; rerunning skips finished units.")
+    p.add_argument("--layer", required=True, metavar="NAME", help="C1, S2, C3, ... or F11 for class logits")
+    p.add_argument("--channels", default="all", metavar="LIST", help="e.g. 0-31 or 3,7,9-11 (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--steps", type=int, default=256, metavar="N", help="optimisation steps per unit")
+    p.add_argument("--size", type=int, default=None, metavar="PX",
+                   help="image side (default: 128 for conv/pool layers, the network's input for fc ones)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--diversity", type=int, default=1, metavar="K", help="K different images per unit (K > 1)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: weights cast once")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    p.set_defaults(func=_visualize)
     return parser
 
 
