@@ -58,6 +58,13 @@ def _visualize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index(args: argparse.Namespace) -> int:
+    from .index import run
+
+    return run(args.folder, args.out, variant=args.variant, weights=args.weights, device=args.device, k=args.top_k,
+               batch_size=args.batch_size, workers=args.workers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +130,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
     p.add_argument("--device", default=None, help=DEVICE_HELP)
     p.set_defaults(func=_visualize)
+
+    p = sub.add_parser("index", help="dataset examples: each channel's top images in a folder, for the unit page",
+                       description="Runs the network over every image under FOLDER and keeps, for each channel of "
+                                   "each conv and pooling layer, the top-k images and the receptive-field box of "
+                                   "the unit that fires most, in one .npz the app opens (offer it with "
+                                   "ALEXNET_INDEX=PATH). Unreadable files get one error line each. Under "
+                                   "`torchrun --nproc_per_node=N -m alexnet_viz index ...` the ranks share the "
+                                   "folder and rank 0 writes the merged index.")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--out", required=True, metavar="INDEX", help="the .npz file to write")
+    p.add_argument("--top-k", type=int, default=16, metavar="K", help="images kept per channel")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    p.add_argument("--batch-size", type=int, default=32, metavar="N")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="image-decoding worker processes (default: min(2, CPU count))")
+    p.set_defaults(func=_index)
     return parser
 
 
