@@ -77,6 +77,7 @@ def test_save_and_load_round_trip(built, tmp_path) -> None:
         for field in ("values", "images", "units", "boxes"):
             assert np.array_equal(getattr(again.layers[layer], field), getattr(top, field))
     path_, value, box = again.top("C3", 0)[0]
+    assert box == tuple(int(b) for b in built.layers["C3"].boxes[0, 0])
     assert path_.is_file() and value == pytest.approx(float(built.layers["C3"].values[0, 0]))
     (tmp_path / "junk.npz").write_bytes(b"not an index")
     with pytest.raises(AlexVizError, match="rebuild"):
