@@ -8,8 +8,8 @@ from alexnet_viz.ledger import ledger
 from alexnet_viz.mosaic import receptive_field
 from ui import analysis
 from ui.image_input import image_picker, or_stop
-from ui.state import context
 from ui.urls import url_choice, url_write
+from ui.state import context
 
 NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
 SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activation"}

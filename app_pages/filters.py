@@ -6,8 +6,8 @@ import streamlit as st
 from alexnet_viz.mosaic import split_groups
 from ui import analysis
 from ui.image_input import or_stop, weights_banner
-from ui.state import context
 from ui.urls import url_choice, url_write
+from ui.state import context
 
 st.title("Filters")
 st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 shows the famous "
