@@ -53,7 +53,7 @@ if vis is None:
         vis = or_stop(unit.compute_featvis, ctx.key, name, channel, tick)
         bar.empty()
 if vis is not None:
-    st.image(unit.featvis_png(vis), width="content", output_format="PNG",
+    st.image(unit.featvis_png(vis), width=min(640, 256 * len(vis.images)), output_format="PNG",
              caption=f"An image optimised to excite {name} channel {channel}: its mean "
                      f"{'before the ReLU' if row.kind == 'conv' else 'output'} went from {vis.start_value:.3g} "
                      f"(random start) to {vis.values[0]:.3g}.")
@@ -73,11 +73,14 @@ else:
     chosen = st.selectbox("Dataset index", list(found), key="unit_index") if len(found) > 1 else next(iter(found))
     shown = unit.patches(chosen, ctx.key, name, channel)
     index = found[chosen]
-    st.caption(f"The {len(shown)} images of {len(index.files)} in **{chosen}** where {name} channel {channel} "
-               f"fires most, cropped to the receptive field of its strongest unit.")
-    cols = st.columns(min(8, max(1, len(shown))))
-    for i, patch in enumerate(shown):
-        cols[i % len(cols)].image(patch.jpeg, caption=f"{patch.value:.3g} · {patch.name}", width="stretch")
+    if shown is None:
+        st.warning(f"The images **{chosen}** names cannot be read any more; whoever runs the server rebuilds it.")
+    else:
+        listing = "; ".join(f"{v:.3g} {n}" for v, n in zip(shown.values, shown.names))
+        st.image(shown.jpeg, width=shown.width, output_format="JPEG",
+                 caption=f"The {len(shown.values)} images of {len(index.files)} in **{chosen}** where {name} channel "
+                         f"{channel} fires most, cropped to the receptive field of its strongest unit, row by row: "
+                         f"{listing}.")
 
 st.header("Its kernel")
 kernel = unit.kernel_view(ctx.key, name, channel)
@@ -86,12 +89,12 @@ if kernel is None:
                 f"{'maximum' if row.kind == 'maxpool' else 'average'} of channel {channel} of the layer below over "
                 f"{row.kernel}×{row.kernel} windows.")
 elif kernel.inputs is None:
-    st.image(kernel.png, width="content", output_format="PNG",
+    st.image(kernel.png, width=kernel.width, output_format="PNG",
              caption=f"Kernel {channel} of {name}: {row.kernel}×{row.kernel}×3 weights as a colour picture "
                      f"(stretched to full contrast), the colour pattern it responds to most.")
 else:
     per = ctx.spec.layer(name).groups
-    st.image(kernel.png, width="content", output_format="PNG",
+    st.image(kernel.png, width=kernel.width, output_format="PNG",
              caption=f"The {len(kernel.inputs)} strongest of kernel {channel}'s {row.kernel}×{row.kernel} input "
                      f"slices (largest L2 norm), on input channels {', '.join(map(str, kernel.inputs))}: blue "
                      "negative, red positive, one shared range."
@@ -118,10 +121,11 @@ rows = {s.index: s for s in (*result.before, *result.after)}
 knock.dataframe({"class": [s.label for s in rows.values()],
                  "before": [s.before * 100 for s in rows.values()],
                  "after": [s.after * 100 for s in rows.values()],
-                 "change": [s.delta * 100 for s in rows.values()]},
+                 "change": [round(s.delta * 100, 2) + 0.0 for s in rows.values()]},  # + 0.0: no "-0.00"
                 hide_index=True, width="stretch",
-                column_config={c: st.column_config.NumberColumn(f"{c} (%)", format="%.2f")
-                               for c in ("before", "after", "change")})
+                column_config={"before": st.column_config.NumberColumn("before (%)", format="%.2f"),
+                               "after": st.column_config.NumberColumn("after (%)", format="%.2f"),
+                               "change": st.column_config.NumberColumn("change (points)", format="%+.2f")})
 knock.caption(f"The top 5 before and after setting {len(zeroed)} channel{'s' if len(zeroed) > 1 else ''} of "
               f"{name}'s output to zero for this image, in percentage points. "
               + ("The first choice changes." if result.top_changed else "The first choice stays."))

@@ -77,7 +77,7 @@ def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
     text = _texts(at)
     assert "The 3 images of 4 in **samples.npz** where C5 channel 2 fires most" in text
     best = index.top("C5", 2)[0]
-    assert f"{best[1]:.3g} · {best[0].name}" in text
+    assert f"row by row: {best[1]:.3g} {best[0].name};" in text
 
 
 def _link_query(at: AppTest) -> dict[str, str]:

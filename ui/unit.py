@@ -43,8 +43,8 @@ def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress)
 
 
 def featvis_png(vis: FeatureVis) -> bytes:
-    """The optimised images side by side, scaled up twice (nearest) to stay crisp."""
-    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, gap=4, scale=2).image)
+    """The optimised images side by side, as PNG (lossless: the pattern is the point)."""
+    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, gap=4).image)
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class KernelView:
     """A kernel drawn as tiles, and which input channels the tiles are (None: one colour tile)."""
 
     png: bytes
+    width: int  # pixels: pages draw it at this size (a long caption would stretch "content")
     inputs: tuple[int, ...] | None
     norms: tuple[float, ...]
 
@@ -64,15 +65,15 @@ def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
         return None
     k = w[channel]
     if k.shape[0] == 3:
-        tiles = mosaic.kernel_tiles(w, kernels=range(channel, channel + 1), scale=max(4, 120 // k.shape[-1]))
-        return KernelView(png=tiles.png(), inputs=None, norms=(float(np.linalg.norm(k)),))
+        tiles = mosaic.kernel_tiles(w, kernels=range(channel, channel + 1), scale=max(4, 220 // k.shape[-1]))
+        return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=None, norms=(float(np.linalg.norm(k)),))
     norms = np.linalg.norm(k.reshape(k.shape[0], -1), axis=1)
     top = np.argsort(-norms, kind="stable")[:SLICES]
     groups = shared_model(key).spec.layer(layer).groups
     offset = (channel // (w.shape[0] // groups)) * k.shape[0] if groups > 1 else 0  # the tower's first input
     values = mosaic.normalise(k[top], "layer", symmetric=True)
     tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES, gap=2, scale=max(4, 48 // k.shape[-1]))
-    return KernelView(png=tiles.png(), inputs=tuple(int(i) + offset for i in top),
+    return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=tuple(int(i) + offset for i in top),
                       norms=tuple(float(norms[i]) for i in top))
 
 
@@ -113,33 +114,42 @@ def indexes(key: ModelKey) -> dict[str, Index]:
     return found
 
 
+PATCH = 96  # pixels per patch in the mosaic
+
+
 @dataclass(frozen=True)
-class Patch:
-    """One top image's receptive-field patch, as JPEG bytes, with its activation and file name."""
+class Patches:
+    """The channel's top patches as one mosaic (one image: a phone does not stack 16 of them), best first."""
 
     jpeg: bytes
-    value: float
-    name: str
+    width: int
+    values: tuple[float, ...]
+    names: tuple[str, ...]
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> list[Patch]:
+def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches | None:
     """Crops of the channel's top images where it fires most, from the files the index names."""
+    from PIL import Image
+
     from alexnet_viz.images import load_image, network_view
 
     index = indexes(key)[index_name]
-    out = []
+    tiles, values, names = [], [], []
     for path, value, (x0, y0, x1, y1) in index.top(layer, channel):
         try:
-            view = np.asarray(network_view(load_image(path), key.variant))
+            view = network_view(load_image(path), key.variant)
         except (OSError, ValueError):
             continue  # a file moved or changed since indexing
-        crop = view[y0:y1 + 1, x0:x1 + 1]
-        scale = max(1, 96 // max(1, crop.shape[0]))
-        crop = crop.repeat(scale, 0).repeat(scale, 1)
-        out.append(Patch(jpeg=mosaic.jpeg_bytes(crop), value=value, name=os.path.basename(Path(path))))
-    return out
+        crop = view.crop((x0, y0, x1 + 1, y1 + 1)).resize((PATCH, PATCH), Image.Resampling.NEAREST)
+        tiles.append(np.asarray(crop, dtype=np.uint8))
+        values.append(value)
+        names.append(os.path.basename(Path(path)))
+    if not tiles:
+        return None
+    grid = mosaic.tile_rgb(np.stack(tiles), cols=min(4, len(tiles)), gap=3)
+    return Patches(jpeg=mosaic.jpeg_bytes(grid.image), width=grid.image.shape[1], values=tuple(values), names=tuple(names))
 
 
-__all__ = ["KernelView", "Patch", "ablation", "compute_featvis", "featvis", "featvis_png", "indexes",
+__all__ = ["KernelView", "Patches", "ablation", "compute_featvis", "featvis", "featvis_png", "indexes",
            "kernel_view", "patches"]
