@@ -148,7 +148,8 @@ def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches
     if not tiles:
         return None
     grid = mosaic.tile_rgb(np.stack(tiles), cols=min(4, len(tiles)), gap=3)
-    return Patches(jpeg=mosaic.jpeg_bytes(grid.image), width=grid.image.shape[1], values=tuple(values), names=tuple(names))
+    return Patches(jpeg=mosaic.jpeg_bytes(grid.image), width=grid.image.shape[1], values=tuple(values),
+                   names=tuple(names))
 
 
 __all__ = ["KernelView", "Patches", "ablation", "compute_featvis", "featvis", "featvis_png", "indexes",
