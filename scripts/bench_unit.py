@@ -1,6 +1,6 @@
 """One run, two questions: how long one channel's feature visualisation takes, and what indexing costs.
 
-    .venv/bin/python scripts/bench_unit.py [--images 64] [--json]
+    .venv/bin/python scripts/bench_unit.py [--images 64] [--threads T] [--json]
 
 Feature visualisation: wall seconds for one channel at the default settings (256 steps, 128 px)
 of C3 and C7, float32 and bfloat16 (weights cast once), after one short warm-up.
@@ -92,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads; 1 is steadier on a busy machine")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model = load_model("article", "random")
     result: dict[str, object] = {"threads": torch.get_num_threads(), "load average": os.getloadavg()[0]}
     result["featviz seconds"] = featviz_seconds(model)
