@@ -1,6 +1,6 @@
 """Inside one unit: what a channel wants to see, what excites it in photos, its kernel, and what breaks without it.
 
-Deep-linkable: ?layer=C3&channel=17 (and &variant=paper) opens that unit.
+Deep-linkable: ?layer=C3&channel=17 (and &variant=paper) opens that unit; ?layer=F11&channel=281 a class logit.
 """
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 from alexnet_viz.ablate import tower_channels, towers
 from alexnet_viz.featviz import Settings
 from alexnet_viz.ledger import ledger
+from alexnet_viz.probe import categories
 from ui import analysis, unit
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context
@@ -22,27 +23,37 @@ ctx = context()
 about = weights_banner(ctx.key)
 st.caption(f"Weights: {about}")
 book = ledger(ctx.spec)
-spatial = [r.name for r in book.rows if r.kind != "fc"]
+logits = book.rows[-1].name  # the class logits: their "channels" are the classes
+layers = [r.name for r in book.rows if r.kind != "fc"] + [logits]
 
-url_choice("unit_layer", "layer", spatial, "C3" if "C3" in spatial else spatial[0])
+url_choice("unit_layer", "layer", layers, "C3" if "C3" in layers else layers[0])
 left, right = st.columns([1, 1])
-name = left.selectbox("Layer", spatial, key="unit_layer")
+name = left.selectbox("Layer", layers, key="unit_layer",
+                      format_func=lambda n: f"{n} (class logits)" if n == logits else n)
 url_write("layer", name)
 row = book.row(name)
 channels = row.out_shape[0]
+is_class = name == logits
 url_choice("unit_channel", "channel", list(range(channels)), 0, parse=int)
-channel = int(right.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
-                                 key="unit_channel"))
+channel = int(right.number_input(f"{'Class' if is_class else 'Channel'} (0–{channels - 1})", min_value=0,
+                                 max_value=channels - 1, step=1, key="unit_channel"))
 url_write("channel", channel)
-st.caption(f"{name} is a {row.kind} layer with {channels} channels of {row.out_shape[1]}×{row.out_shape[2]} units; "
-           f"each unit sees a {row.rf}×{row.rf} window of the input.")
+if is_class:
+    label = categories(channels)[channel]
+    st.caption(f"{name} is the classifier's output: unit {channel} is the logit (score before the softmax) of "
+               f"class **{label}**.")
+else:
+    st.caption(f"{name} is a {row.kind} layer with {channels} channels of {row.out_shape[1]}×{row.out_shape[2]} "
+               f"units; each unit sees a {row.rf}×{row.rf} window of the input.")
 
 st.header("What it wants to see")
 vis = or_stop(unit.featvis, ctx.key, name, channel)
 steps = Settings().steps
 if vis is None:
-    st.markdown(f"No picture for {name} channel {channel} yet. Computing one optimises an image for {steps} steps "
-                "(a few seconds here); it is stored on the server, so every later visit shows it at once.")
+    cost = "tens of seconds: the whole network, at full size" if is_class else "a few seconds"
+    st.markdown(f"No picture for {name} {'class' if is_class else 'channel'} {channel} yet. Computing one optimises "
+                f"an image for {steps} steps ({cost} here); it is stored on the server, so every later visit shows "
+                "it at once.")
     if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):
         bar = st.progress(0.0, text="Optimising…")
 
@@ -54,13 +65,25 @@ if vis is None:
         bar.empty()
 if vis is not None:
     st.image(unit.featvis_png(vis), width=min(640, 256 * len(vis.images)), output_format="PNG",
-             caption=f"An image optimised to excite {name} channel {channel}: its mean "
-                     f"{'before the ReLU' if row.kind == 'conv' else 'output'} went from {vis.start_value:.3g} "
-                     f"(random start) to {vis.values[0]:.3g}.")
+             caption=f"An image optimised to excite {name} {'class' if is_class else 'channel'} {channel}: its "
+                     + ("logit" if is_class else "mean " + ("before the ReLU" if row.kind == "conv" else "output"))
+                     + f" went from {vis.start_value:.3g} (random start) to {vis.values[0]:.3g}.")
     st.caption("Lucid's method (Olah et al., Distill 2017, via lucent): a 1/f-scaled Fourier image with "
                "decorrelated colours, randomly jittered, scaled and rotated at each step, so the pattern must "
                f"survive small shifts; {vis.settings.steps} Adam steps at {vis.images.shape[1]}×{vis.images.shape[2]} "
-               "pixels, repeating the pattern across the image because every unit of the channel is rewarded.")
+               "pixels" + ("." if is_class else ", repeating the pattern across the image because every unit of "
+                           "the channel is rewarded."))
+
+if is_class:
+    st.header("Your image")
+    picked = image_picker(ctx.variant)
+    if picked is None:
+        st.stop()
+    scores = or_stop(analysis.layer, picked.ref, ctx.key, name).post
+    rank = int((scores > scores[channel]).sum()) + 1
+    st.markdown(f"For this image the network gives **{label}** a logit of {float(scores[channel]):.3g}, "
+                f"rank {rank} of {channels} classes.")
+    st.stop()
 
 st.header("What excites it in photos")
 found = unit.indexes(ctx.key)

@@ -92,3 +92,13 @@ def test_the_feature_map_and_filter_pages_link_to_the_unit() -> None:
     at = _open(FILTERS, {"layer": "C5"})
     at.number_input(key="flt_unit").set_value(7).run()
     assert _link_query(at) == {"layer": "C5", "channel": "7", "variant": "article"}
+
+
+def test_a_class_logit_is_a_unit_too() -> None:
+    at = _open(UNIT, {"layer": "F11", "channel": "281"})
+    assert at.selectbox(key="unit_layer").value == "F11"
+    text = _texts(at)
+    assert "logit (score before the softmax) of class **tabby**" in text
+    assert "No picture for F11 class 281 yet" in text and "tens of seconds" in text
+    assert "For this image the network gives **tabby** a logit of" in text
+    assert not at.dataframe  # no ablation table, no kernel, no patches for a class
