@@ -11,6 +11,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from tqdm import tqdm
@@ -20,7 +21,7 @@ from .featviz import Settings, cached_visualize, weights_id
 from .ledger import ledger
 from .mosaic import png_bytes, tile_rgb
 from .probe import pick_device
-from .weights import default_weights, load_model
+from .weights import Provenance, default_weights, load_model
 
 
 def parse_channels(text: str, units: int) -> list[int]:
@@ -74,19 +75,15 @@ def gallery(layer: str, channels: str, out: str | Path, *, settings: Settings = 
     with tqdm(total=len(todo) * settings.steps, unit="step", file=sys.stderr, disable=None) as bar:
         for c in todo:
             bar.set_description(f"{layer} unit {c}")
-            done = [0]
-
-            def tick(step: int, total: int) -> None:
-                bar.update(step - done[0])
-                done[0] = step
-
-            result = cached_visualize(model, layer, c, settings, progress=tick)
-            bar.update(settings.steps - done[0])  # a cached unit counts as done at once
+            finished = bar.n + settings.steps
+            result = cached_visualize(model, layer, c, settings, progress=lambda step, total: bar.update(1))
+            bar.update(finished - bar.n)  # a unit read from the cache counts as done at once
             tiles = tile_rgb(result.images, gap=2)
             files[c].write_bytes(png_bytes(tiles.image))
     pictures = np.stack([_read_png(files[c]) for c in units])  # one settings file: one picture size
     (folder / "gallery.png").write_bytes(png_bytes(tile_rgb(pictures, gap=4).image))
-    if model.provenance.source == "random":
+    provenance = cast(Provenance, model.provenance)  # set by load_model on every model it returns
+    if provenance.source == "random":
         print("warning: the weights are random, so these pictures mean nothing; use --weights imagenet "
               "(or a file) for real ones.", file=sys.stderr)
     return folder

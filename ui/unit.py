@@ -7,9 +7,10 @@ is keyed on ImageRef + ModelKey like ui/analysis.py; the shared model is only re
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.index import Index
 
 SLICES = 8  # the strongest input slices drawn for a deep kernel
-_HASH = {ImageRef: lambda ref: ref.digest}  # as in ui/analysis.py: an image is keyed by its digest
+_HASH: dict[str | type, Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}  # as ui/analysis.py keys images
 
 
 def featvis(key: ModelKey, layer: str, channel: int) -> FeatureVis | None:
