@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from alexnet_viz.ablate import tower_channels, towers
-from alexnet_viz.featviz import Settings
+from alexnet_viz.featviz import FeatureVis, Settings
 from alexnet_viz.ledger import ledger
 from alexnet_viz.probe import categories
 from ui import analysis, unit
@@ -47,25 +47,33 @@ else:
                f"units; each unit sees a {row.rf}×{row.rf} window of the input.")
 
 st.header("What it wants to see")
-vis = or_stop(unit.featvis, ctx.key, name, channel)
 steps = Settings().steps
+what = f"{name} {'class' if is_class else 'channel'} {channel}"
+
+
+def compute(settings: Settings) -> FeatureVis:
+    """Optimise with a progress bar in the page; the result goes to the server's disk cache."""
+    bar = st.progress(0.0, text="Optimising…")
+
+    def tick(step: int, total: int) -> None:
+        if step % 8 == 0 or step == total:
+            bar.progress(step / total, text=f"Optimising… step {step} of {total}")
+
+    result = or_stop(unit.compute_featvis, ctx.key, name, channel, tick, settings)
+    bar.empty()
+    return result
+
+
+vis = or_stop(unit.featvis, ctx.key, name, channel)
 if vis is None:
     cost = "tens of seconds: the whole network, at full size" if is_class else "a few seconds"
-    st.markdown(f"No picture for {name} {'class' if is_class else 'channel'} {channel} yet. Computing one optimises "
-                f"an image for {steps} steps ({cost} here); it is stored on the server, so every later visit shows "
-                "it at once.")
+    st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost} here); it "
+                "is stored on the server, so every later visit shows it at once.")
     if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):
-        bar = st.progress(0.0, text="Optimising…")
-
-        def tick(step: int, total: int) -> None:
-            if step % 8 == 0 or step == total:
-                bar.progress(step / total, text=f"Optimising… step {step} of {total}")
-
-        vis = or_stop(unit.compute_featvis, ctx.key, name, channel, tick)
-        bar.empty()
+        vis = compute(Settings())
 if vis is not None:
-    st.image(unit.featvis_png(vis), width=min(640, 256 * len(vis.images)), output_format="PNG",
-             caption=f"An image optimised to excite {name} {'class' if is_class else 'channel'} {channel}: its "
+    st.image(unit.featvis_png(vis), width=256, output_format="PNG",
+             caption=f"An image optimised to excite {what}: its "
                      + ("logit" if is_class else "mean " + ("before the ReLU" if row.kind == "conv" else "output"))
                      + f" went from {vis.start_value:.3g} (random start) to {vis.values[0]:.3g}.")
     st.caption("Lucid's method (Olah et al., Distill 2017, via lucent): a 1/f-scaled Fourier image with "
@@ -73,6 +81,20 @@ if vis is not None:
                f"survive small shifts; {vis.settings.steps} Adam steps at {vis.images.shape[1]}×{vis.images.shape[2]} "
                "pixels" + ("." if is_class else ", repeating the pattern across the image because every unit of "
                            "the channel is rewarded."))
+    if not is_class:
+        with st.expander(f"Diversity: {unit.DIVERSE.batch} different images for this unit"):
+            diverse = or_stop(unit.featvis, ctx.key, name, channel, unit.DIVERSE)
+            if diverse is None:
+                st.markdown(f"{unit.DIVERSE.batch} images optimised together, each for the unit and against "
+                            "looking like the others (lucent's diversity objective: the similarity of their Gram "
+                            "matrices), show more of what it responds to than one image can.")
+                if st.button(f"Compute {unit.DIVERSE.batch} (about {unit.DIVERSE.batch} times as long)",
+                             key="unit_diverse"):
+                    diverse = compute(unit.DIVERSE)
+            if diverse is not None:
+                st.image(unit.featvis_png(diverse), width=128 * unit.DIVERSE.batch + 12, output_format="PNG",
+                         caption=f"{unit.DIVERSE.batch} images for {what}, optimised together to differ; their means: "
+                                 + ", ".join(f"{v:.3g}" for v in diverse.values) + ".")
 
 if is_class:
     st.header("Your image")

@@ -51,10 +51,20 @@ def test_bf16_runs_and_still_climbs(model) -> None:
 
 
 @pytest.mark.slow
-def test_diversity_gives_different_images(model) -> None:
-    res = visualize(model, "C3", 1, replace(FAST, batch=2, diversity=1.0, steps=24))
-    assert res.images.shape[0] == 2 and len(res.values) == 2
-    assert not np.array_equal(res.images[0], res.images[1])
+def test_diversity_makes_the_set_less_alike_than_the_same_run_without_it(model) -> None:
+    plain = visualize(model, "C3", 1, replace(FAST, batch=3, steps=32))
+    diverse = visualize(model, "C3", 1, replace(FAST, batch=3, steps=32, diversity=5.0))
+    assert diverse.images.shape[0] == 3 and len(diverse.values) == 3
+
+    def similarity(images: np.ndarray) -> float:
+        net = featviz._frozen_twin(model, "fp32")
+        forward, _ = featviz._head(net, "C3")
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
+        mean, std = torch.tensor(featviz.IMAGENET_MEAN), torch.tensor(featviz.IMAGENET_STD)
+        with torch.no_grad():
+            return float(featviz._diversity(forward((x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1))))
+
+    assert similarity(diverse.images) < similarity(plain.images)
 
 
 def test_seeded_runs_repeat_exactly(model) -> None:

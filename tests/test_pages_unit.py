@@ -57,6 +57,8 @@ def test_the_feature_visualisation_is_computed_once_then_read_from_disk() -> Non
     assert "An image optimised to excite C1 channel 4" in _texts(again)
     assert not [b for b in again.button if b.key == "unit_compute"]
     assert "colour picture" in _texts(again)  # C1's kernel in colour
+    again.button(key="unit_diverse").click().run()
+    assert not again.exception and "4 images for C1 channel 4, optimised together to differ" in _texts(again)
 
 
 def test_a_pooling_layer_has_no_kernel_and_the_paper_network_knocks_out_a_gpu() -> None:

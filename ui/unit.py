@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_viz import mosaic
+from alexnet_viz.featviz import Settings
 from alexnet_viz.modelkey import ModelKey
 from ui.analysis import ImageRef, kernels, prepare
 from ui.state import shared_model
@@ -26,21 +27,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.index import Index
 
 SLICES = 8  # the strongest input slices drawn for a deep kernel
+DEFAULT = Settings()
+DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's diversity objective)
 _HASH: dict[str | type, Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}  # as ui/analysis.py keys images
 
 
-def featvis(key: ModelKey, layer: str, channel: int) -> FeatureVis | None:
-    """The unit's feature visualisation at the default settings if it was computed before, else None."""
+def featvis(key: ModelKey, layer: str, channel: int, settings: Settings = DEFAULT) -> FeatureVis | None:
+    """The unit's feature visualisation if it was computed before (by anyone, even the CLI), else None."""
     from alexnet_viz.featviz import load_cached
 
-    return load_cached(shared_model(key), layer, channel)
+    return load_cached(shared_model(key), layer, channel, settings)
 
 
-def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress) -> FeatureVis:
+def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
+                    settings: Settings = DEFAULT) -> FeatureVis:
     """Optimise the picture now (seconds) and store it in the disk cache for every later visit."""
     from alexnet_viz.featviz import cached_visualize
 
-    return cached_visualize(shared_model(key), layer, channel, progress=progress)
+    return cached_visualize(shared_model(key), layer, channel, settings, progress=progress)
 
 
 def featvis_png(vis: FeatureVis) -> bytes:
@@ -153,5 +157,5 @@ def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches
                    names=tuple(names))
 
 
-__all__ = ["KernelView", "Patches", "ablation", "compute_featvis", "featvis", "featvis_png", "indexes",
-           "kernel_view", "patches"]
+__all__ = ["DEFAULT", "DIVERSE", "KernelView", "Patches", "ablation", "compute_featvis", "featvis", "featvis_png",
+           "indexes", "kernel_view", "patches"]
