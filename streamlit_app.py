@@ -26,6 +26,7 @@ PAGES = {
         st.Page("app_pages/filters.py", title="Filters", icon=":material/tune:", url_path="filters"),
         st.Page("app_pages/prediction.py", title="Prediction and why", icon=":material/target:", url_path="prediction"),
         st.Page("app_pages/ideas.py", title="AlexNet's ideas", icon=":material/lightbulb:", url_path="ideas"),
+        st.Page("app_pages/unit.py", title="Inside one unit", icon=":material/center_focus_strong:", url_path="unit"),
     ],
 }
 

@@ -1,4 +1,4 @@
-"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench|weights|serve.
+"""Command line: `alexnet-viz` (or `python -m alexnet_viz`) summary|errata|predict|bench|weights|serve|visualize|index.
 
 This module owns argument parsing; each handler calls one typed library function and turns the
 library's errors into a one-line message and a non-zero exit, never a traceback. Handlers import
@@ -72,6 +72,25 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args.replicas, port=args.port, bind=args.bind, run_dir=args.run_dir)
 
 
+def _visualize(args: argparse.Namespace) -> int:
+    from .featviz import Settings
+    from .gallery import gallery
+
+    settings = Settings(steps=args.steps, size=args.size, lr=args.lr, seed=args.seed, batch=args.diversity,
+                        diversity=1.0 if args.diversity > 1 else 0.0, precision=args.precision)
+    folder = gallery(args.layer, args.channels, args.out, settings=settings, variant=args.variant,
+                     weights=args.weights, device=args.device)
+    print(f"gallery: {folder}")
+    return 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .index import run
+
+    return run(args.folder, args.out, variant=args.variant, weights=args.weights, device=args.device, k=args.top_k,
+               batch_size=args.batch_size, workers=args.workers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +159,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind", default="127.0.0.1", help="the proxy's address; 0.0.0.0 to serve the network")
     p.add_argument("--run-dir", default=None, metavar="DIR", help="haproxy.cfg and logs (default /tmp/alexnet-serve-PORT)")
     p.set_defaults(func=_serve)
+
+    p = sub.add_parser("visualize", help="feature visualisations: images optimised to excite units of a layer",
+                       description="For each unit, an image optimised (Lucid-style: Fourier parameterisation, "
+                                   "decorrelated colour, random jitter/scale/rotation, Adam) to excite it: a conv "
+                                   "or pool channel's mean, or one fc unit (F11: a class logit). One PNG per unit "
+                                   "and gallery.png in --out; rerunning skips finished units.")
+    p.add_argument("--layer", required=True, metavar="NAME", help="C1, S2, C3, ... or F11 for class logits")
+    p.add_argument("--channels", default="all", metavar="LIST", help="e.g. 0-31 or 3,7,9-11 (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--steps", type=int, default=256, metavar="N", help="optimisation steps per unit")
+    p.add_argument("--size", type=int, default=None, metavar="PX",
+                   help="image side (default: 128 for conv/pool layers, the network's input for fc ones)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--diversity", type=int, default=1, metavar="K", help="K different images per unit (K > 1)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: weights cast once")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    p.set_defaults(func=_visualize)
+
+    p = sub.add_parser("index", help="dataset examples: each channel's top images in a folder, for the unit page",
+                       description="Runs the network over every image under FOLDER and keeps, for each channel of "
+                                   "each conv and pooling layer, the top-k images and the receptive-field box of "
+                                   "the unit that fires most, in one .npz the app opens (offer it with "
+                                   "ALEXNET_INDEX=PATH). Unreadable files get one error line each. Under "
+                                   "`torchrun --nproc_per_node=N -m alexnet_viz index ...` the ranks share the "
+                                   "folder and rank 0 writes the merged index.")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--out", required=True, metavar="INDEX", help="the .npz file to write")
+    p.add_argument("--top-k", type=int, default=16, metavar="K", help="images kept per channel")
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    p.add_argument("--batch-size", type=int, default=32, metavar="N")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="image-decoding worker processes (default: min(2, CPU count))")
+    p.set_defaults(func=_index)
     return parser
 
 

@@ -56,6 +56,13 @@ def kernel_view() -> None:
         if in_channel is not None:
             label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
         col.image(png, caption=label, width="content", output_format="PNG")
+    pick, link = st.columns([1, 3], vertical_alignment="bottom")
+    kernel = int(pick.number_input(f"Kernel (0–{out - 1})", min_value=0, max_value=out - 1, step=1, key="flt_unit"))
+    link.page_link("app_pages/unit.py", label=f"Open the unit page for {name} kernel {kernel}",
+                   icon=":material/center_focus_strong:",
+                   query_params={"layer": name, "channel": str(kernel), "variant": ctx.variant},
+                   help="The channel this kernel computes: its feature visualisation, top dataset patches, and "
+                        "what the prediction loses without it.")
     if towers > 1:
         st.caption(f"The paper trained this network on two GPUs, half of every layer's kernels on each. {name} has "
                    f"groups={groups}: " + ("each GPU's kernels see only that GPU's half of the input channels."

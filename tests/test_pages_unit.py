@@ -1,0 +1,106 @@
+"""The unit page under AppTest: deep links, feature visualisation on demand then from disk, dataset patches
+from an offered index, the kernel, ablation; and the links to it from the feature-map and filter pages."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_pages_image import FEATURES, FILTERS, PAGE_DIR
+
+APP = "../streamlit_app.py"
+UNIT = f"{PAGE_DIR}/unit.py"
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+    monkeypatch.setenv("ALEXNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("ALEXNET_INDEX", raising=False)
+
+
+def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    images = [c for image in at.image for c in image.captions]
+    return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown] + images)
+
+
+def test_a_deep_link_opens_the_unit_and_says_random_weights_mean_nothing() -> None:
+    at = _open(UNIT, {"layer": "C3", "channel": "17"})
+    assert at.selectbox(key="unit_layer").value == "C3" and at.number_input(key="unit_channel").value == 17
+    assert any("random" in w.value for w in at.warning)
+    text = _texts(at)
+    assert "No picture for C3 channel 17 yet" in text and "No dataset index" in at.info[0].value
+    assert "input channels" in text  # the strongest slices of a deep kernel
+    assert "C3 channel 17 over the image" in text
+    assert len(at.dataframe) == 1  # the ablation table
+    assert at.query_params.get("layer") == "C3" and at.query_params.get("channel") == "17"
+
+
+@pytest.mark.slow
+def test_the_feature_visualisation_is_computed_once_then_read_from_disk() -> None:
+    at = _open(UNIT, {"layer": "C1", "channel": "4"})
+    at.button(key="unit_compute").click().run()
+    assert not at.exception
+    assert "An image optimised to excite C1 channel 4" in _texts(at)
+    again = _open(UNIT, {"layer": "C1", "channel": "4"})  # a new session: the server's disk cache answers
+    assert "An image optimised to excite C1 channel 4" in _texts(again)
+    assert not [b for b in again.button if b.key == "unit_compute"]
+    assert "colour picture" in _texts(again)  # C1's kernel in colour
+    again.button(key="unit_diverse").click().run()
+    assert not again.exception and "4 images for C1 channel 4, optimised together to differ" in _texts(again)
+
+
+def test_a_pooling_layer_has_no_kernel_and_the_paper_network_knocks_out_a_gpu() -> None:
+    at = _open(UNIT, {"layer": "S4", "channel": "3", "variant": "paper"})
+    assert "pooling layer: it has no weights" in _texts(at)
+    at.radio(key="unit_knock").set_value("tower1").run()
+    assert not at.exception and "setting 128 channels of S4" in _texts(at)
+
+
+@pytest.mark.slow
+def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
+    from alexnet_viz.index import build_index, save_index
+    from ui.image_input import SAMPLES_DIR
+
+    index = build_index(SAMPLES_DIR, variant="article", weights="random", k=3, workers=0)
+    monkeypatch.setenv("ALEXNET_INDEX", str(save_index(index, tmp_path / "samples.npz")))
+    at = _open(UNIT, {"layer": "C5", "channel": "2"})
+    text = _texts(at)
+    assert "The 3 images of 4 in **samples.npz** where C5 channel 2 fires most" in text
+    best = index.top("C5", 2)[0]
+    assert f"row by row: {best[1]:.3g} {best[0].name};" in text
+
+
+def _link_query(at: AppTest) -> dict[str, str]:
+    links = [e for e in at.get("page_link") if "unit" in e.proto.page]
+    assert links, "no link to the unit page"
+    return {k: v[0] for k, v in parse_qs(links[0].proto.query_string).items()}
+
+
+def test_the_feature_map_and_filter_pages_link_to_the_unit() -> None:
+    at = _open(FEATURES, {"layer": "C3", "channel": "5"})
+    assert _link_query(at) == {"layer": "C3", "channel": "5", "variant": "article"}
+    at = _open(FILTERS, {"layer": "C5"})
+    at.number_input(key="flt_unit").set_value(7).run()
+    assert _link_query(at) == {"layer": "C5", "channel": "7", "variant": "article"}
+
+
+def test_a_class_logit_is_a_unit_too() -> None:
+    at = _open(UNIT, {"layer": "F11", "channel": "281"})
+    assert at.selectbox(key="unit_layer").value == "F11"
+    text = _texts(at)
+    assert "logit (score before the softmax) of class **tabby**" in text
+    assert "No picture for F11 class 281 yet" in text and "tens of seconds" in text
+    assert "For this image the network gives **tabby** a logit of" in text
+    assert not at.dataframe  # no ablation table, no kernel, no patches for a class

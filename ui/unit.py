@@ -1,0 +1,161 @@
+"""Cached results for the unit page: feature visualisation, kernel, dataset examples, ablation.
+
+Feature visualisations live in the library's disk cache (alexnet_viz.featviz), which outlives the
+server, so they are read from there on every run rather than cached again in memory. The rest
+is keyed on ImageRef + ModelKey like ui/analysis.py; the shared model is only read.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import streamlit as st
+
+from alexnet_viz import mosaic
+from alexnet_viz.featviz import Settings
+from alexnet_viz.modelkey import ModelKey
+from ui.analysis import ImageRef, kernels, prepare
+from ui.state import shared_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alexnet_viz.ablate import Ablation
+    from alexnet_viz.featviz import FeatureVis, Progress
+    from alexnet_viz.index import Index
+
+SLICES = 8  # the strongest input slices drawn for a deep kernel
+DEFAULT = Settings()
+DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's diversity objective)
+_HASH: dict[str | type, Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}  # as ui/analysis.py keys images
+
+
+def featvis(key: ModelKey, layer: str, channel: int, settings: Settings = DEFAULT) -> FeatureVis | None:
+    """The unit's feature visualisation if it was computed before (by anyone, even the CLI), else None."""
+    from alexnet_viz.featviz import load_cached
+
+    return load_cached(shared_model(key), layer, channel, settings)
+
+
+def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
+                    settings: Settings = DEFAULT) -> FeatureVis:
+    """Optimise the picture now (seconds) and store it in the disk cache for every later visit."""
+    from alexnet_viz.featviz import cached_visualize
+
+    return cached_visualize(shared_model(key), layer, channel, settings, progress=progress)
+
+
+def featvis_png(vis: FeatureVis) -> bytes:
+    """The optimised images side by side, as PNG (lossless: the pattern is the point)."""
+    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, gap=4).image)
+
+
+@dataclass(frozen=True)
+class KernelView:
+    """A kernel drawn as tiles, and which input channels the tiles are (None: one colour tile)."""
+
+    png: bytes
+    width: int  # pixels: pages draw it at this size (a long caption would stretch "content")
+    inputs: tuple[int, ...] | None
+    norms: tuple[float, ...]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
+    """C1's kernel in colour; a deeper kernel's strongest input slices (by L2 norm); None for a pool."""
+    w = kernels(key).get(layer)
+    if w is None:
+        return None
+    k = w[channel]
+    if k.shape[0] == 3:
+        tiles = mosaic.kernel_tiles(w, kernels=range(channel, channel + 1), scale=max(4, 220 // k.shape[-1]))
+        return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=None, norms=(float(np.linalg.norm(k)),))
+    norms = np.linalg.norm(k.reshape(k.shape[0], -1), axis=1)
+    top = np.argsort(-norms, kind="stable")[:SLICES]
+    groups = shared_model(key).spec.layer(layer).groups
+    offset = (channel // (w.shape[0] // groups)) * k.shape[0] if groups > 1 else 0  # the tower's first input
+    values = mosaic.normalise(k[top], "layer", symmetric=True)
+    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES, gap=2, scale=max(4, 48 // k.shape[-1]))
+    return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=tuple(int(i) + offset for i in top),
+                      norms=tuple(float(norms[i]) for i in top))
+
+
+@st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner="Knocking the unit out…")
+def ablation(ref: ImageRef, key: ModelKey, layer: str, channels: tuple[int, ...]) -> Ablation:
+    """The user's top-5 with and without `channels` of `layer`."""
+    import torch
+
+    from alexnet_viz.ablate import ablate
+
+    x = torch.from_numpy(np.array(prepare(ref, key.variant).x))
+    return ablate(shared_model(key), x, layer, channels)
+
+
+# --- dataset examples ----------------------------------------------------------------------------
+
+@st.cache_resource(max_entries=8, show_spinner="Opening the dataset index…")
+def _load(path: str, mtime: float) -> Index:
+    from alexnet_viz.index import load_index
+
+    return load_index(path)
+
+
+def indexes(key: ModelKey) -> dict[str, Index]:
+    """The offered indexes (ALEXNET_INDEX, set by whoever runs the server) made with this very network."""
+    from alexnet_viz.featviz import weights_id
+    from alexnet_viz.index import offered
+
+    found = {}
+    mine = weights_id(shared_model(key))
+    for path in offered():
+        try:
+            index = _load(str(path), path.stat().st_mtime)
+        except (OSError, ValueError):
+            continue  # a missing or broken file offers nothing; the server's log is the place for it
+        if index.variant == key.variant and index.weights == mine:
+            found[path.name] = index
+    return found
+
+
+PATCH = 96  # pixels per patch in the mosaic
+
+
+@dataclass(frozen=True)
+class Patches:
+    """The channel's top patches as one mosaic (one image: a phone does not stack 16 of them), best first."""
+
+    jpeg: bytes
+    width: int
+    values: tuple[float, ...]
+    names: tuple[str, ...]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches | None:
+    """Crops of the channel's top images where it fires most, from the files the index names."""
+    from PIL import Image
+
+    from alexnet_viz.images import load_image, network_view
+
+    index = indexes(key)[index_name]
+    tiles, values, names = [], [], []
+    for path, value, (x0, y0, x1, y1) in index.top(layer, channel):
+        try:
+            view = network_view(load_image(path), key.variant)
+        except (OSError, ValueError):
+            continue  # a file moved or changed since indexing
+        crop = view.crop((x0, y0, x1 + 1, y1 + 1)).resize((PATCH, PATCH), Image.Resampling.NEAREST)
+        tiles.append(np.asarray(crop, dtype=np.uint8))
+        values.append(value)
+        names.append(os.path.basename(Path(path)))
+    if not tiles:
+        return None
+    grid = mosaic.tile_rgb(np.stack(tiles), cols=min(4, len(tiles)), gap=3)
+    return Patches(jpeg=mosaic.jpeg_bytes(grid.image), width=grid.image.shape[1], values=tuple(values),
+                   names=tuple(names))
+
+
+__all__ = ["DEFAULT", "DIVERSE", "KernelView", "Patches", "ablation", "compute_featvis", "featvis", "featvis_png",
+           "indexes", "kernel_view", "patches"]
