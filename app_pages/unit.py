@@ -66,7 +66,7 @@ def compute(settings: Settings) -> FeatureVis:
 
 vis = or_stop(unit.featvis, ctx.key, name, channel)
 if vis is None:
-    cost = "tens of seconds: the whole network, at full size" if is_class else "a few seconds"
+    cost = "a minute or two: the whole network, at full size" if is_class else "a few seconds"
     st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost} here); it "
                 "is stored on the server, so every later visit shows it at once.")
     if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):

@@ -101,6 +101,6 @@ def test_a_class_logit_is_a_unit_too() -> None:
     assert at.selectbox(key="unit_layer").value == "F11"
     text = _texts(at)
     assert "logit (score before the softmax) of class **tabby**" in text
-    assert "No picture for F11 class 281 yet" in text and "tens of seconds" in text
+    assert "No picture for F11 class 281 yet" in text and "a minute or two" in text
     assert "For this image the network gives **tabby** a logit of" in text
     assert not at.dataframe  # no ablation table, no kernel, no patches for a class
