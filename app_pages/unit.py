@@ -66,8 +66,8 @@ def compute(settings: Settings) -> FeatureVis:
 
 vis = or_stop(unit.featvis, ctx.key, name, channel)
 if vis is None:
-    cost = "a minute or two: the whole network, at full size" if is_class else "a few seconds"
-    st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost} here); it "
+    cost = "a minute or two here: the whole network runs at full size" if is_class else "a few seconds here"
+    st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost}); it "
                 "is stored on the server, so every later visit shows it at once.")
     if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):
         vis = compute(Settings())
@@ -92,7 +92,7 @@ if vis is not None:
                              key="unit_diverse"):
                     diverse = compute(unit.DIVERSE)
             if diverse is not None:
-                st.image(unit.featvis_png(diverse), width=128 * unit.DIVERSE.batch + 12, output_format="PNG",
+                st.image(unit.featvis_png(diverse), width=132 * unit.DIVERSE.batch - 4, output_format="PNG",
                          caption=f"{unit.DIVERSE.batch} images for {what}, optimised together to differ; their means: "
                                  + ", ".join(f"{v:.3g}" for v in diverse.values) + ".")
 

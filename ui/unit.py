@@ -49,7 +49,7 @@ def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
 
 def featvis_png(vis: FeatureVis) -> bytes:
     """The optimised images side by side, as PNG (lossless: the pattern is the point)."""
-    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, gap=4).image)
+    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, cols=len(vis.images), gap=4).image)
 
 
 @dataclass(frozen=True)
