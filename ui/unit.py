@@ -6,6 +6,7 @@ is keyed on ImageRef + ModelKey like ui/analysis.py; the shared model is only re
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,8 +113,9 @@ def indexes(key: ModelKey) -> dict[str, Index]:
     for path in offered():
         try:
             index = _load(str(path), path.stat().st_mtime)
-        except (OSError, ValueError):
-            continue  # a missing or broken file offers nothing; the server's log is the place for it
+        except (OSError, ValueError) as exc:  # a missing or broken file offers nothing; its server is told why
+            logging.getLogger(__name__).warning("ALEXNET_INDEX file %s is not offered: %s", path, exc)
+            continue
         if index.variant == key.variant and index.weights == mine:
             found[path.name] = index
     return found
