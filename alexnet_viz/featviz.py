@@ -275,7 +275,7 @@ def weights_id(model: AlexNet) -> str:
         digest = hashlib.sha256()
         for name, tensor in model.state_dict().items():
             digest.update(name.encode())
-            digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+            digest.update(tensor.detach().float().cpu().contiguous().numpy())  # the buffer itself: no copy
         _WEIGHT_IDS[model] = digest.hexdigest()
     return _WEIGHT_IDS[model]
 
