@@ -47,7 +47,7 @@ else:
                f"units; each unit sees a {row.rf}×{row.rf} window of the input.")
 
 st.header("What it wants to see")
-steps = Settings().steps
+steps = unit.DEFAULT.steps
 what = f"{name} {'class' if is_class else 'channel'} {channel}"
 
 
@@ -70,7 +70,7 @@ if vis is None:
     st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost}); it "
                 "is stored on the server, so every later visit shows it at once.")
     if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):
-        vis = compute(Settings())
+        vis = compute(unit.DEFAULT)
 if vis is not None:
     st.image(unit.featvis_png(vis), width=256, output_format="PNG",
              caption=f"An image optimised to excite {what}: its "
@@ -121,7 +121,7 @@ else:
     if shown is None:
         st.warning(f"The images **{chosen}** names cannot be read any more; whoever runs the server rebuilds it.")
     else:
-        listing = "; ".join(f"{v:.3g} {n}" for v, n in zip(shown.values, shown.names))
+        listing = "; ".join(f"{v:.3g} {n}" for v, n in zip(shown.values, shown.names, strict=True))
         st.image(shown.jpeg, width=shown.width, output_format="JPEG",
                  caption=f"The {len(shown.values)} images of {len(index.files)} in **{chosen}** where {name} channel "
                          f"{channel} fires most, cropped to the receptive field of its strongest unit, row by row: "

@@ -108,7 +108,7 @@ def test_torchrun_with_two_processes_equals_one_process(folder, tmp_path, capsys
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "-m", "alexnet_viz", "index", *common, "--out", str(tmp_path / "two.npz")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     one, two = load_index(tmp_path / "one.npz"), load_index(tmp_path / "two.npz")
     assert one.files == two.files and one.errors == two.errors

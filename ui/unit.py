@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_viz import mosaic
-from alexnet_viz.featviz import Settings
+from alexnet_viz.featviz import DEFAULT, Settings
 from alexnet_viz.modelkey import ModelKey
 from ui.analysis import ImageRef, kernels, prepare
 from ui.state import shared_model
@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.index import Index
 
 SLICES = 8  # the strongest input slices drawn for a deep kernel
-DEFAULT = Settings()
 DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's diversity objective)
 _HASH: dict[str | type, Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}  # as ui/analysis.py keys images
 
