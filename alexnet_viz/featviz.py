@@ -85,6 +85,9 @@ class Settings:
         return self
 
 
+DEFAULT = Settings()  # what the page shows and the CLI uses unless told otherwise
+
+
 @dataclass(frozen=True)
 class FeatureVis:
     """The optimised images and how strongly each excites its unit (objective, un-transformed image)."""
@@ -198,7 +201,7 @@ def _diversity(acts: torch.Tensor) -> torch.Tensor:
     return (sim.sum() - sim.diagonal().sum()) / (b * (b - 1))
 
 
-def visualize(model: AlexNet, layer: str, channel: int, settings: Settings = Settings(),
+def visualize(model: AlexNet, layer: str, channel: int, settings: Settings = DEFAULT,
               progress: Progress | None = None) -> FeatureVis:
     """Optimise `settings.batch` images to excite one unit; `progress(step, steps)` after each step."""
     settings = settings.checked()
@@ -275,7 +278,7 @@ def weights_id(model: AlexNet) -> str:
         digest = hashlib.sha256()
         for name, tensor in model.state_dict().items():
             digest.update(name.encode())
-            digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+            digest.update(tensor.detach().float().cpu().contiguous().numpy())  # the buffer itself: no copy
         _WEIGHT_IDS[model] = digest.hexdigest()
     return _WEIGHT_IDS[model]
 
@@ -293,7 +296,7 @@ def cache_path(model: AlexNet, layer: str, channel: int, settings: Settings) -> 
     return cache_dir() / "featviz" / f"{model.spec.name}_{layer}_{channel}_{name}.npz"
 
 
-def load_cached(model: AlexNet, layer: str, channel: int, settings: Settings = Settings()) -> FeatureVis | None:
+def load_cached(model: AlexNet, layer: str, channel: int, settings: Settings = DEFAULT) -> FeatureVis | None:
     """The stored result, or None when it was never computed (or its file is unreadable)."""
     path = cache_path(model, layer, channel, settings)
     try:
@@ -305,7 +308,7 @@ def load_cached(model: AlexNet, layer: str, channel: int, settings: Settings = S
         return None
 
 
-def cached_visualize(model: AlexNet, layer: str, channel: int, settings: Settings = Settings(),
+def cached_visualize(model: AlexNet, layer: str, channel: int, settings: Settings = DEFAULT,
                      progress: Progress | None = None) -> FeatureVis:
     """`visualize`, read from the disk cache when it was computed before and stored there after."""
     found = load_cached(model, layer, channel, settings)
@@ -326,6 +329,7 @@ def cached_visualize(model: AlexNet, layer: str, channel: int, settings: Setting
 
 __all__ = [
     "CACHE_ENV",
+    "DEFAULT",
     "PRECISIONS",
     "FeatureVis",
     "FourierImage",

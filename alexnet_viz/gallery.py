@@ -17,8 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import AlexVizError
-from .featviz import Settings, cached_visualize, weights_id
-from .bookkeeping import ledger
+from .featviz import DEFAULT, Settings, cached_visualize, weights_id
+from .ledger import ledger
 from .mosaic import png_bytes, tile_rgb
 from .probe import pick_device
 from .weights import Provenance, default_weights, load_model
@@ -53,7 +53,7 @@ def _settings_file(out: Path, record: dict) -> None:
     path.write_text(json.dumps(record, indent=2) + "\n")
 
 
-def gallery(layer: str, channels: str, out: str | Path, *, settings: Settings = Settings(), variant: str = "article",
+def gallery(layer: str, channels: str, out: str | Path, *, settings: Settings = DEFAULT, variant: str = "article",
             weights: str | None = None, device: str | None = None) -> Path:
     """Visualise the units `channels` of `layer` into `out` (one PNG each, plus gallery.png); returns it."""
     model = load_model(variant, weights or default_weights(), device=pick_device(device))

@@ -189,7 +189,10 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
     if not root.is_dir():
         raise AlexVizError(f"{folder} is not a folder; index takes a folder of images.")
     rank, world = _distributed()
-    model = load_model(variant, weights or default_weights(), device=pick_device(device), progress=rank == 0)
+    dev = pick_device(device)
+    if world > 1 and dev.type == "cuda" and dev.index is None:  # one GPU per process on a multi-GPU node
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    model = load_model(variant, weights or default_weights(), device=dev, progress=rank == 0)
     entries = collect([str(root)])
     files = [path for path, error in entries if error is None]
     errors = [(path, error) for path, error in entries if error is not None]

@@ -47,7 +47,7 @@ else:
                f"units; each unit sees a {row.rf}×{row.rf} window of the input.")
 
 st.header("What it wants to see")
-steps = Settings().steps
+steps = unit.DEFAULT.steps
 what = f"{name} {'class' if is_class else 'channel'} {channel}"
 
 
@@ -66,11 +66,11 @@ def compute(settings: Settings) -> FeatureVis:
 
 vis = or_stop(unit.featvis, ctx.key, name, channel)
 if vis is None:
-    cost = "tens of seconds: the whole network, at full size" if is_class else "a few seconds"
-    st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost} here); it "
+    cost = "a minute or two here: the whole network runs at full size" if is_class else "a few seconds here"
+    st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost}); it "
                 "is stored on the server, so every later visit shows it at once.")
     if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):
-        vis = compute(Settings())
+        vis = compute(unit.DEFAULT)
 if vis is not None:
     st.image(unit.featvis_png(vis), width=256, output_format="PNG",
              caption=f"An image optimised to excite {what}: its "
@@ -92,7 +92,7 @@ if vis is not None:
                              key="unit_diverse"):
                     diverse = compute(unit.DIVERSE)
             if diverse is not None:
-                st.image(unit.featvis_png(diverse), width=128 * unit.DIVERSE.batch + 12, output_format="PNG",
+                st.image(unit.featvis_png(diverse), width=132 * unit.DIVERSE.batch - 4, output_format="PNG",
                          caption=f"{unit.DIVERSE.batch} images for {what}, optimised together to differ; their means: "
                                  + ", ".join(f"{v:.3g}" for v in diverse.values) + ".")
 
@@ -121,7 +121,7 @@ else:
     if shown is None:
         st.warning(f"The images **{chosen}** names cannot be read any more; whoever runs the server rebuilds it.")
     else:
-        listing = "; ".join(f"{v:.3g} {n}" for v, n in zip(shown.values, shown.names))
+        listing = "; ".join(f"{v:.3g} {n}" for v, n in zip(shown.values, shown.names, strict=True))
         st.image(shown.jpeg, width=shown.width, output_format="JPEG",
                  caption=f"The {len(shown.values)} images of {len(index.files)} in **{chosen}** where {name} channel "
                          f"{channel} fires most, cropped to the receptive field of its strongest unit, row by row: "

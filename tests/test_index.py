@@ -97,14 +97,18 @@ def test_not_a_folder_is_a_library_error(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_torchrun_with_two_processes_equals_one_process(folder, tmp_path) -> None:
+def test_torchrun_with_two_processes_equals_one_process(folder, tmp_path, capsys) -> None:
     common = [str(folder), "--top-k", "4", "--weights", "random", "--device", "cpu", "--workers", "0",
               "--batch-size", "3"]
     assert main(["index", *common, "--out", str(tmp_path / "one.npz")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith(str(folder / "broken.png") + ": ") for line in lines) == 1  # one line each
+    assert sum(line.startswith(str(folder / "notes.png") + ": ") for line in lines) == 1
+    assert any("indexed 10 images" in line and "(2 unreadable)" in line for line in lines)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "-m", "alexnet_viz", "index", *common, "--out", str(tmp_path / "two.npz")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     one, two = load_index(tmp_path / "one.npz"), load_index(tmp_path / "two.npz")
     assert one.files == two.files and one.errors == two.errors

@@ -96,11 +96,19 @@ def test_the_feature_map_and_filter_pages_link_to_the_unit() -> None:
     assert _link_query(at) == {"layer": "C5", "channel": "7", "variant": "article"}
 
 
+@pytest.mark.parametrize("layer", ["C1", "S8", "C7"])
+def test_the_torchvision_network_and_a_broken_offered_index(layer, tmp_path, monkeypatch) -> None:
+    (tmp_path / "broken.npz").write_bytes(b"not an index")
+    monkeypatch.setenv("ALEXNET_INDEX", str(tmp_path / "broken.npz"))
+    at = _open(UNIT, {"layer": layer, "channel": "3", "variant": "torchvision"})
+    assert not at.error and "No dataset index" in at.info[0].value and len(at.dataframe) == 1
+
+
 def test_a_class_logit_is_a_unit_too() -> None:
     at = _open(UNIT, {"layer": "F11", "channel": "281"})
     assert at.selectbox(key="unit_layer").value == "F11"
     text = _texts(at)
     assert "logit (score before the softmax) of class **tabby**" in text
-    assert "No picture for F11 class 281 yet" in text and "tens of seconds" in text
+    assert "No picture for F11 class 281 yet" in text and "a minute or two" in text
     assert "For this image the network gives **tabby** a logit of" in text
     assert not at.dataframe  # no ablation table, no kernel, no patches for a class

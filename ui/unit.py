@@ -6,6 +6,7 @@ is keyed on ImageRef + ModelKey like ui/analysis.py; the shared model is only re
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_viz import mosaic
-from alexnet_viz.featviz import Settings
+from alexnet_viz.featviz import DEFAULT, Settings
 from alexnet_viz.modelkey import ModelKey
 from ui.analysis import ImageRef, kernels, prepare
 from ui.state import shared_model
@@ -27,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.index import Index
 
 SLICES = 8  # the strongest input slices drawn for a deep kernel
-DEFAULT = Settings()
 DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's diversity objective)
 _HASH: dict[str | type, Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}  # as ui/analysis.py keys images
 
@@ -49,7 +49,7 @@ def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
 
 def featvis_png(vis: FeatureVis) -> bytes:
     """The optimised images side by side, as PNG (lossless: the pattern is the point)."""
-    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, gap=4).image)
+    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, cols=len(vis.images), gap=4).image)
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,9 @@ def indexes(key: ModelKey) -> dict[str, Index]:
     for path in offered():
         try:
             index = _load(str(path), path.stat().st_mtime)
-        except (OSError, ValueError):
-            continue  # a missing or broken file offers nothing; the server's log is the place for it
+        except (OSError, ValueError) as exc:  # a missing or broken file offers nothing; its server is told why
+            logging.getLogger(__name__).warning("ALEXNET_INDEX file %s is not offered: %s", path, exc)
+            continue
         if index.variant == key.variant and index.weights == mine:
             found[path.name] = index
     return found
