@@ -192,9 +192,20 @@ def _percentile(values: list[float], q: float) -> float:
 ALL_PAGES = ["", "layers", "lab", "operations", "article", "feature-maps", "filters", "prediction"]
 
 
-def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats: int = 5) -> dict[str, dict]:
-    """One session alone: each page's first rerun and its median warm rerun (server time + transfer)."""
+def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats: int = 9) -> dict[str, dict]:
+    """One session alone: each page's first rerun and its median warm rerun (server time + transfer).
+
+    The same is measured for scripts/floor_app.py (one st.write): Streamlit's own cost of a rerun
+    over the websocket, which no page can go under; `above_floor_s` is what the page itself adds.
+    """
     out: dict[str, dict] = {}
+    with running_app(ROOT / "scripts" / "floor_app.py", env=env, extra_args=server_args) as (url, _proc):
+        session = StreamlitSession(url, timeout=60)
+        session.rerun()
+        floor = statistics.median(session.rerun("n=1").latency_s for _ in range(repeats))
+        session.close()
+    out["floor (one st.write)"] = {"first_s": 0.0, "warm_median_s": round(floor, 3), "above_floor_s": 0.0,
+                                   "kb_per_rerun": 0.0, "errors": 0}
     with running_app(script, env=env, extra_args=server_args) as (url, _proc):
         session = StreamlitSession(url, timeout=180)
         session.rerun()  # the landing page takes the process's first run
@@ -202,8 +213,9 @@ def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats
             query = "sample=cat&layer=C3" if page in ("feature-maps", "filters", "prediction") else ""
             first = session.rerun(query, page)
             warm = [session.rerun(query, page) for _ in range(repeats)]
-            out["/" + page] = {"first_s": round(first.latency_s, 3),
-                               "warm_median_s": round(statistics.median(r.latency_s for r in warm), 3),
+            median = statistics.median(r.latency_s for r in warm)
+            out["/" + page] = {"first_s": round(first.latency_s, 3), "warm_median_s": round(median, 3),
+                               "above_floor_s": round(median - floor, 3),
                                "kb_per_rerun": round(warm[-1].bytes_received / 1e3, 1),
                                # st.error is content on some pages (the article's verdicts): not counted
                                "errors": sum(bool(r.exceptions) or r.status != "ok" for r in [first, *warm])}
@@ -398,9 +410,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"page_costs": costs, "levels": [asdict(r) for r in results]}, indent=2))
     else:
         if costs:
-            print(f"{'page (one session alone)':26} {'first s':>8} {'warm s':>8} {'kB/rerun':>9} {'errors':>6}")
+            print(f"{'page (one session alone)':26} {'first s':>8} {'warm s':>8} {'above floor s':>13} "
+                  f"{'kB/rerun':>9} {'errors':>6}")
             for page, c in costs.items():
-                print(f"{page:26} {c['first_s']:8.3f} {c['warm_median_s']:8.3f} {c['kb_per_rerun']:9.1f} {c['errors']:6d}")
+                print(f"{page:26} {c['first_s']:8.3f} {c['warm_median_s']:8.3f} {c['above_floor_s']:13.3f} "
+                      f"{c['kb_per_rerun']:9.1f} {c['errors']:6d}")
             print()
         kinds = sorted({k for r in results for k in r.by_kind})
         print(f"{'app':5} {'layout':7} {'sess':>4} {'reruns':>6} {'err':>3} {'p50 s':>6} {'p95 s':>6} "
