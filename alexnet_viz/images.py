@@ -186,7 +186,7 @@ def _guarded_decode(raw: bytes, name: str | None, max_pixels: int) -> Image.Imag
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"The image has more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, too many "
+        raise ImageError(f"The image has more than {(Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels, too many "
                          f"to decode safely; scale it down to at most {max_pixels / 1e6:g} megapixels.") from exc
     except MemoryError as exc:
         raise ImageError("The server has no memory left to decode this image right now; try a smaller "

@@ -133,6 +133,27 @@ def _wait(url: str, proc: subprocess.Popen, what: str, timeout: float) -> None:
     raise ServeError(f"{what} did not answer {url}/_stcore/health within {timeout:.0f} s; see its log.")
 
 
+def _routed_to(url: str, name: str) -> bool:
+    """Does the proxy send a browser whose cookie names replica `name` to it (not redispatch it)?"""
+    request = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"{COOKIE}={name}"})
+    with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=2.0) as resp:
+        moved = [c for c in resp.headers.get_all("Set-Cookie") or [] if c.startswith(f"{COOKIE}=")]
+        return not moved or moved[0].startswith(f"{COOKIE}={name};")
+    return False
+
+
+def _wait_routed(url: str, names: list[str], timeout: float) -> None:
+    """Wait until the proxy's health checks have every replica up (each cookie reaches its replica)."""
+    deadline = time.monotonic() + timeout
+    waiting = list(names)
+    while waiting and time.monotonic() < deadline:
+        waiting = [n for n in waiting if not _routed_to(url, n)]
+        if waiting:
+            time.sleep(0.5)
+    if waiting:
+        raise ServeError(f"haproxy did not mark {', '.join(waiting)} up within {timeout:.0f} s; see haproxy.log.")
+
+
 @dataclass
 class Replica:
     """One Streamlit process on a loopback port, restartable on the same port."""
@@ -166,12 +187,14 @@ class Layout:
         _wait(replica.url, replica.proc, f"replica {replica.name}", timeout)
 
     def restart_dead(self) -> list[str]:
-        """Start again every replica whose process has exited; the names restarted."""
+        """Start again every replica whose process has exited and wait until the proxy routes to it."""
         restarted = []
         for replica in self.replicas:
             if replica.proc is not None and replica.proc.poll() is not None:
                 self.start_replica(replica)
                 restarted.append(replica.name)
+        if restarted:
+            _wait_routed(self.url, restarted, 60.0)
         return restarted
 
     def stop(self) -> None:
@@ -224,6 +247,7 @@ def running(replicas: int = 2, *, port: int = 8501, bind: str = "127.0.0.1", run
         for replica in members:  # one after another: each import of torch is CPU-bound
             layout.start_replica(replica, startup_timeout)
         _wait(layout.url, proxy, "haproxy", 30.0)
+        _wait_routed(layout.url, [r.name for r in members], 60.0)
         yield layout
     finally:
         layout.stop()

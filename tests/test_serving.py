@@ -341,3 +341,35 @@ def test_the_documented_host_config_is_valid_haproxy():
     check = subprocess.run([_haproxy(), "-c", "-f", str(config)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
     assert "deny deny_status 404 if { path_beg /_stcore/metrics }" in config.read_text()
+
+
+def test_accepted_sockets_get_tcp_nodelay_like_streamlits_own_listener():
+    """Streamlit binds socket.socket(family=...) (proto 0): asyncio then leaves Nagle on; install() fixes it."""
+    import asyncio
+    import socket
+
+    import ui.hardening
+
+    async def accepted_nodelay() -> int:
+        listener = socket.socket(family=socket.AF_INET)  # exactly as Streamlit 1.67's _bind_socket makes it
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        seen: list[int] = []
+
+        def connected(reader, writer) -> None:
+            seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=listener)
+        _reader, writer = await asyncio.open_connection(*listener.getsockname())
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        return seen[0]
+
+    ui.hardening.install()
+    assert asyncio.run(accepted_nodelay()) == 1

@@ -127,7 +127,8 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     left.selectbox("Sample photo", list(SAMPLES), key=sample_key, format_func=lambda n: SAMPLES[n][1],
                    on_change=_on_sample, args=(sample_key,))
     # No type=: see name_problem. The browser's file dialog then lists every file; _on_file refuses by name.
-    middle.file_uploader("…or your own photo", key=upload_key, on_change=_on_file, args=(upload_key, "upload"),
+    middle.file_uploader("…or your own photo (PNG, JPEG, WebP, GIF, BMP)", key=upload_key, on_change=_on_file,
+                         args=(upload_key, "upload"),
                          help=f"PNG, JPEG, WebP, GIF (first frame) or BMP, {upload_limit_text()}. It is kept in this "
                               "server's memory for your session only, and other visitors' pages never show it; but "
                               "the pictures drawn from it are served at long random /media/ addresses, which anyone "
