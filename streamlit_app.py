@@ -22,6 +22,7 @@ PAGES = {
         st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:", url_path="feature-maps"),
         st.Page("app_pages/filters.py", title="Filters", icon=":material/tune:", url_path="filters"),
         st.Page("app_pages/prediction.py", title="Prediction and why", icon=":material/target:", url_path="prediction"),
+        st.Page("app_pages/training.py", title="Training", icon=":material/model_training:", url_path="training"),
     ],
 }
 

@@ -88,7 +88,8 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     num = {"epochs": int, "batch_size": int, "lr": float, "momentum": float, "weight_decay": float,
            "lr_factor": float, "patience": int, "step_size": int, "dropout": float, "input_size": int,
            "resize": int, "pca_std": float, "seed": int, "split_seed": int, "val_fraction": float,
-           "workers": int, "threads": int, "log_every": int, "max_steps": int, "demo_per_class": int}
+           "workers": int, "threads": int, "log_every": int, "max_steps": int, "demo_per_class": int,
+           "fc_width": int, "num_classes": int}
     for name, kind in num.items():
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, metavar="N" if kind is int else "X")
     p.add_argument("--schedule", choices=("plateau", "step"), default=None)
@@ -102,6 +103,32 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                        default=None, help=help_text)
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.set_defaults(func=_train)
+
+
+# --- experiment (issue 14): the paper's Figure 1, ReLU against tanh ---
+def _experiment(args: argparse.Namespace) -> int:
+    from .train import experiment
+
+    result = experiment.run(dataset=args.dataset, epochs=args.epochs, batch=args.batch_size, images=args.images,
+                            lrs=tuple(args.lrs), seed=args.seed, out=args.out, threads=args.threads)
+    sys.stdout.write(experiment.describe(result))
+    return 0
+
+
+def _add_experiment_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiment", help="relu-vs-tanh: the paper's Figure 1 (epochs to 25%% training error)")
+    p.add_argument("name", choices=("relu-vs-tanh",))
+    p.add_argument("--dataset", choices=("cifar10", "demo"), default="cifar10",
+                   help="cifar10 (downloaded by torchvision; the demo set when that fails) or demo")
+    p.add_argument("--epochs", type=int, default=30, metavar="N", help="most epochs per network")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--images", type=int, default=5000, metavar="N", help="training images used")
+    p.add_argument("--lrs", type=float, nargs="+", default=[0.003, 0.01, 0.03], metavar="LR",
+                   help="learning rates tried for each network (one epoch each; the best is kept)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, metavar="T")
+    p.add_argument("--out", default=None, metavar="FILE", help="default: $ALEXNET_RUNS/relu-vs-tanh.json")
+    p.set_defaults(func=_experiment)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_bench)
 
     _add_train_parser(sub)
+    _add_experiment_parser(sub)
     return parser
 
 

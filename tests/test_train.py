@@ -30,10 +30,14 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return demo.make_dataset(tmp_path_factory.mktemp("demo"), per_class=2, val_per_class=1, seed=3)
 
 
-def tiny_config(data: Path, run: Path, **changes: object):
+def tiny_config(data: Path, run: Path, full_head: bool = False, **changes: object):
+    """The demo recipe (narrow head) on the tiny set; full_head: torchvision's recipe at 64 px, whose
+    checkpoint is a whole torchvision network."""
     base: dict[str, object] = {"data": str(data), "run_dir": str(run), "batch_size": 8, "epochs": 2, "workers": 0,
                                "log_every": 1, "ten_crop": False, "progress": False, "threads": 1}
     base.update(changes)
+    if full_head:
+        return resolve("torchvision", input_size=64, resize=72, **base)
     return resolve(demo=True, **base)
 
 
@@ -154,10 +158,11 @@ def test_a_run_directory_holds_config_metrics_filters_and_a_weights_file(tiny: P
     from alexnet_viz.train.loop import train
 
     run = tmp_path / "run"
-    result = train(tiny_config(tiny, run, epochs=1, ten_crop=True))
+    result = train(tiny_config(tiny, run, full_head=True, epochs=1, ten_crop=True))
     assert result.stopped == "done" and result.epoch == 1 and result.global_step == 2
     config = json.loads((run / runs.CONFIG).read_text())
-    assert config["batch_size"] == 8 and config["variant"] == "torchvision" and config["recipe"] == "demo"
+    assert config["batch_size"] == 8 and config["variant"] == "torchvision" and config["recipe"] == "torchvision"
+    assert json.loads((run / runs.FITS).read_text()) == ["torchvision"]
     kinds = [r["kind"] for r in runs.read_metrics(run)]
     assert kinds == ["train", "train", "val", "test", "end"]
     first = runs.read_metrics(run)[0]
@@ -204,6 +209,7 @@ def test_demo_from_the_command_line_at_tiny_scale(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     run = next(p for p in tmp_path.iterdir() if p.name.startswith("demo-torchvision-"))
     assert "validation top-1" in out.stderr and (run / runs.WEIGHTS).is_file()
+    assert json.loads((run / runs.FITS).read_text()) == []  # the demo's narrowed head fits no variant
     assert (tmp_path / ".data" / "demo-2" / "train" / "blob-red").is_dir()
 
 

@@ -25,11 +25,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm  # type: ignore[import-untyped]
 
+from ..embed import param_shapes
 from ..errors import AlexVizError
 from ..model import AlexNet, build_model
 from ..mosaic import kernel_tiles
 from ..probe import autocast_context, pick_device
-from ..spec import Spec, get_spec
+from ..spec import VARIANTS, Spec, get_spec
 from . import ddp, runs
 from .config import TrainConfig, load_config
 from .data import Augment, EpochSampler, FolderImages, Split, collate, discover, pca_lighting, shard
@@ -48,10 +49,14 @@ class RunResult:
     skipped: int  # unreadable images met in this invocation
 
 
-def training_spec(config: TrainConfig) -> Spec:
-    """The variant's spec at the run's input size and dropout; F11 keeps its 1000 outputs so a
-    checkpoint loads as that variant anywhere in the project (class i is output unit i)."""
+def training_spec(config: TrainConfig, classes: int = 1000) -> Spec:
+    """The variant's spec at the run's input size, dropout and head. By default F11 keeps its 1000
+    outputs, so a checkpoint loads as that variant anywhere in the project (class i is unit i)."""
     spec = get_spec(config.variant)
+    if config.fc_width is not None:
+        spec = spec.with_layer("F9", out=config.fc_width).with_layer("F10", out=config.fc_width)
+    if config.num_classes is not None:
+        spec = spec.with_layer("F11", out=config.num_classes or classes)
     if config.input_size is not None:
         spec = spec.with_input_size(config.input_size)
     if config.dropout is not None:
@@ -67,6 +72,7 @@ def resume_config(run_dir: str | Path, **changes: object) -> TrainConfig:
     if not path.is_file():
         raise AlexVizError(f"Nothing to resume in {run_dir}: it has no {runs.CONFIG}; give the run's directory.")
     given: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+    given.setdefault("max_steps", None)  # the stopping point of an earlier invocation is not this one's
     return replace(load_config(path), resume=True, **given)
 
 
@@ -123,6 +129,21 @@ def _save_filters(run: Path, model: AlexNet, epoch: int) -> None:
     runs.atomic_write(runs.filter_file(run, epoch, ".png"), kernel_tiles(weight, scale=4).png())
 
 
+@torch.no_grad()
+def _rescale_head(model: AlexNet, seed: int) -> None:
+    """A narrowed head gets He-scaled weights, N(0, 2/fan_in) (1/fan_in for F11), and zero biases.
+
+    The variants' N(0, 0.01) suits 4096-wide layers; at 512 it shrinks the signal about 4x per
+    layer, the logits start near zero and the loss sits at ln(classes) for hundreds of steps.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for name, gain in (("F9", 2.0), ("F10", 2.0), ("F11", 1.0)):
+        layer = cast(nn.Linear, model.layer(name))
+        std = (gain / layer.in_features) ** 0.5
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=gen) * std)
+        layer.bias.zero_()
+
+
 class Trainer:
     """One run's model, optimiser, data and position; `run()` trains until done or stopped."""
 
@@ -136,10 +157,11 @@ class Trainer:
             raise AlexVizError(f"--batch-size {config.batch_size} is global and must divide by the "
                                f"{self.where.world} processes.")
         self.local_batch = config.batch_size // self.where.world
-        self.spec = training_spec(config)
         self._prepare_files()
         self.split = self._split()
         self.model = build_model(self.spec, seed=config.seed).to(self.where.device).train()
+        if config.fc_width is not None:
+            _rescale_head(self.model, config.seed)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net: nn.Module = self.model
@@ -176,8 +198,12 @@ class Trainer:
     def _split(self) -> Split:
         config = self.config
         split = discover(data_root(config), config.val_fraction, config.split_seed)
+        self.spec = training_spec(config, len(split.classes))
         if self.where.main:
             runs.atomic_write(self.run_dir / runs.CLASSES, json.dumps(list(split.classes)).encode())
+            shapes = param_shapes(self.spec)
+            fits = [name for name, spec in VARIANTS.items() if param_shapes(spec) == shapes]
+            runs.atomic_write(self.run_dir / runs.FITS, json.dumps(fits).encode())
         eigval, eigvec = pca_lighting([f for f, _ in split.train], seed=config.seed) if config.pca_std > 0 else (
             (0.0, 0.0, 0.0), ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
         self.aug = Augment(self.spec.input_size, max(config.resize, self.spec.input_size), config.crop, config.flip,

@@ -2,6 +2,7 @@
 
     config.json     the resolved TrainConfig
     classes.json    class names; output unit i of the checkpoint is class i
+    fits.json       the variants whose parameter shapes last.pt has (empty: a narrowed head, as the demo's)
     metrics.jsonl   one JSON object a line: kind "train" (per interval), "val" (per epoch), "test", "end"
     last.pt         the model's plain state dict: a weights file for predict and the app
     state.pt        everything --resume needs (model, optimiser, scheduler, RNG, position)
@@ -14,8 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CONFIG, CLASSES, METRICS, WEIGHTS, STATE, FILTERS = ("config.json", "classes.json", "metrics.jsonl", "last.pt",
-                                                       "state.pt", "filters")
+CONFIG, CLASSES, FITS, METRICS, WEIGHTS, STATE, FILTERS = ("config.json", "classes.json", "fits.json", "metrics.jsonl",
+                                                             "last.pt", "state.pt", "filters")
+RESULT_FILE = "relu-vs-tanh.json"  # `experiment relu-vs-tanh` writes it beside the runs
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -69,6 +71,11 @@ class RunInfo:
     name: str
     variant: str
     has_weights: bool
+    fits: tuple[str, ...]  # variants its weights load into unchanged
+
+    @property
+    def weights(self) -> Path:
+        return self.path / WEIGHTS
 
 
 def list_runs(root: str | Path) -> list[RunInfo]:
@@ -82,7 +89,16 @@ def list_runs(root: str | Path) -> list[RunInfo]:
             continue
         try:
             variant = str(json.loads((d / CONFIG).read_text()).get("variant", "article"))
+            fits = tuple(json.loads((d / FITS).read_text())) if (d / FITS).is_file() else ()
         except (OSError, json.JSONDecodeError):
             continue
-        found.append((d.stat().st_mtime, RunInfo(d.resolve(), d.name, variant, (d / WEIGHTS).is_file())))
+        found.append((d.stat().st_mtime, RunInfo(d.resolve(), d.name, variant, (d / WEIGHTS).is_file(), fits)))
     return [info for _, info in sorted(found, key=lambda t: (-t[0], t[1].name))]
+
+
+def load_result(path: str | Path) -> dict | None:
+    """A saved experiment result as a dict (for the app), or None when there is none."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
