@@ -6,8 +6,16 @@ import streamlit as st
 
 from alexnet_viz.train.runs import RESULT_FILE, filter_epochs, filter_file, load_result, read_metrics
 from ui.state import context
-from ui.training import (OVERRIDE_KEY, close_checkpoint, curves_figure, is_live, open_checkpoint, relu_tanh_figure,
-                         runs_folder, server_runs)
+from ui.training import (
+    OVERRIDE_KEY,
+    close_checkpoint,
+    curves_figure,
+    is_live,
+    open_checkpoint,
+    relu_tanh_figure,
+    runs_folder,
+    server_runs,
+)
 
 st.title("Training")
 st.markdown("Train AlexNet yourself and watch it learn: `python -m alexnet_viz train --demo` trains on a generated "

@@ -12,7 +12,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
-from alexnet_viz.train.runs import METRICS, RunInfo, list_runs, read_metrics
+from alexnet_viz.train.runs import METRICS, RunInfo, list_runs
 
 OVERRIDE_KEY = "weights_override"
 LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
@@ -72,8 +72,8 @@ def curves_figure(records: list[dict]) -> go.Figure:
     fig.update_yaxes(range=[0, 1], row=2, col=1)
     fig.update_yaxes(type="log", row=3, col=1)
     fig.update_xaxes(title_text="epoch", row=3, col=1)
-    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h", y=-0.12))
+    fig.update_layout(height=620, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.12})
     return fig
 
 
@@ -84,10 +84,10 @@ def relu_tanh_figure(result: dict) -> go.Figure:
         errors = curve["train_error"]
         fig.add_trace(go.Scatter(x=list(range(1, len(errors) + 1)), y=errors, mode="lines+markers",
                                  name=f"{curve['activation']} (lr {curve['lr']:g})",
-                                 line=dict(dash="solid" if curve["activation"] == "relu" else "dash")))
-    fig.add_hline(y=result["target"], line=dict(color="grey", dash="dot"), annotation_text="25 % training error")
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epochs",
+                                 line={"dash": "solid" if curve["activation"] == "relu" else "dash"}))
+    fig.add_hline(y=result["target"], line={"color": "grey", "dash": "dot"}, annotation_text="25 % training error")
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epochs",
                       yaxis_title="training error rate", yaxis_range=[0, max(0.8, *(max(c["train_error"])
                                                                                     for c in result["curves"]))],
-                      legend=dict(orientation="h", y=-0.2))
+                      legend={"orientation": "h", "y": -0.2})
     return fig
