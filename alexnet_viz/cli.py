@@ -82,7 +82,8 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--data", metavar="DIR", help="ImageFolder: DIR/train/<class>/ and DIR/val/<class>/, or "
                                                    "DIR/<class>/ split by --split-seed")
     src.add_argument("--dataset", choices=("cifar10", "imagenette"), help="download through torchvision")
-    src.add_argument("--demo", action="store_true", help="generate a small synthetic dataset; minutes on a CPU")
+    p.add_argument("--demo", action="store_true", help="the CPU demo recipe, on a generated dataset unless --data "
+                                                       "or --dataset is given; minutes on a CPU")
     p.add_argument("--run-dir", metavar="RUN", help="default: $ALEXNET_RUNS (else ./runs)/<recipe>-<variant>-<time>")
     p.add_argument("--resume", action="store_true", help="continue --run-dir exactly where it stopped")
     num = {"epochs": int, "batch_size": int, "lr": float, "momentum": float, "weight_decay": float,

@@ -12,7 +12,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
-from alexnet_viz.train.runs import METRICS, RunInfo, list_runs
+from alexnet_viz.train.runs import CONFIG, METRICS, RunInfo, list_runs
 
 OVERRIDE_KEY = "weights_override"
 LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
@@ -48,9 +48,9 @@ def close_checkpoint() -> None:
 
 def is_live(run: RunInfo, records: list[dict]) -> bool:
     """Still training: no "end" line yet and metrics written within LIVE_SECONDS."""
-    path = run.path / METRICS
-    if not path.is_file() or (records and records[-1].get("kind") == "end"):
+    if records and records[-1].get("kind") == "end":
         return False
+    path = run.path / METRICS if (run.path / METRICS).is_file() else run.path / CONFIG  # before its first line
     return time.time() - path.stat().st_mtime < LIVE_SECONDS
 
 

@@ -108,7 +108,8 @@ def _loader(dataset: FolderImages | Subset, batch: int, config: TrainConfig, dev
     return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=config.workers,
                       collate_fn=collate, pin_memory=config.pin_memory and device.type == "cuda",
                       drop_last=drop_last, worker_init_fn=_quiet_worker if config.workers > 0 else None,
-                      multiprocessing_context=context, persistent_workers=False)
+                      multiprocessing_context=context, persistent_workers=False,
+                      generator=torch.Generator().manual_seed(config.seed))  # not the global RNG dropout uses
 
 
 def _plain_state(model: AlexNet) -> dict[str, torch.Tensor]:
