@@ -9,6 +9,7 @@ only on (seed, epoch, index).
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import signal
 import time
@@ -325,6 +326,9 @@ class Trainer:
                         tot = ddp.sum_all(acc, self.where)
                         seconds = time.perf_counter() - tick
                         skipped += int(tot[3])
+                        if tot[2] and not math.isfinite(tot[0]):
+                            raise AlexVizError(f"The loss became {tot[0] / tot[2]} at step {self.global_step}: "
+                                               "training diverged; lower --lr (state.pt holds the last good epoch).")
                         if tot[2]:
                             self._log({"kind": "train", "epoch": self.epoch + self.step_in_epoch / steps_per_epoch,
                                        "step": self.global_step, "loss": tot[0] / tot[2], "acc": tot[1] / tot[2],
