@@ -33,7 +33,8 @@ from alexnet_viz.train.loop import Trainer, _rescale_head
 def timed(batches, step, steps: int, warm: int = 3) -> float:
     it = iter(batches)
     for _ in range(warm):
-        step(*next(it))
+        x, y, *_ = next(it)
+        step(x, y)
     start, images = time.perf_counter(), 0
     for _ in range(steps):
         x, y, *_ = next(it)

@@ -70,7 +70,7 @@ def curves_figure(records: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=vx, y=[r["val_top5"] for r in val], name="val top-5", mode="lines+markers"), 2, 1)
     fig.add_trace(go.Scatter(x=x, y=[r["lr"] for r in train], name="lr", mode="lines", line_shape="hv"), 3, 1)
     fig.update_yaxes(range=[0, 1], row=2, col=1)
-    fig.update_yaxes(type="log", row=3, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=3, col=1)  # powers of ten only
     fig.update_xaxes(title_text="epoch", row=3, col=1)
     fig.update_layout(height=620, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.12})
