@@ -61,7 +61,7 @@ else:
     if epochs:
         epoch = st.select_slider("After epoch", epochs, value=epochs[-1], key="train_filter_epoch",
                                  help="Epoch 0 is the initialisation.")
-        st.image(str(filter_file(run.path, epoch, ".png")), width=560,
+        st.image(str(filter_file(run.path, epoch, ".png")), width="content",
                  caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
                          "contrast. Oriented stripes and colour blobs form as training goes.")
     else:

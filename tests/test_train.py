@@ -254,3 +254,15 @@ def test_two_processes_follow_the_one_process_loss_curve(tiny: Path, tmp_path: P
 def test_demo_recipe_states_what_it_changed() -> None:
     assert DEMO_RECIPE.variant == "torchvision" and not DEMO_RECIPE.flip
     assert replace(DEMO_RECIPE, lr=1.0).lr == 1.0
+
+
+def test_relu_vs_tanh_at_tiny_scale_writes_its_figure_data(tmp_path: Path) -> None:
+    from alexnet_viz.train import experiment
+
+    out = tmp_path / "fig1.json"
+    result = experiment.run(dataset="demo", epochs=2, images=60, batch=20, lrs=(0.01,), out=out, threads=1)
+    saved = json.loads(out.read_text())
+    assert [c["activation"] for c in saved["curves"]] == ["relu", "tanh"] and saved["dataset"] == "demo"
+    assert all(0 <= e <= 1 for c in result.curves for e in c.train_error)
+    assert "not CIFAR-10" in saved["note"] and "six times" in experiment.describe(result)
+    assert experiment.four_layer("tanh")(torch.zeros(2, 3, 32, 32)).shape == (2, 10)

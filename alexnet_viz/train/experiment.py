@@ -12,6 +12,7 @@ says so.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -118,7 +119,8 @@ def run(*, dataset: str = "cifar10", epochs: int = 30, batch: int = 64, images: 
             x, y = _cifar_tensors(images)
             note = f"CIFAR-10, {len(x)} training images"
         except AlexVizError as exc:
-            dataset, note = "demo", f"CIFAR-10 could not be had here ({exc}); "
+            print(f"note: {exc}", file=sys.stderr)
+            dataset, note = "demo", "CIFAR-10 could not be downloaded here (offline); "
     if dataset == "demo":
         x, y = _demo_tensors(max(1, images // len(demo.CLASSES)), seed)
         note += f"the demo dataset at 32 px ({len(x)} images, 10 classes), not CIFAR-10"
