@@ -54,7 +54,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if not args.run_dir:
             raise AlexVizError("--resume needs --run-dir RUN, the directory of the run to continue.")
-        config = resume_config(args.run_dir, max_steps=args.max_steps, progress=not args.no_progress,
+        config = resume_config(args.run_dir, max_steps=args.max_steps, epochs=args.epochs, progress=not args.no_progress,
                                workers=args.workers, threads=args.threads)
     else:
         given = {k: getattr(args, k) for k in FIELDS if k not in ("variant", "demo", "resume", "progress", "extras")
@@ -64,6 +64,7 @@ def _train(args: argparse.Namespace) -> int:
     if result.stopped != "done":
         print(f"stopped ({result.stopped}) at epoch {result.epoch}, step {result.global_step}; continue with "
               f"--resume --run-dir {result.run_dir}", file=sys.stderr)
+        return 130 if result.stopped == "interrupted" else 0
     elif result.val_top1 is not None:
         print(f"done: {result.epoch} epochs, validation top-1 {100 * result.val_top1:.1f}% in {result.run_dir}",
               file=sys.stderr)

@@ -266,3 +266,26 @@ def test_relu_vs_tanh_at_tiny_scale_writes_its_figure_data(tmp_path: Path) -> No
     assert all(0 <= e <= 1 for c in result.curves for e in c.train_error)
     assert "not CIFAR-10" in saved["note"] and "six times" in experiment.describe(result)
     assert experiment.four_layer("tanh")(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_exits_cleanly_then_resume_finishes(tiny: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "alexnet_viz", "train", "--demo", "--data", str(tiny), "--run-dir", str(run),
+           "--batch-size", "8", "--epochs", "50", "--log-every", "1", "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 300  # wait for the first step, however slow the machine; not a timing assertion
+    while not runs.read_metrics(run) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and "Traceback" not in err and "--resume" in err, err[-2000:]
+    assert runs.read_metrics(run)[-1] == {**runs.read_metrics(run)[-1], "kind": "end", "stopped": "interrupted"}
+    state = torch.load(run / runs.STATE, map_location="cpu", weights_only=True)
+    assert state["global_step"] >= 1
+    out = _cli("--resume", "--run-dir", str(run), "--epochs", "1", "--no-progress")
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -48,8 +48,9 @@ def read_metrics(run: str | Path) -> list[dict]:
 
 
 def truncate_metrics(run: Path, after_step: int) -> None:
-    """Drop lines past `after_step`: a run killed between checkpoints repeats those steps on resume."""
-    kept = [r for r in read_metrics(run) if r.get("step", 0) <= after_step]
+    """Drop lines past `after_step` (a run killed between checkpoints repeats those steps on resume)
+    and the earlier invocation's "end" line."""
+    kept = [r for r in read_metrics(run) if r.get("step", 0) <= after_step and r.get("kind") != "end"]
     atomic_write(run / METRICS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept).encode())
 
 
