@@ -122,3 +122,23 @@ def test_figure_one_is_shown_beside_the_paper_claim(runs_dir: Path) -> None:
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "3.0×" in text and "about 6×" in text and "not CIFAR-10" in text
+
+
+def test_an_opened_checkpoint_drives_the_filters_page(runs_dir: Path) -> None:
+    """End to end: a real (tiny) torchvision run, opened on the Training page, is what Filters shows."""
+    from alexnet_viz.train import demo
+    from alexnet_viz.train.config import resolve
+    from alexnet_viz.train.loop import train
+
+    data = demo.make_dataset(runs_dir / "data", per_class=1, val_per_class=1)
+    train(resolve("torchvision", data=str(data), run_dir=str(runs_dir / "tv"), input_size=64, resize=72,
+                  batch_size=8, epochs=1, workers=0, ten_crop=False, progress=False))
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.query_params["variant"] = "torchvision"
+    app.run()
+    app.switch_page("app_pages/training.py").run()
+    app.button(key="train_open").click().run()
+    assert any("tv/last.pt" in s.value for s in app.success)
+    app.switch_page("app_pages/filters.py").run()
+    assert not app.exception and not app.error
+    assert any("last.pt" in c.value and "local file" in c.value for c in app.caption)
