@@ -27,6 +27,7 @@ PAGES = {
         st.Page("app_pages/prediction.py", title="Prediction and why", icon=":material/target:", url_path="prediction"),
         st.Page("app_pages/ideas.py", title="AlexNet's ideas", icon=":material/lightbulb:", url_path="ideas"),
         st.Page("app_pages/unit.py", title="Inside one unit", icon=":material/center_focus_strong:", url_path="unit"),
+        st.Page("app_pages/training.py", title="Training", icon=":material/model_training:", url_path="training"),
     ],
 }
 

@@ -91,6 +91,93 @@ def _index(args: argparse.Namespace) -> int:
                batch_size=args.batch_size, workers=args.workers)
 
 
+# --- train (issue 14): the paper's recipe by default; under torchrun each process runs this handler ---
+def _train(args: argparse.Namespace) -> int:
+    from .train.config import FIELDS, resolve
+    from .train.loop import resume_config, train
+
+    if args.resume:
+        if not args.run_dir:
+            raise AlexVizError("--resume needs --run-dir RUN, the directory of the run to continue.")
+        config = resume_config(args.run_dir, max_steps=args.max_steps, epochs=args.epochs, progress=not args.no_progress,
+                               workers=args.workers, threads=args.threads)
+    else:
+        given = {k: getattr(args, k) for k in FIELDS if k not in ("variant", "demo", "resume", "progress", "extras")
+                 and getattr(args, k, None) is not None}
+        config = resolve(args.variant, demo=args.demo, progress=not args.no_progress, **given)
+    result = train(config)
+    if result.stopped != "done":
+        print(f"stopped ({result.stopped}) at epoch {result.epoch}, step {result.global_step}; continue with "
+              f"--resume --run-dir {result.run_dir}", file=sys.stderr)
+        return 130 if result.stopped == "interrupted" else 0
+    elif result.val_top1 is not None:
+        print(f"done: {result.epoch} epochs, validation top-1 {100 * result.val_top1:.1f}% in {result.run_dir}",
+              file=sys.stderr)
+    return 0
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train AlexNet: the paper's recipe, a folder of images, torchrun-ready",
+                       description="Defaults follow the paper (batch 128, SGD momentum 0.9, weight decay 5e-4, lr "
+                                   "0.01 divided by 10 on a validation plateau, 90 epochs, random crops of the "
+                                   "256-resized image, flips, PCA colour noise, 10-crop test) for --variant "
+                                   "paper|article, torchvision's reference recipe for --variant torchvision. "
+                                   "Launch with torchrun for DistributedDataParallel; --batch-size is global.")
+    p.add_argument("--variant", choices=list(VARIANTS), default=None, help="default: article (demo: torchvision)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="DIR", help="ImageFolder: DIR/train/<class>/ and DIR/val/<class>/, or "
+                                                   "DIR/<class>/ split by --split-seed")
+    src.add_argument("--dataset", choices=("cifar10", "imagenette"), help="download through torchvision")
+    p.add_argument("--demo", action="store_true", help="the CPU demo recipe, on a generated dataset unless --data "
+                                                       "or --dataset is given; minutes on a CPU")
+    p.add_argument("--run-dir", metavar="RUN", help="default: $ALEXNET_RUNS (else ./runs)/<recipe>-<variant>-<time>")
+    p.add_argument("--resume", action="store_true", help="continue --run-dir exactly where it stopped")
+    num = {"epochs": int, "batch_size": int, "lr": float, "momentum": float, "weight_decay": float,
+           "lr_factor": float, "patience": int, "step_size": int, "dropout": float, "input_size": int,
+           "resize": int, "pca_std": float, "seed": int, "split_seed": int, "val_fraction": float,
+           "workers": int, "threads": int, "log_every": int, "max_steps": int, "demo_per_class": int,
+           "fc_width": int, "num_classes": int}
+    for name, kind in num.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, metavar="N" if kind is int else "X")
+    p.add_argument("--schedule", choices=("plateau", "step"), default=None)
+    p.add_argument("--crop", choices=("random", "random-resized"), default=None)
+    p.add_argument("--autocast", choices=AUTOCAST, default=None, help="bf16 (CUDA or CPU) or fp16 (CUDA)")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    for name, help_text in (("flip", "horizontal flips"), ("ten-crop", "final 10-crop evaluation"),
+                            ("channels-last", "channels_last memory format"), ("pin-memory", "pinned host memory"),
+                            ("compile", "torch.compile the model")):
+        p.add_argument("--" + name, dest=name.replace("-", "_"), action=argparse.BooleanOptionalAction,
+                       default=None, help=help_text)
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    p.set_defaults(func=_train)
+
+
+# --- experiment (issue 14): the paper's Figure 1, ReLU against tanh ---
+def _experiment(args: argparse.Namespace) -> int:
+    from .train import experiment
+
+    result = experiment.run(dataset=args.dataset, epochs=args.epochs, batch=args.batch_size, images=args.images,
+                            lrs=tuple(args.lrs), seed=args.seed, out=args.out, threads=args.threads)
+    sys.stdout.write(experiment.describe(result))
+    return 0
+
+
+def _add_experiment_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiment", help="relu-vs-tanh: the paper's Figure 1 (epochs to 25%% training error)")
+    p.add_argument("name", choices=("relu-vs-tanh",))
+    p.add_argument("--dataset", choices=("cifar10", "demo"), default="cifar10",
+                   help="cifar10 (downloaded by torchvision; the demo set when that fails) or demo")
+    p.add_argument("--epochs", type=int, default=30, metavar="N", help="most epochs per network")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--images", type=int, default=5000, metavar="N", help="training images used")
+    p.add_argument("--lrs", type=float, nargs="+", default=[0.003, 0.01, 0.03], metavar="LR",
+                   help="learning rates tried for each network (one epoch each; the best is kept)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, metavar="T")
+    p.add_argument("--out", default=None, metavar="FILE", help="default: $ALEXNET_RUNS/relu-vs-tanh.json")
+    p.set_defaults(func=_experiment)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="image-decoding worker processes (default: min(2, CPU count))")
     p.set_defaults(func=_index)
+
+    _add_train_parser(sub)
+    _add_experiment_parser(sub)
     return parser
 
 

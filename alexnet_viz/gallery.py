@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .errors import AlexVizError
 from .featviz import DEFAULT, Settings, cached_visualize, weights_id
-from .ledger import ledger
+from .bookkeeping import ledger
 from .mosaic import png_bytes, tile_rgb
 from .probe import pick_device
 from .weights import Provenance, default_weights, load_model

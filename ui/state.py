@@ -114,7 +114,10 @@ def _variant_from_url() -> str:
 def context() -> Context:
     """The current choices, for pages (the sidebar drawn by streamlit_app.py sets them)."""
     variant = st.session_state.get(VARIANT_KEY) or _variant_from_url()
-    return Context(variant=variant, spec=VARIANTS[variant], key=ModelKey(variant, server_weights(), server_device()))
+    from ui.training import weights_override  # issue 14: a server run's checkpoint opened on the Training page
+
+    weights = weights_override(variant) or server_weights()
+    return Context(variant=variant, spec=VARIANTS[variant], key=ModelKey(variant, weights, server_device()))
 
 
 def sidebar() -> None:
@@ -125,7 +128,7 @@ def sidebar() -> None:
                                format_func=lambda v: VARIANTS[v].title,
                                help="Three networks all called AlexNet, with different numbers.")
         url_write(VARIANT_KEY, variant)
-        weights = server_weights()
+        weights = context().key.weights
         device = server_device()
         st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**")
         st.caption("Weights are set by whoever runs the server: `ALEXNET_WEIGHTS=imagenet|random|PATH`.")

@@ -1,0 +1,98 @@
+"""Training: the server's runs, their curves (live while a run goes), C1's filters epoch by epoch,
+opening a checkpoint in the visualiser, and the paper's ReLU-vs-tanh figure reproduced."""
+from __future__ import annotations
+
+import streamlit as st
+
+from alexnet_viz.train.runs import RESULT_FILE, filter_epochs, filter_file, load_result, read_metrics
+from ui.state import context
+from ui.training import (
+    OVERRIDE_KEY,
+    close_checkpoint,
+    curves_figure,
+    is_live,
+    open_checkpoint,
+    relu_tanh_figure,
+    runs_folder,
+    server_runs,
+)
+
+st.title("Training")
+st.markdown("Train AlexNet yourself and watch it learn: `python -m alexnet_viz train --demo` trains on a generated "
+            "dataset in minutes on a CPU; `--data DIR` on your own ImageFolder with the paper's recipe; `torchrun` "
+            "on many GPUs. The runs below are the server's, in the folder it was started with "
+            "(`ALEXNET_RUNS`).")
+folder = runs_folder()
+runs = server_runs()
+ctx = context()
+
+if not runs:
+    st.info(f"No training runs in `{folder}` yet. Start one beside the server: "
+            f"`ALEXNET_RUNS={folder} python -m alexnet_viz train --demo`.", icon=":material/info:")
+else:
+    names = [r.name for r in runs]
+    run = runs[names.index(st.selectbox("Run", names, key="train_run", help=f"Run directories in {folder}"))]
+    records = read_metrics(run.path)
+    live = is_live(run, records)
+
+    @st.fragment(run_every=5.0 if live else None)
+    def curves() -> None:
+        """Redrawn alone every few seconds while the run is going."""
+        now = read_metrics(run.path)
+        train = [r for r in now if r.get("kind") == "train"]
+        if not train:
+            st.caption("No metrics yet: the first line comes after the first logging interval.")
+            return
+        last = train[-1]
+        cols = st.columns(4)
+        cols[0].metric("Epoch", f"{last['epoch']:.2f}")
+        cols[1].metric("Train loss", f"{last['loss']:.3f}")
+        val = [r for r in now if r.get("kind") == "val" and "val_top1" in r]
+        cols[2].metric("Val top-1", f"{100 * val[-1]['val_top1']:.1f}%" if val else "–")
+        cols[3].metric("Images/s", f"{last['images_per_s']:.0f}")
+        st.plotly_chart(curves_figure(now), key="train_curves", config={"displayModeBar": False})
+        st.caption(("Running: refreshed every 5 s. " if live else "")
+                   + f"{len(train)} logged intervals; lr, loss and accuracy from metrics.jsonl of {run.name}.")
+
+    curves()
+
+    st.subheader("C1's filters, epoch by epoch")
+    epochs = filter_epochs(run.path)
+    if epochs:
+        epoch = st.select_slider("After epoch", epochs, value=epochs[-1], key="train_filter_epoch",
+                                 help="Epoch 0 is the initialisation.")
+        st.image(str(filter_file(run.path, epoch, ".png")), width="content",
+                 caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
+                         "contrast. Oriented stripes and colour blobs form as training goes.")
+    else:
+        st.caption("No filters saved yet.")
+
+    st.subheader("Open this checkpoint")
+    opened = st.session_state.get(OVERRIDE_KEY)
+    if not run.has_weights:
+        st.caption("This run has not saved a checkpoint yet.")
+    elif run.variant not in run.fits:
+        st.caption(f"This run's network is not a full {run.variant} network (its classifier was narrowed, as "
+                   "the demo's is), so its checkpoint cannot replace the visualiser's weights; its curves and "
+                   "filters are above.")
+    elif ctx.variant != run.variant:
+        st.caption(f"This run trained the {run.variant} variant; choose it in the sidebar to open its checkpoint.")
+    elif opened == str(run.weights):
+        st.success(f"The visualiser's pages use {run.name}/last.pt in this session.", icon=":material/check:")
+        st.button("Back to the server's weights", on_click=close_checkpoint, key="train_close")
+    else:
+        st.button(f"Open {run.name}/last.pt in the visualiser", on_click=open_checkpoint, args=(run,),
+                  key="train_open", help="Only this session: feature maps, filters and predictions use it.")
+
+st.subheader("ReLU against tanh: the paper's Figure 1")
+st.markdown("The paper (Sec 3.1, Figure 1): a four-layer CNN with ReLUs reaches 25 % training error on CIFAR-10 "
+            "**about six times faster** than the same network with tanh units. Reproduce it with "
+            "`python -m alexnet_viz experiment relu-vs-tanh`.")
+result = load_result(folder / RESULT_FILE)
+if result is None:
+    st.caption(f"No result in `{folder}` yet.")
+else:
+    st.plotly_chart(relu_tanh_figure(result), key="train_relu_tanh", config={"displayModeBar": False})
+    ratio = f"**{result['ratio']:.1f}×** as many epochs for tanh" if result["ratio"] else \
+        "one network did not reach 25 % within the epochs run"
+    st.markdown(f"Measured here: {ratio}; the paper: about 6×. Data: {result['note']}.")

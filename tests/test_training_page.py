@@ -1,0 +1,144 @@
+"""The Training page: the server's runs, curves, C1 filters by epoch, opening a checkpoint, Figure 1.
+
+AppTest runs of a page take several seconds each on this machine, so the module is marked slow.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from alexnet_viz.mosaic import kernel_tiles
+from alexnet_viz.train import runs
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "app_pages" / "training.py")
+
+
+def make_run(root: Path, name: str, variant: str = "torchvision", fits: tuple[str, ...] = ("torchvision",),
+             ended: bool = True) -> Path:
+    run = root / name
+    (run / runs.FILTERS).mkdir(parents=True)
+    (run / runs.CONFIG).write_text(json.dumps({"variant": variant, "recipe": "demo"}))
+    (run / runs.FITS).write_text(json.dumps(list(fits)))
+    (run / runs.WEIGHTS).write_bytes(b"not read by the page")
+    rng = np.random.default_rng(0)
+    for epoch in (0, 1, 2):
+        w = rng.normal(size=(8, 3, 11, 11)).astype(np.float32)
+        np.save(runs.filter_file(run, epoch), w)
+        runs.filter_file(run, epoch, ".png").write_bytes(kernel_tiles(w).png())
+    for step in range(1, 7):
+        runs.append_metric(run, {"kind": "train", "epoch": step / 3, "step": step, "loss": 2.3 - 0.1 * step,
+                                 "acc": 0.1 + 0.05 * step, "lr": 0.01, "images_per_s": 50.0, "skipped": 0})
+        if step % 3 == 0:
+            runs.append_metric(run, {"kind": "val", "epoch": step // 3, "step": step, "lr": 0.01, "val_loss": 2.0,
+                                     "val_top1": 0.3, "val_top5": 0.8, "val_images": 20})
+    if ended:
+        runs.append_metric(run, {"kind": "end", "stopped": "done", "epoch": 2, "step": 6})
+    return run
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ALEXNET_RUNS", str(tmp_path))
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+    return tmp_path
+
+
+def page(variant: str = "torchvision") -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["variant"] = variant
+    return at.run()
+
+
+def test_no_runs_says_how_to_start_one(runs_dir: Path) -> None:
+    at = page()
+    assert not at.exception
+    assert any("train --demo" in i.value and str(runs_dir) in i.value for i in at.info)
+
+
+def test_a_run_shows_curves_filters_and_opens_its_checkpoint(runs_dir: Path) -> None:
+    run = make_run(runs_dir, "demo-run")
+    at = page()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="train_run").value == "demo-run"
+    assert [m.value for m in at.metric][:3] == ["2.00", "1.700", "30.0%"]
+    assert at.select_slider(key="train_filter_epoch").value == 2
+    at.select_slider(key="train_filter_epoch").set_value(0).run()
+    assert at.select_slider(key="train_filter_epoch").value == 0 and not at.exception
+    at.button(key="train_open").click().run()
+    assert at.session_state["weights_override"] == str((run / runs.WEIGHTS).resolve())
+    assert any("last.pt" in s.value for s in at.success)
+    at.button(key="train_close").click().run()
+    assert "weights_override" not in at.session_state
+
+
+def test_a_narrowed_or_other_variant_run_cannot_be_opened(runs_dir: Path) -> None:
+    make_run(runs_dir, "narrow", fits=())
+    at = page()
+    assert not at.exception and not at.button
+    assert any("narrowed" in c.value for c in at.caption)
+    at = page("article")
+    assert any("narrowed" in c.value for c in at.caption)
+
+
+def _context_script() -> None:
+    import streamlit as st
+
+    from ui.state import context
+
+    st.session_state["variant"] = st.session_state.get("want_variant", "torchvision")
+    st.session_state["weights_override"] = st.session_state.get("planted")
+    st.text(context().key.weights)
+
+
+@pytest.mark.parametrize("planted,variant,used", [("run", "torchvision", True), ("run", "article", False),
+                                                   ("/etc/passwd", "torchvision", False)])
+def test_context_uses_only_a_server_run_checkpoint_that_fits(runs_dir: Path, planted: str, variant: str,
+                                                            used: bool) -> None:
+    run = make_run(runs_dir, "r1")
+    path = str((run / runs.WEIGHTS).resolve()) if planted == "run" else planted
+    at = AppTest.from_function(_context_script, default_timeout=60)
+    at.session_state["planted"] = path
+    at.session_state["want_variant"] = variant
+    at.run()
+    assert not at.exception
+    assert at.text[0].value == (path if used else "random")
+
+
+def test_figure_one_is_shown_beside_the_paper_claim(runs_dir: Path) -> None:
+    (runs_dir / runs.RESULT_FILE).write_text(json.dumps({
+        "dataset": "demo", "note": "the demo dataset at 32 px, not CIFAR-10", "ratio": 3.0, "target": 0.25,
+        "claim": "six times faster", "seconds": 1.0,
+        "curves": [{"activation": "relu", "lr": 0.01, "train_error": [0.5, 0.2], "epochs_to_target": 2},
+                   {"activation": "tanh", "lr": 0.01, "train_error": [0.7, 0.5, 0.4, 0.3, 0.27, 0.2],
+                    "epochs_to_target": 6}]}))
+    at = page()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "3.0×" in text and "about 6×" in text and "not CIFAR-10" in text
+
+
+def test_an_opened_checkpoint_drives_the_filters_page(runs_dir: Path) -> None:
+    """End to end: a real (tiny) torchvision run, opened on the Training page, is what Filters shows."""
+    from alexnet_viz.train import demo
+    from alexnet_viz.train.config import resolve
+    from alexnet_viz.train.loop import train
+
+    data = demo.make_dataset(runs_dir / "data", per_class=1, val_per_class=1)
+    train(resolve("torchvision", data=str(data), run_dir=str(runs_dir / "tv"), input_size=64, resize=72,
+                  batch_size=8, epochs=1, workers=0, ten_crop=False, progress=False))
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.query_params["variant"] = "torchvision"
+    app.run()
+    app.switch_page("app_pages/training.py").run()
+    app.button(key="train_open").click().run()
+    assert any("tv/last.pt" in s.value for s in app.success)
+    app.switch_page("app_pages/filters.py").run()
+    assert not app.exception and not app.error
+    assert any("last.pt" in c.value and "local file" in c.value for c in app.caption)

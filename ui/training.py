@@ -1,0 +1,93 @@
+"""Streamlit glue for the Training page, and the "open this checkpoint" override that
+ui.state.context() reads. Runs are only ever the server's: the folder is $ALEXNET_RUNS (else
+./runs) as whoever started the server chose it; a page never takes a path.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import plotly.graph_objects as go  # type: ignore[import-untyped]
+import streamlit as st
+from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+
+from alexnet_viz.train.config import runs_root
+from alexnet_viz.train.runs import CONFIG, METRICS, RunInfo, list_runs
+
+OVERRIDE_KEY = "weights_override"
+LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
+
+
+def runs_folder() -> Path:
+    return runs_root().expanduser().resolve()
+
+
+def server_runs() -> list[RunInfo]:
+    return list_runs(runs_folder())
+
+
+def weights_override(variant: str) -> str | None:
+    """The checkpoint this session opened, if it is still a run of the server's whose weights fit
+    `variant`; None otherwise (the server's own weights then apply)."""
+    chosen = st.session_state.get(OVERRIDE_KEY)
+    if not chosen:
+        return None
+    for run in server_runs():
+        if str(run.weights) == chosen and run.has_weights and variant in run.fits:
+            return chosen
+    return None
+
+
+def open_checkpoint(run: RunInfo) -> None:
+    st.session_state[OVERRIDE_KEY] = str(run.weights)
+
+
+def close_checkpoint() -> None:
+    st.session_state.pop(OVERRIDE_KEY, None)
+
+
+def is_live(run: RunInfo, records: list[dict]) -> bool:
+    """Still training: no "end" line yet and metrics written within LIVE_SECONDS."""
+    if records and records[-1].get("kind") == "end":
+        return False
+    path = run.path / METRICS if (run.path / METRICS).is_file() else run.path / CONFIG  # before its first line
+    return time.time() - path.stat().st_mtime < LIVE_SECONDS
+
+
+def curves_figure(records: list[dict]) -> go.Figure:
+    """Loss, accuracy and learning rate against epochs, train intervals as lines, validation as markers."""
+    train = [r for r in records if r.get("kind") == "train"]
+    val = [r for r in records if r.get("kind") == "val" and "val_top1" in r]
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=("Loss (cross-entropy)", "Accuracy", "Learning rate"))
+    x = [r["epoch"] for r in train]
+    fig.add_trace(go.Scatter(x=x, y=[r["loss"] for r in train], name="train loss", mode="lines"), 1, 1)
+    fig.add_trace(go.Scatter(x=x, y=[r["acc"] for r in train], name="train top-1", mode="lines"), 2, 1)
+    if val:
+        vx = [r["epoch"] for r in val]
+        fig.add_trace(go.Scatter(x=vx, y=[r["val_loss"] for r in val], name="val loss", mode="lines+markers"), 1, 1)
+        fig.add_trace(go.Scatter(x=vx, y=[r["val_top1"] for r in val], name="val top-1", mode="lines+markers"), 2, 1)
+        fig.add_trace(go.Scatter(x=vx, y=[r["val_top5"] for r in val], name="val top-5", mode="lines+markers"), 2, 1)
+    fig.add_trace(go.Scatter(x=x, y=[r["lr"] for r in train], name="lr", mode="lines", line_shape="hv"), 3, 1)
+    fig.update_yaxes(range=[0, 1], row=2, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=3, col=1)  # powers of ten only
+    fig.update_xaxes(title_text="epoch", row=3, col=1)
+    fig.update_layout(height=620, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.12})
+    return fig
+
+
+def relu_tanh_figure(result: dict) -> go.Figure:
+    """Training error per epoch, ReLU solid and tanh dashed, with the 25 % line: the paper's Figure 1."""
+    fig = go.Figure()
+    for curve in result["curves"]:
+        errors = curve["train_error"]
+        fig.add_trace(go.Scatter(x=list(range(1, len(errors) + 1)), y=errors, mode="lines+markers",
+                                 name=f"{curve['activation']} (lr {curve['lr']:g})",
+                                 line={"dash": "solid" if curve["activation"] == "relu" else "dash"}))
+    fig.add_hline(y=result["target"], line={"color": "grey", "dash": "dot"}, annotation_text="25 % training error")
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epochs",
+                      yaxis_title="training error rate", yaxis_range=[0, max(0.8, *(max(c["train_error"])
+                                                                                    for c in result["curves"]))],
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
