@@ -7,6 +7,7 @@ from alexnet_viz.figures import layer_diagram
 from alexnet_viz.ledger import ledger
 from alexnet_viz.spec import Spec
 from ui.state import context
+from ui.tables import derivation_table
 from ui.urls import url_choice, url_write
 
 LAYER_PARAM = "layer"  # ?layer=C5 in the URL
@@ -33,7 +34,8 @@ result = derive(ctx.spec, name, book=book)
 st.subheader(result.title)
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")
+    st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram",
+                    config={"displayModeBar": False})
     if ctx.spec.layer(name).kind == "fc":
         st.caption("Grey: the input values; green: this layer's neurons (heights on a log scale); the lines are a "
                    "sample of the connections, since every input reaches every neuron.")
@@ -47,7 +49,7 @@ with right:
         st.metric("Article's stated numbers that agree", f"{agree} of {len(compared)}")
     if name in article.NAMES:
         st.markdown(f"**The article on {name}:** “{article.layer(name).quote}”")
-st.markdown(result.to_markdown())
+derivation_table(result)
 differs = [s for s in result.steps if s.agrees is False]
 for step in differs:
     st.warning(f"{step.label}: the article states {step.article}, the {ctx.spec.title} network computes "

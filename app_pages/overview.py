@@ -22,6 +22,22 @@ def _variants():
     return variants_chart(books), variant_differences(), {n: b.total_params for n, b in books.items()}
 
 
+def layer_of_curves(fig, points: list) -> str | None:
+    """The layer of a clicked block (or of the window drawn in it), from the trace's name; None for the input."""
+    for point in points:
+        name = fig.data[point["curve_number"]].name or ""
+        name = name.removesuffix(" window")
+        if name in ctx.spec.names:
+            return name
+    return None
+
+
+def open_layer(name: str | None) -> None:
+    """Follow a click: the layer page for that layer, with the variant, as a link would."""
+    if name is not None:
+        st.switch_page("app_pages/layers.py", query_params={"layer": name, "variant": ctx.variant})
+
+
 ctx = context()
 book = ledger(ctx.spec)
 st.title(f"AlexNet whole: {ctx.spec.title}")
@@ -37,22 +53,25 @@ st.caption("One block per feature map: depth grows with the channels, height and
 st.plotly_chart(blocks, width="stretch", key="blocks")
 
 st.subheader("Layer by layer")
-st.dataframe(pd.DataFrame(ledger_records(book)), hide_index=True, width="stretch",
-             height=36 * (len(book.rows) + 1),
-             column_config={c: st.column_config.NumberColumn(format="localized")
-                            for c in ("params", "running total", "MACs", "activations")})
+st.caption("Select a row to open that layer's page.")
+records = ledger_records(book)
+rows = st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", height=36 * (len(book.rows) + 1),
+                    key="ledger", on_select="rerun", selection_mode="single-row",
+                    column_config={c: st.column_config.NumberColumn(format="localized")
+                                   for c in ("params", "running total", "MACs", "activations")})
+open_layer(records[rows.selection.rows[0]]["layer"] if rows.selection.rows else None)
 
 share = where_it_lives(book)
 st.subheader("Where the parameters live, and where the work is done")
 st.markdown(f"The fully connected layers {share['fc_layers']} hold **{share['fc_params']:.1%}** of the parameters "
             f"but do only **{share['fc_macs']:.1%}** of the multiply-adds; the convolutions {share['conv_layers']} "
             f"do **{share['conv_macs']:.1%}** of the work with **{share['conv_params']:.1%}** of the parameters.")
-st.plotly_chart(shares, width="stretch", key="shares")
+st.plotly_chart(shares, width="stretch", key="shares", config={"displayModeBar": False})
 
 st.subheader("Three networks called AlexNet")
 chart, differences, totals = _variants()
 st.markdown(" · ".join(f"**{VARIANTS[n].title}**: {t:,} parameters" for n, t in totals.items()))
-st.plotly_chart(chart, width="stretch", key="variants")
+st.plotly_chart(chart, width="stretch", key="variants", config={"displayModeBar": False})
 st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch", height=36 * (len(differences) + 1),
              column_config={**{f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS},
                             **{c: st.column_config.TextColumn(width="large") for c in differences[0]
