@@ -15,14 +15,16 @@ st.set_page_config(page_title="AlexNet, computed and explained", page_icon="🧠
 
 PAGES = {
     "The architecture": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/view_in_ar:", url_path="overview", default=True),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/view_in_ar:", url_path="overview",
+                default=True),
         st.Page("app_pages/layers.py", title="Layer by layer", icon=":material/layers:", url_path="layers"),
         st.Page("app_pages/lab.py", title="Architecture lab", icon=":material/science:", url_path="lab"),
         st.Page("app_pages/operations.py", title="The operations", icon=":material/calculate:", url_path="operations"),
         st.Page("app_pages/article.py", title="The article, checked", icon=":material/fact_check:", url_path="article"),
     ],
     "An image through the network": [
-        st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:", url_path="feature-maps"),
+        st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:",
+                url_path="feature-maps"),
         st.Page("app_pages/filters.py", title="Filters", icon=":material/tune:", url_path="filters"),
         st.Page("app_pages/prediction.py", title="Prediction and why", icon=":material/target:", url_path="prediction"),
         st.Page("app_pages/ideas.py", title="AlexNet's ideas", icon=":material/lightbulb:", url_path="ideas"),

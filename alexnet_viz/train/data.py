@@ -150,7 +150,8 @@ def eval_view(image: Image.Image, aug: Augment, ten: bool = False) -> torch.Tens
     return _normalise(torch.cat([crops, crops.flip(-1)]))
 
 
-def pca_lighting(files: list[str], samples: int = 128, seed: int = 0) -> tuple[tuple[float, ...], tuple[tuple[float, ...], ...]]:
+def pca_lighting(files: list[str], samples: int = 128,
+                 seed: int = 0) -> tuple[tuple[float, ...], tuple[tuple[float, ...], ...]]:
     """Eigenvalues and eigenvectors of the RGB covariance of training pixels (in [0, 1]), from a
     seeded sample of the files: the paper's PCA "throughout the training set", estimated."""
     rng = np.random.default_rng(seed)
