@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicas", type=int, default=2, metavar="N")
     p.add_argument("--port", type=int, default=8501, help="the port people open (default 8501)")
     p.add_argument("--bind", default="127.0.0.1", help="the proxy's address; 0.0.0.0 to serve the network")
-    p.add_argument("--run-dir", default=None, metavar="DIR", 
+    p.add_argument("--run-dir", default=None, metavar="DIR",
                    help="haproxy.cfg and logs (default /tmp/alexnet-serve-PORT)")
     p.set_defaults(func=_serve)
 
