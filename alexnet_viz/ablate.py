@@ -83,7 +83,7 @@ def _checked(model: AlexNet, layer: str, channels: Iterable[int]) -> tuple[int, 
 def ablated_logits(model: AlexNet, x: torch.Tensor, layer: str, channels: Iterable[int]) -> torch.Tensor:
     """Logits (N, classes) with `channels` of `layer`'s output zeroed; the model is left as it was."""
     chosen = _checked(model, layer, channels)
-    net = cast(AlexNet, twin(model))
+    net = twin(model)
     output = net.get_submodule(list(net.part_paths(layer).values())[-1])
     index = torch.tensor(chosen, device=model_device(model))
 

@@ -24,7 +24,7 @@ import torch
 from .bookkeeping import ledger
 from .casting import cast_input, dtype_of, twin
 from .errors import AlexVizError
-from .model import build_model
+from .model import AlexNet, build_model
 from .precision import PRECISIONS
 from .probe import capture, device_name, pick_device, synchronize
 from .spec import Spec, get_spec
@@ -107,7 +107,7 @@ def matmul_gflops(device: torch.device, repeats: int, precision: str = "float32"
     return flops / statistics.median(times), flops / min(times)
 
 
-def capture_ratio(model: torch.nn.Module, x: torch.Tensor, device: torch.device, pairs: int) -> tuple[float, float]:
+def capture_ratio(model: AlexNet, x: torch.Tensor, device: torch.device, pairs: int) -> tuple[float, float]:
     """(median of capture/plain over interleaved pairs, fastest capture / fastest plain).
 
     Interleaving makes slow spells hit both alike; on a shared machine a run can still land in

@@ -99,8 +99,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if not args.run_dir:
             raise AlexVizError("--resume needs --run-dir RUN, the directory of the run to continue.")
-        config = resume_config(args.run_dir, max_steps=args.max_steps, epochs=args.epochs, progress=not args.no_progress,
-                               workers=args.workers, threads=args.threads)
+        config = resume_config(args.run_dir, max_steps=args.max_steps, epochs=args.epochs,
+                               progress=not args.no_progress, workers=args.workers, threads=args.threads)
     else:
         given = {k: getattr(args, k) for k in FIELDS if k not in ("variant", "demo", "resume", "progress", "extras")
                  and getattr(args, k, None) is not None}
@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--diversity", type=int, default=1, metavar="K", help="K different images per unit (K > 1)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: weights cast once")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32", help="bf16: weights cast once")
     p.add_argument("--variant", choices=list(VARIANTS), default="article")
     p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
     p.add_argument("--device", default=None, help=DEVICE_HELP)

@@ -32,7 +32,6 @@ import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -40,14 +39,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import AlexVizError
-from .explain import twin
+from .casting import twin
 from .images import IMAGENET_MEAN, IMAGENET_STD
 from .bookkeeping import ledger
 from .model import AlexNet
+from .precision import PRECISIONS
 from .probe import model_device
 
-Precision = Literal["fp32", "bf16"]
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 CACHE_ENV = "ALEXNET_CACHE"
 Progress = Callable[[int, int], None]
 
@@ -70,7 +68,7 @@ class Settings:
     seed: int = 0
     batch: int = 1  # >1: a "diversity" set of different images for the same unit
     diversity: float = 0.0  # weight of the penalty on similar images in the set (lucent's `diversity`)
-    precision: Precision = "fp32"
+    precision: str = "float32"  # one of precision.PRECISIONS: the twin's weights are cast once
     decorrelate: bool = True
     transforms: bool = True
 
@@ -81,7 +79,7 @@ class Settings:
         if self.size is not None and not 32 <= self.size <= 512:
             raise AlexVizError(f"Image size {self.size} is out of range: choose 32 to 512 pixels.")
         if self.precision not in PRECISIONS:
-            raise AlexVizError(f"Unknown precision {self.precision!r}: use fp32 or bf16.")
+            raise AlexVizError(f"Unknown precision {self.precision!r}: use {' or '.join(PRECISIONS)}.")
         return self
 
 
@@ -153,17 +151,6 @@ def _transform(image: torch.Tensor, out: int, generator: torch.Generator) -> tor
 
 # --- the network -------------------------------------------------------------------------------
 
-def _frozen_twin(model: AlexNet, precision: Precision) -> AlexNet:
-    """A twin whose weights need no gradient: the same storage (fp32) or one bf16 copy, made once."""
-    net = cast(AlexNet, twin(model))
-    dtype = torch.bfloat16 if precision == "bf16" else None
-    for module in net.modules():
-        for name, param in list(module.named_parameters(recurse=False)):
-            data = param.detach() if dtype is None else param.detach().to(dtype)
-            setattr(module, name, nn.Parameter(data, requires_grad=False))  # the twin's module only
-    return net
-
-
 def _head(net: AlexNet, layer: str) -> tuple[Callable[[torch.Tensor], torch.Tensor], bool]:
     """The forward up to the layer's objective tensor (conv before its ReLU, pool, linear); spatial?"""
     if layer not in net.layer_names:
@@ -205,7 +192,7 @@ def visualize(model: AlexNet, layer: str, channel: int, settings: Settings = DEF
               progress: Progress | None = None) -> FeatureVis:
     """Optimise `settings.batch` images to excite one unit; `progress(step, steps)` after each step."""
     settings = settings.checked()
-    net = _frozen_twin(model, settings.precision)
+    net = twin(model, settings.precision)
     forward, spatial = _head(net, layer)
     units = _units(net, layer)
     if not 0 <= channel < units:
@@ -254,7 +241,7 @@ def visualize(model: AlexNet, layer: str, channel: int, settings: Settings = DEF
 
 def unit_value(model: AlexNet, layer: str, channel: int, images: np.ndarray) -> np.ndarray:
     """The objective of `channel` for uint8 (N, S, S, 3) images (fc layers: resized to the input)."""
-    net = _frozen_twin(model, "fp32")
+    net = twin(model, "float32")
     forward, spatial = _head(net, layer)
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(255.0)
     if not spatial:

@@ -366,5 +366,5 @@ def from_tensor(x: torch.Tensor, spec_or_variant: str | Spec = "article") -> Ima
     return Image.fromarray((hwc * 255).astype(np.uint8))  # truncates, as torchvision's to_pil_image does
 
 
-__all__ = ["ACCEPTED_FORMATS", "MAX_PIXELS", "MAX_BYTES", "DECODE_BUDGET_BYTES", "IMAGENET_MEAN", "IMAGENET_STD", "load_image",
-           "to_tensor", "from_tensor", "network_view"]
+__all__ = ["ACCEPTED_FORMATS", "MAX_PIXELS", "MAX_BYTES", "DECODE_BUDGET_BYTES", "IMAGENET_MEAN", "IMAGENET_STD",
+           "load_image", "to_tensor", "from_tensor", "network_view"]

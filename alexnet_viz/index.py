@@ -125,7 +125,7 @@ def spatial_layers(model: AlexNet) -> dict[str, int]:
 
 def index_batches(model: AlexNet, batches, tracker: Tracker) -> None:
     """Run (ids, batch) pairs through a twin of the model, folding every indexed layer into `tracker`."""
-    net = cast(AlexNet, twin(model))
+    net = twin(model)
     modules = {name: net.get_submodule(list(net.part_paths(name).values())[-1]) for name in tracker.state}
     last = list(tracker.state)[-1]
     current: list[np.ndarray] = []

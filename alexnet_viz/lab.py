@@ -9,10 +9,11 @@ import math
 import os
 import threading
 from dataclasses import dataclass, replace
+from typing import cast
 
 from .errors import SpecError
 from .bookkeeping import Ledger, ledger, min_input_size
-from .spec import LayerSpec, Spec
+from .spec import LayerKind, LayerSpec, Spec
 
 COLUMNS: tuple[str, ...] = ("layer", "kind", "channels", "kernel", "stride", "padding", "groups")
 POOL_KINDS: tuple[str, ...] = ("maxpool", "avgpool")
@@ -46,6 +47,8 @@ def _whole(layer: str, field: str, value: object) -> int:
     """A table cell as an int; data editors hand back floats, strings or NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         raise SpecError(f"{layer}: {field} is empty; type a whole number.", layer)
+    if not isinstance(value, (int, float, str)):
+        raise SpecError(f"{layer}: {field} must be a whole number, not {value!r}.", layer)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -68,11 +71,13 @@ def apply_row(layer: LayerSpec, row: dict) -> LayerSpec:
                         f"choose {' or '.join(allowed)}.", layer.name)
     if kind == "fc":
         return replace(layer, out=_whole(layer.name, "features", row.get("channels")))
-    changes = {field: _whole(layer.name, field, row.get(field)) for field in ("kernel", "stride", "padding")}
+    edited = replace(layer, kind=cast(LayerKind, kind), kernel=_whole(layer.name, "kernel", row.get("kernel")),
+                     stride=_whole(layer.name, "stride", row.get("stride")),
+                     padding=_whole(layer.name, "padding", row.get("padding")))
     if kind == "conv":
-        changes.update(out=_whole(layer.name, "channels", row.get("channels")),
-                       groups=_whole(layer.name, "groups", row.get("groups")))
-    return replace(layer, kind=kind, **changes)
+        edited = replace(edited, out=_whole(layer.name, "channels", row.get("channels")),
+                         groups=_whole(layer.name, "groups", row.get("groups")))
+    return edited
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,8 @@ def run(paths: list[str], *, variant: str = "article", weights: str | None = Non
                                autocast=autocast, precision=precision))
     results = [next(classified) if error is None else {"path": path, "error": error} for path, error in entries]
     provenance = model.provenance
+    if provenance is None:  # load_model always records it; a model built another way has none to show
+        raise AlexVizError("The model has no weights provenance; load it with alexnet_viz.load_model.")
     header = [f"weights: {provenance.describe()}", f"device: {device_name(dev)} · {precision}"]
     if fmt == "json":
         sys.stdout.write(json.dumps(results, indent=2) + "\n")

@@ -1,37 +1,36 @@
 """One run, two questions: how long one channel's feature visualisation takes, and what indexing costs.
 
-    .venv/bin/python scripts/bench_unit.py [--images 64] [--threads T] [--json]
+    .venv/bin/python -m scripts.bench_unit [--images 64] [--threads T] [--json]
 
 Feature visualisation: wall seconds for one channel at the default settings (256 steps, 128 px)
 of C3 and C7, float32 and bfloat16 (weights cast once), after one short warm-up.
 Index: over the same N photos (random crops of the bundled samples, written to a temporary
 folder), images/s of (a) the DataLoader alone (decode + preprocess, 2 workers), (b) a plain
 forward over the already-decoded batches, (c) the index's forward with its bookkeeping over the
-same batches ((b) and (c) alternated three times, medians), and (d) the whole `index` pipeline, loader included. The ratio (c)/(b) is the
-bookkeeping's cost; (a) against (b) names the bottleneck.
+same batches ((b) and (c) alternated three times, medians), and (d) the whole `index` pipeline,
+loader included. The ratio (c)/(b) is the bookkeeping's cost; (a) against (b) names the bottleneck.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image
+
+from alexnet_viz.featviz import Settings, visualize
+from alexnet_viz.precision import PRECISIONS
+from alexnet_viz.index import Tracker, build_index, index_batches, spatial_layers
+from alexnet_viz.predict_cli import ImageFiles, _loader, collect
+from alexnet_viz.weights import load_model
+
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from alexnet_viz.featviz import Settings, visualize  # noqa: E402
-from alexnet_viz.index import Tracker, build_index, index_batches, spatial_layers  # noqa: E402
-from alexnet_viz.predict_cli import ImageFiles, _loader, collect  # noqa: E402
-from alexnet_viz.weights import load_model  # noqa: E402
-
 SAMPLES = ROOT / "assets" / "samples"
 
 
@@ -50,7 +49,7 @@ def featviz_seconds(model) -> dict[str, float]:
     out = {}
     visualize(model, "C3", 0, Settings(steps=8))  # warm-up: allocator, kernels
     for layer in ("C3", "C7"):
-        for precision in ("fp32", "bf16"):
+        for precision in PRECISIONS:
             start = time.perf_counter()
             visualize(model, layer, 0, Settings(precision=precision))
             out[f"{layer} {precision}"] = time.perf_counter() - start

@@ -1,1 +1,3 @@
-import streamlit as st; st.write("floor: the cheapest Streamlit page, for comparing load-test figures")
+import streamlit as st
+
+st.write("floor: the cheapest Streamlit page, for comparing load-test figures")

@@ -1,6 +1,6 @@
 """How much of "AlexNet's ideas" a rerun skips, and what batching the ten test crops saves.
 
-    ALEXNET_WEIGHTS=random python scripts/ideas_timing.py
+    ALEXNET_WEIGHTS=random python -m scripts.ideas_timing
 
 Runs the page under Streamlit's AppTest (first run: the model, every cached result; rerun: caches
 only), then times the ten crops as one batch against ten single forwards (medians of 5), and prints
@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def _median_ms(fn, runs: int = 5) -> float:

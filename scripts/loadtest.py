@@ -10,8 +10,8 @@ feature maps, filters, prediction with Grad-CAM) every 2-4 s of seeded think tim
 of the rerun request to script_finished) per kind of view, and the peak RSS of each server
 process; then, by default, the same against scripts/floor_app.py, the cheapest possible app.
 
-    .venv/bin/python scripts/loadtest.py --sessions 20,50,100 --duration 45 --layouts direct,proxy2
-    .venv/bin/python scripts/loadtest.py --sessions 20 --landing-only   # the landing page alone
+    .venv/bin/python -m scripts.loadtest --sessions 20,50,100 --duration 45 --layouts direct,proxy2
+    .venv/bin/python -m scripts.loadtest --sessions 20 --landing-only   # the landing page alone
 """
 from __future__ import annotations
 
@@ -31,12 +31,10 @@ from urllib.parse import urlencode
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from devtools.server import free_port, running_app
 from devtools.stproto import StreamlitSession, sticky_cookie
 
+ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p.stem for p in (ROOT / "assets" / "samples").glob("*.jpg"))
 FM_LAYERS = ["C1", "C3", "C5", "C6", "C7"]
 MAX_RERUNS_PER_SESSION = 1000  # a hard cap besides the duration
@@ -378,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory", type=int, default=0, metavar="N",
                     help="only measure RSS/USS/PSS of each of N replicas behind the proxy after a warm-up")
     ap.add_argument("--server-arg", action="append", default=[], metavar="--OPTION=VALUE",
-                    help="extra `streamlit run` option for a direct server, e.g. --server-arg=--runner.postScriptGC=true")
+                    help="extra `streamlit run` option for a direct server, "
+                         "e.g. --server-arg=--runner.postScriptGC=true")
     args = ap.parse_args(argv)
 
     counts = [int(n) for n in args.sessions.split(",") if n.strip()]

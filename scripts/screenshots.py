@@ -1,6 +1,6 @@
 """Screenshots of app pages at a desktop and a phone width, to look at as a user would.
 
-    python scripts/screenshots.py /lab "/layers?layer=C3" --widths 1440,390 --out out/shots
+    python -m scripts.screenshots /lab "/layers?layer=C3" --widths 1440,390 --out out/shots
 
 Starts the app on a free loopback port (devtools.server), opens each path in Debian's chromium,
 waits for Streamlit to finish running, and writes full-page PNGs named after path and width.
@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devtools.server import launch_chromium, running_app  # noqa: E402
+from devtools.server import launch_chromium, running_app
 
 
 def _name(path: str, width: int) -> str:

@@ -1,7 +1,7 @@
 """Training throughput on this machine, one run: ours (float32, bf16) against a plain PyTorch loop
 of the same model, batch and data; the data loader alone; 2-process DDP against 1 process.
 
-    python scripts/train_bench.py [--steps 20] [--batch 32]
+    python -m scripts.train_bench [--steps 20] [--batch 32]
 
 Uses the demo dataset and the demo recipe's network (torchvision convolutions at 64 px, 512-wide
 head). Prints images/s and the ratios written up in BENCHMARKS.md.
@@ -21,14 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from alexnet_viz.model import build_model
 from alexnet_viz.train.config import resolve
 from alexnet_viz.train.data import collate
 from alexnet_viz.train.loop import Trainer, _rescale_head
 
+
+ROOT = Path(__file__).resolve().parent.parent
 
 def timed(batches, step, steps: int, warm: int = 3) -> float:
     it = iter(batches)

@@ -273,7 +273,8 @@ def refused_corpus() -> dict[str, bytes]:
         "bomb_png": bomb_png_bytes(), "huge_bomb_png": huge_bomb_png_bytes(),
         "damaged_header_png": damaged_header_png_bytes(), "grey_alpha_over_budget_png":
         grey_alpha_over_budget_png_bytes(), "fake_eoi_jpeg": fake_eoi_jpeg_bytes(),
-        "tiny_frame_gif": tiny_frame_gif_bytes(), "many_markers_jpeg": many_markers_jpeg_bytes(), "tiff": tiff_bytes(), "ico": ico_bytes(),
+        "tiny_frame_gif": tiny_frame_gif_bytes(), "many_markers_jpeg": many_markers_jpeg_bytes(),
+        "tiff": tiff_bytes(), "ico": ico_bytes(),
         "ppm": ppm_bytes(), "pdf": pdf_bytes(), "svg": svg_bytes(), "empty": empty_bytes(),
         "text": text_bytes(),
     }

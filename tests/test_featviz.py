@@ -57,7 +57,7 @@ def test_diversity_makes_the_set_less_alike_than_the_same_run_without_it(model) 
     assert diverse.images.shape[0] == 3 and len(diverse.values) == 3
 
     def similarity(images: np.ndarray) -> float:
-        net = featviz._frozen_twin(model, "fp32")
+        net = featviz.twin(model, "float32")
         forward, _ = featviz._head(net, "C3")
         x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
         mean, std = torch.tensor(featviz.IMAGENET_MEAN), torch.tensor(featviz.IMAGENET_STD)

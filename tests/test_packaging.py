@@ -36,7 +36,8 @@ def test_installed_package_runs_outside_the_repo(tmp_path: Path) -> None:
     wheel = _wheel(tmp_path / "wheel")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", purelib],
                                check=True, capture_output=True, text=True).stdout.strip())
     # The dependencies (torch is gigabytes) come from this interpreter's environment; the package
     # itself only from the wheel.

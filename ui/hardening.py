@@ -48,4 +48,4 @@ def install() -> None:
     if not hasattr(asyncio.base_events, "_set_nodelay"):
         raise RuntimeError("asyncio.base_events._set_nodelay is gone: the TCP_NODELAY fix in ui/hardening.py "
                            "needs updating for this Python version.")
-    asyncio.base_events._set_nodelay = _set_nodelay  # type: ignore[attr-defined]
+    asyncio.base_events._set_nodelay = _set_nodelay

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import plotly.graph_objects as go  # type: ignore[import-untyped]
+import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
 from alexnet_viz.train.runs import CONFIG, METRICS, RunInfo, list_runs

@@ -83,8 +83,8 @@ class Augment:
     crop: str = "random"  # "random": paper Sec 4.1; "random-resized": torchvision's RandomResizedCrop
     flip: bool = True
     pca_std: float = 0.0
-    eigval: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    eigvec: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    eigval: tuple[float, ...] = (0.0, 0.0, 0.0)  # three: one per RGB principal component
+    eigvec: tuple[tuple[float, ...], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
 
 def _resize_shorter(image: Image.Image, side: int) -> Image.Image:

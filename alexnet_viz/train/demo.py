@@ -29,7 +29,8 @@ def _grating(rng: np.random.Generator, angle: float, size: int) -> np.ndarray:
     xs, ys = _grid(size)
     theta = np.deg2rad(angle + rng.normal(0, 4))
     period = rng.uniform(7, 14)
-    wave = 0.5 + 0.5 * np.sin(2 * np.pi * (xs * np.cos(theta) + ys * np.sin(theta)) / period + rng.uniform(0, 2 * np.pi))
+    phase = rng.uniform(0, 2 * np.pi)
+    wave = 0.5 + 0.5 * np.sin(2 * np.pi * (xs * np.cos(theta) + ys * np.sin(theta)) / period + phase)
     a, b = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     while np.abs(a - b).sum() < 200:  # enough contrast for the stripes to be there
         b = rng.uniform(0, 255, 3)

@@ -148,7 +148,8 @@ def describe(result: Result) -> str:
     lines = [f"ReLU vs tanh, four-layer CNN, {result.note}; target {100 * result.target:.0f}% training error"]
     for c in result.curves:
         reached = f"{c.epochs_to_target} epochs" if c.epochs_to_target else f"not within {len(c.train_error)} epochs"
-        lines.append(f"  {c.activation:4s} lr {c.lr:g}: {reached}; errors " + " ".join(f"{e:.2f}" for e in c.train_error))
+        errors = " ".join(f"{e:.2f}" for e in c.train_error)
+        lines.append(f"  {c.activation:4s} lr {c.lr:g}: {reached}; errors {errors}")
     lines.append(f"  tanh/ReLU epochs: {result.ratio:.1f}x" if result.ratio else
                  "  tanh/ReLU epochs: not measured (one did not reach the target; raise --epochs)")
     lines.append(f"  the paper: {result.claim}")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm  # type: ignore[import-untyped]
+from tqdm import tqdm
 
 from ..embed import param_shapes
 from ..errors import AlexVizError
@@ -209,7 +209,7 @@ class Trainer:
         eigval, eigvec = pca_lighting([f for f, _ in split.train], seed=config.seed) if config.pca_std > 0 else (
             (0.0, 0.0, 0.0), ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
         self.aug = Augment(self.spec.input_size, max(config.resize, self.spec.input_size), config.crop, config.flip,
-                           config.pca_std, eigval, eigvec)  # type: ignore[arg-type]
+                           config.pca_std, eigval, eigvec)
         self.train_set = FolderImages(split.train, self.aug, config.seed, train=True)
         self.sampler = EpochSampler(len(self.train_set), rank=self.where.rank, world=self.where.world,
                                     seed=config.seed)
@@ -238,7 +238,7 @@ class Trainer:
         if self.where.world > 1:
             gathered: list[object] = [None] * self.where.world
             torch.distributed.all_gather_object(gathered, rngs[0])
-            rngs = [torch.as_tensor(t) for t in gathered]  # type: ignore[arg-type]
+            rngs = [torch.as_tensor(t) for t in gathered]
         if not self.where.main:
             return
         plain = _plain_state(self.model)

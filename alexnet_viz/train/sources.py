@@ -34,7 +34,7 @@ def _cifar10(root: Path) -> Path:
     if (out / ".complete").is_file():
         return out
     try:
-        from torchvision.datasets import CIFAR10  # type: ignore[import-untyped]
+        from torchvision.datasets import CIFAR10
 
         splits = {"train": CIFAR10(str(root), train=True, download=True),
                   "val": CIFAR10(str(root), train=False, download=True)}
@@ -52,7 +52,7 @@ def _cifar10(root: Path) -> Path:
 def _imagenette(root: Path) -> Path:
     """Imagenette (10 ImageNet classes, 320 px) through torchvision; already an ImageFolder layout."""
     try:
-        from torchvision.datasets import Imagenette  # type: ignore[import-untyped]
+        from torchvision.datasets import Imagenette
 
         for split in ("train", "val"):
             Imagenette(str(root), split=split, size="320px", download=not (root / "imagenette2-320").is_dir())

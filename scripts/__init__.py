@@ -1,0 +1,1 @@
+"""Benchmark and developer scripts, run from the repository root as `python -m scripts.NAME`."""
