@@ -178,6 +178,14 @@ def _add_experiment_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_experiment)
 
 
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--variant, --weights and --device: the ModelKey every model-using subcommand takes."""
+    p.add_argument("--variant", choices=list(VARIANTS), default="article")
+    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH",
+                   help="default: $ALEXNET_WEIGHTS, else imagenet when it is already downloaded, else random")
+    p.add_argument("--device", default=None, help=DEVICE_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-viz", description="AlexNet, computed and explained.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -198,10 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "on. --format json prints one JSON document: a list with one object per image, "
                                    '{"path", "top": [{"label", "prob", "index"}, ...]} or {"path", "error"}.')
     p.add_argument("paths", nargs="+", metavar="IMAGE_OR_FOLDER")
-    p.add_argument("--variant", choices=list(VARIANTS), default="article")
-    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH",
-                   help="default: $ALEXNET_WEIGHTS, else imagenet when it is already downloaded, else random")
-    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    _add_model_arguments(p)
     p.add_argument("--topk", type=int, default=5, metavar="K")
     p.add_argument("--batch-size", type=int, default=16, metavar="N")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -263,9 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--diversity", type=int, default=1, metavar="K", help="K different images per unit (K > 1)")
     p.add_argument("--precision", choices=PRECISIONS, default="float32", help="bf16: weights cast once")
-    p.add_argument("--variant", choices=list(VARIANTS), default="article")
-    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
-    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    _add_model_arguments(p)
     p.set_defaults(func=_visualize)
 
     p = sub.add_parser("index", help="dataset examples: each channel's top images in a folder, for the unit page",
@@ -278,9 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--out", required=True, metavar="INDEX", help="the .npz file to write")
     p.add_argument("--top-k", type=int, default=16, metavar="K", help="images kept per channel")
-    p.add_argument("--variant", choices=list(VARIANTS), default="article")
-    p.add_argument("--weights", default=None, metavar="imagenet|random|PATH")
-    p.add_argument("--device", default=None, help=DEVICE_HELP)
+    _add_model_arguments(p)
     p.add_argument("--batch-size", type=int, default=32, metavar="N")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="image-decoding worker processes (default: min(2, CPU count))")

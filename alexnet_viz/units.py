@@ -21,8 +21,24 @@ def _tolerance(magnitude: float, rel_tol: float) -> float:
     return rel_tol * max(1.0, magnitude)
 
 
+class _Checked:
+    """A unit's value recomputed by hand beside what the forward pass gave: do they agree to float tolerance?"""
+
+    value: float
+    forward: float
+    tolerance: float
+
+    @property
+    def difference(self) -> float:
+        return abs(self.value - self.forward)
+
+    @property
+    def agrees(self) -> bool:
+        return self.difference <= self.tolerance
+
+
 @dataclass(frozen=True)
-class ConvUnit:
+class ConvUnit(_Checked):
     """A conv unit: its input patch, kernel and bias, the sum of products, and the forward's value."""
 
     channel: int
@@ -38,14 +54,6 @@ class ConvUnit:
     value: float  # Σ products + bias, in float64
     forward: float  # what the network's forward pass gave (before the ReLU)
     tolerance: float
-
-    @property
-    def difference(self) -> float:
-        return abs(self.value - self.forward)
-
-    @property
-    def agrees(self) -> bool:
-        return self.difference <= self.tolerance
 
 
 def conv_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, stride: int, padding: int, groups: int,
@@ -106,7 +114,7 @@ def pool_unit(maps: np.ndarray, *, kernel: int, stride: int, channel: int, row: 
 
 
 @dataclass(frozen=True)
-class DenseUnit:
+class DenseUnit(_Checked):
     """A fully connected unit: a dot product of thousands of numbers, summarised."""
 
     unit: int
@@ -119,14 +127,6 @@ class DenseUnit:
     forward: float
     top: tuple[tuple[int, float, float, float], ...]  # (input index, input, weight, product), largest |product|
     tolerance: float
-
-    @property
-    def difference(self) -> float:
-        return abs(self.value - self.forward)
-
-    @property
-    def agrees(self) -> bool:
-        return self.difference <= self.tolerance
 
 
 def dense_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, unit: int, forward: float,
