@@ -34,7 +34,8 @@ def test_findings_show_basis_and_sources_and_the_caption_is_true():
     assert paper.PASSAGES["two_gpus"].text in two_gpus and "Sec. 3.2" in two_gpus
     table = _table(at, "quantity")
     assert list(table["quantity"])[:4] == ["weights", "weights, gradients, momentum",
-                                           "saved by autograd for backward", "floor"]
+                                           "saved by autograd for backward",
+                                           "estimated peak (the sum of both)"]
 
 
 def test_correct_claims_table_has_sources():

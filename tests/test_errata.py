@@ -101,6 +101,7 @@ def test_two_gpu_claim_follows_from_measured_memory(found):
     assert "measured on a real model" in f.evidence and "float32" in f.evidence
     assert paper.PASSAGES["two_gpus"].text in f.evidence and f.source.paper == "Sec. 3.2"
     assert "2.21 GiB" not in f.evidence  # the old hand count, every output twice
+    assert "floor" not in f.evidence and "estimates the peak" in f.evidence  # a real step peaks a little lower
 
 
 def test_paper_claims(found):
