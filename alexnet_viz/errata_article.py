@@ -139,6 +139,23 @@ def sizes_giving(side: int, spec: Spec, rounding: str, search: range = range(200
     return [s for s in search if side_chain(spec, s, rounding)[1] == side]
 
 
+RULES = {"ceiling": "ceiling (cuda-convnet)", "floor": "floor (PyTorch)"}  # Caffe floors convs but ceils pools
+
+
+def rounding_table() -> list[dict[str, object]]:
+    """Both rounding rules side by side: every spatial layer's side for the paper's 224 and 227 inputs
+    (C1 unpadded, as in the paper and cuda-convnet's config), and the article's padding-2 network."""
+    cases = [(PAPER, 224, "ceiling"), (PAPER, 224, "floor"), (PAPER, 227, "floor"), (PAPER, 227, "ceiling"),
+             (ARTICLE, 224, "floor")]
+    rows: list[dict[str, object]] = []
+    for spec, size, rule in cases:
+        sides = side_chain(spec, size, rule)
+        names = [layer.name for layer in spec.layers if layer.is_spatial]
+        rows.append({"network": f"C1 padding {spec.layer('C1').padding} ({spec.name})", "input": size,
+                     "rounding": RULES[rule], **dict(zip(names, sides[1:]))})
+    return rows
+
+
 def _arrows(sides: list[int]) -> str:
     """224 → 55 → 27 → 13 → 6: each side once (layers that keep the size are not repeated)."""
     kept = [s for i, s in enumerate(sides) if i == 0 or s != sides[i - 1]]

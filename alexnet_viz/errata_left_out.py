@@ -123,20 +123,21 @@ def two_gpus() -> Finding:
     """'Requires at least two GPUs': measured training memory against the 3 GB cards and today's."""
     mem, pap = training_memory(ARTICLE, TRAIN_BATCH), training_memory(PAPER, TRAIN_BATCH)
     card = paper.GPU_MEMORY_BYTES
-    today = ", ".join(f"{mem.floor / size:.0%} of {size // 10**9} GB ({name})" for name, size in TODAY_GPUS.items())
+    today = ", ".join(f"{mem.estimate / size:.0%} of {size // 10**9} GB ({name})" for name, size in TODAY_GPUS.items())
     return Finding("two-gpus", "\"requires at least two GPUs\"", Q["two_gpus"],
                    f"weights alone: {fmt_bytes(mem.weights)} (inference fits any GPU). Training at batch "
                    f"{TRAIN_BATCH}, measured on a real model: autograd saves {fmt_bytes(mem.saved)} for backward "
                    f"({fmt_bytes(mem.saved_per_image)} per image); with weights, gradients and momentum "
-                   f"({fmt_bytes(mem.weights_grads_momentum)}) that is a floor of {fmt_bytes(mem.floor)}, "
-                   f"{mem.floor / card:.0%} of one 3 GB GTX 580; adding the largest pair of activation gradients "
-                   f"alive at once ({fmt_bytes(mem.gradient_pair)}) gives {fmt_bytes(mem.with_gradients)} "
-                   f"({mem.with_gradients / card:.0%}). The paper's grouped network with PyTorch's LRN (which saves "
-                   f"several intermediate tensors): floor {fmt_bytes(pap.floor)} ({pap.floor / card:.0%}). "
-                   f"Assumptions: {'; '.join(ASSUMPTIONS)}. The paper (Sec. 3.2): "
+                   f"({fmt_bytes(mem.weights_grads_momentum)}) that estimates the peak at {fmt_bytes(mem.estimate)}, "
+                   f"{mem.estimate / card:.0%} of one 3 GB GTX 580 (a little high: the profiler's peak of one real "
+                   "SGD step is checked to be at most this). Even adding the largest pair of activation gradients "
+                   f"alive at once ({fmt_bytes(mem.gradient_pair)}), an upper bound, gives "
+                   f"{fmt_bytes(mem.upper_bound)} ({mem.upper_bound / card:.0%}). The paper's grouped network with "
+                   f"PyTorch's LRN (which saves several intermediate tensors): estimate {fmt_bytes(pap.estimate)} "
+                   f"({pap.estimate / card:.0%}). Assumptions: {'; '.join(ASSUMPTIONS)}. The paper (Sec. 3.2): "
                    f"\"{paper.PASSAGES['two_gpus'].text}\" That sentence is about the paper's 2012 implementation, "
                    "whose own buffers and workspace are not in these counts; by these counts the network needs a "
-                   f"fraction of one GPU today: the floor is {today}.",
-                   "misleading" if mem.floor < min(TODAY_GPUS.values()) else "correct",
+                   f"fraction of one GPU today: {today}.",
+                   "misleading" if mem.upper_bound < min(TODAY_GPUS.values()) else "correct",
                    Source(Q["two_gpus"], paper.cite("two_gpus")))
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from alexnet_viz import article, paper
 from alexnet_viz.errata import VERDICTS, Finding, counts, findings, render
+from alexnet_viz.errata_article import CONV_CEIL, CONV1_CFG, POOL_CEIL, rounding_table
 from alexnet_viz.spec import ARTICLE, PAPER
 from alexnet_viz.training_memory import ASSUMPTIONS, breakdown, training_memory
 
@@ -59,6 +60,13 @@ if correct:
                  hide_index=True, width="stretch", key="correct_table")
 if not shown:
     st.info("Pick at least one verdict above to see its findings.")
+with st.expander("224 or 227? Both rounding rules side by side"):
+    st.markdown("Every spatial layer's output side. Krizhevsky's cuda-convnet rounds output sizes **up**, "
+                "1 + ⌈(2·padding + input − kernel) / stride⌉, so the paper's 224×224 input reaches C1's 55×55 "
+                "with no padding; PyTorch rounds **down**, ⌊(input − kernel + 2·padding) / stride⌋ + 1, and "
+                "needs 227 (or the article's padding 2) for the same 55. Sources: " + "; ".join(
+                    (CONV_CEIL, POOL_CEIL, CONV1_CFG)) + ".")
+    st.dataframe(pd.DataFrame(rounding_table()), hide_index=True, width="stretch", key="rounding_table")
 with st.expander("How the two-GPU finding's memory is measured"):
     st.markdown("One training-mode forward pass of a real model at batches 1 and 2, with "
                 "`torch.autograd.graph.saved_tensors_hooks` counting every tensor autograd keeps for backward "

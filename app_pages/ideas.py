@@ -226,7 +226,8 @@ st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each 
 st.plotly_chart(_towers(), key="ideas_towers")
 st.dataframe(pd.DataFrame([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
                             "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
-                           for r in tower_plan(PAPER)]), hide_index=True, width="stretch")
+                           for r in tower_plan(PAPER)]), hide_index=True, width="stretch",
+             height="content")  # all eleven layers, F11 included, without scrolling the table
 claim("gpus")
 
 

@@ -63,7 +63,8 @@ else:
                                  help="Epoch 0 is the initialisation.")
         st.image(str(filter_file(run.path, epoch, ".png")), width="content",
                  caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
-                         "contrast. Oriented stripes and colour blobs form as training goes.")
+                         "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
+                         "Figure 3); early on, or after a short demo run, many kernels are still noise.")
     else:
         st.caption("No filters saved yet.")
 

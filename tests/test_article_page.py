@@ -34,7 +34,8 @@ def test_findings_show_basis_and_sources_and_the_caption_is_true():
     assert paper.PASSAGES["two_gpus"].text in two_gpus and "Sec. 3.2" in two_gpus
     table = _table(at, "quantity")
     assert list(table["quantity"])[:4] == ["weights", "weights, gradients, momentum",
-                                           "saved by autograd for backward", "floor"]
+                                           "saved by autograd for backward",
+                                           "estimated peak (the sum of both)"]
 
 
 def test_correct_claims_table_has_sources():
@@ -44,3 +45,12 @@ def test_correct_claims_table_has_sources():
     table = _table(at, "sources")
     assert {"evidence", "basis", "sources"} <= set(table.columns)
     assert "Sec. 3.5, Fig. 2" in " ".join(table["sources"])
+
+
+def test_both_rounding_rules_are_shown_side_by_side():
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not at.exception
+    table = _table(at, "rounding")
+    paper224 = table[(table["input"] == 224) & (table["network"] == "C1 padding 0 (paper)")]
+    assert dict(zip(paper224["rounding"], paper224["C1"])) == {"ceiling (cuda-convnet)": 55, "floor (PyTorch)": 54}
+    assert any("layer.py:1097" in m.value for m in at.markdown)

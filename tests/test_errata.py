@@ -101,6 +101,7 @@ def test_two_gpu_claim_follows_from_measured_memory(found):
     assert "measured on a real model" in f.evidence and "float32" in f.evidence
     assert paper.PASSAGES["two_gpus"].text in f.evidence and f.source.paper == "Sec. 3.2"
     assert "2.21 GiB" not in f.evidence  # the old hand count, every output twice
+    assert "floor" not in f.evidence and "estimates the peak" in f.evidence  # a real step peaks a little lower
 
 
 def test_paper_claims(found):
@@ -163,3 +164,15 @@ def test_cli_json_and_markdown(capsys):
     md = capsys.readouterr().out
     assert md.startswith("| verdict |") and md.count("\n") == len(errata.findings()) + 2
     assert "| source |" in md.splitlines()[0]
+
+
+def test_rounding_table_shows_both_rules_side_by_side():
+    rows = {(r["input"], r["rounding"], r["network"]): r for r in errata_article.rounding_table()}
+    ceil224 = rows[(224, "ceiling (cuda-convnet)", "C1 padding 0 (paper)")]
+    floor224 = rows[(224, "floor (PyTorch)", "C1 padding 0 (paper)")]
+    floor227 = rows[(227, "floor (PyTorch)", "C1 padding 0 (paper)")]
+    assert [ceil224[n] for n in ("C1", "S2", "S4", "S8")] == [55, 27, 13, 6]  # the paper's 224, no padding
+    assert [floor224[n] for n in ("C1", "S2", "S4", "S8")] == [54, 26, 12, 5]
+    assert all(floor227[n] == ceil224[n] for n in ("C1", "S2", "C3", "S4", "C5", "C6", "C7", "S8"))
+    assert rows[(224, "floor (PyTorch)", "C1 padding 2 (article)")]["C1"] == 55
+    assert not any("Caffe" in r for r in errata_article.RULES.values())  # Caffe's pooling rounds up

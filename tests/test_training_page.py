@@ -142,3 +142,18 @@ def test_an_opened_checkpoint_drives_the_filters_page(runs_dir: Path) -> None:
     app.switch_page("app_pages/filters.py").run()
     assert not app.exception and not app.error
     assert any("last.pt" in c.value and "local file" in c.value for c in app.caption)
+
+
+def test_filters_caption_does_not_promise_what_a_short_run_has_not_learned(runs_dir: Path) -> None:
+    make_run(runs_dir, "demo-run")
+    at = page()
+    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    assert any("C1 after epoch 2" in c and "still noise" in c for c in captions), captions
+
+
+def test_figure_one_counts_whole_epochs() -> None:
+    from ui.training import relu_tanh_figure
+
+    fig = relu_tanh_figure({"target": 0.25, "curves": [{"activation": "relu", "lr": 0.01, "train_error": [0.5, 0.2]},
+                                                        {"activation": "tanh", "lr": 0.01, "train_error": [0.7, 0.4]}]})
+    assert fig.layout.xaxis.dtick == 1

@@ -86,6 +86,7 @@ def relu_tanh_figure(result: dict) -> go.Figure:
                                  name=f"{curve['activation']} (lr {curve['lr']:g})",
                                  line={"dash": "solid" if curve["activation"] == "relu" else "dash"}))
     fig.add_hline(y=result["target"], line={"color": "grey", "dash": "dot"}, annotation_text="25 % training error")
+    fig.update_xaxes(dtick=1)  # whole epochs only
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epochs",
                       yaxis_title="training error rate", yaxis_range=[0, max(0.8, *(max(c["train_error"])
                                                                                     for c in result["curves"]))],
