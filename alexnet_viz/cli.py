@@ -132,15 +132,39 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                                                        "or --dataset is given; minutes on a CPU")
     p.add_argument("--run-dir", metavar="RUN", help="default: $ALEXNET_RUNS (else ./runs)/<recipe>-<variant>-<time>")
     p.add_argument("--resume", action="store_true", help="continue --run-dir exactly where it stopped")
-    num = {"epochs": int, "batch_size": int, "lr": float, "momentum": float, "weight_decay": float,
-           "lr_factor": float, "patience": int, "step_size": int, "dropout": float, "input_size": int,
-           "resize": int, "pca_std": float, "seed": int, "split_seed": int, "val_fraction": float,
-           "workers": int, "threads": int, "log_every": int, "max_steps": int, "demo_per_class": int,
-           "fc_width": int, "num_classes": int}
-    for name, kind in num.items():
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, metavar="N" if kind is int else "X")
-    p.add_argument("--schedule", choices=("plateau", "step"), default=None)
-    p.add_argument("--crop", choices=("random", "random-resized"), default=None)
+    # (type, help): every default is the recipe's (paper, torchvision or demo), written to RUN/config.json.
+    num: dict[str, tuple[type, str]] = {
+        "epochs": (int, "passes over the training set (paper: 90)"),
+        "batch_size": (int, "global batch, split over torchrun's processes (paper: 128)"),
+        "lr": (float, "initial learning rate (paper: 0.01)"),
+        "momentum": (float, "SGD momentum (paper: 0.9)"),
+        "weight_decay": (float, "L2 weight decay (paper: 5e-4)"),
+        "lr_factor": (float, "what each drop multiplies the lr by (paper: 0.1)"),
+        "patience": (int, "plateau schedule: epochs without a better validation error before a drop"),
+        "step_size": (int, "step schedule: epochs between drops"),
+        "dropout": (float, "dropout probability before F9 and F10 (paper: 0.5)"),
+        "input_size": (int, "crop side (default: the variant's own, 224 or 227)"),
+        "resize": (int, "shorter side before cropping (paper: 256)"),
+        "pca_std": (float, "sigma of the PCA colour noise (paper: 0.1; 0 turns it off)"),
+        "seed": (int, "seed of weights, augmentation and sampling order"),
+        "split_seed": (int, "seed of the train/val split of a folder without val/"),
+        "val_fraction": (float, "share of a folder without val/ held out for validation"),
+        "workers": (int, "DataLoader worker processes per training process"),
+        "threads": (int, "CPU threads for torch"),
+        "log_every": (int, "optimiser steps per line of metrics.jsonl"),
+        "max_steps": (int, "stop (saving everything) after this many steps in this invocation"),
+        "demo_per_class": (int, "training images per class of the generated demo set"),
+        "fc_width": (int, "outputs of F9 and F10 (default: the variant's 4096)"),
+        "num_classes": (int, "outputs of F11 (default: the variant's 1000, which fits every page; "
+                        "0: the data's class count)"),
+    }
+    for name, (kind, help_text) in num.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, metavar="N" if kind is int else "X",
+                       help=help_text)
+    p.add_argument("--schedule", choices=("plateau", "step"), default=None,
+                   help="plateau: drop the lr when validation error stops improving (paper); step: every --step-size")
+    p.add_argument("--crop", choices=("random", "random-resized"), default=None,
+                   help="random: the paper's crops of the resized image; random-resized: torchvision's")
     p.add_argument("--autocast", choices=AUTOCAST, default=None, help="bf16 (CUDA or CPU) or fp16 (CUDA)")
     p.add_argument("--device", default=None, help=DEVICE_HELP)
     for name, help_text in (("flip", "horizontal flips"), ("ten-crop", "final 10-crop evaluation"),
