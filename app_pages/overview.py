@@ -25,6 +25,22 @@ def _variants():
     return frozen(variants_chart(books)), variant_differences(), {n: b.total_params for n, b in books.items()}
 
 
+def layer_of_curves(fig, points: list) -> str | None:
+    """The layer of a clicked block (or of the window drawn in it), from the trace's name; None for the input."""
+    for point in points:
+        name = fig.data[point["curve_number"]].name or ""
+        name = name.removesuffix(" window")
+        if name in ctx.spec.names:
+            return name
+    return None
+
+
+def open_layer(name: str | None) -> None:
+    """Follow a click: the layer page for that layer, with the variant, as a link would."""
+    if name is not None:
+        st.switch_page("app_pages/layers.py", query_params={"layer": name, "variant": ctx.variant})
+
+
 ctx = context()
 book = ledger(ctx.spec)
 st.title(f"AlexNet whole: {ctx.spec.title}")
@@ -44,19 +60,20 @@ if talk:
                f"the paper's Figure 2); red lines are where the GPUs exchange data, into {', '.join(talk)} (Sec. 3.5).")
 
 st.subheader("Layer by layer")
-ledger_table(book)
+st.caption("Select a row to open that layer's page.")
+open_layer(ledger_table(book, key="ledger", selectable=True))
 
 share = where_it_lives(book)
 st.subheader("Where the parameters live, and where the work is done")
 st.markdown(f"The fully connected layers {share['fc_layers']} hold **{share['fc_params']:.1%}** of the parameters "
             f"but do only **{share['fc_macs']:.1%}** of the multiply-adds; the convolutions {share['conv_layers']} "
             f"do **{share['conv_macs']:.1%}** of the work with **{share['conv_params']:.1%}** of the parameters.")
-st.plotly_chart(shares, width="stretch", key="shares")
+st.plotly_chart(shares, width="stretch", key="shares", config={"displayModeBar": False})
 
 st.subheader("Three networks called AlexNet")
 chart, differences, totals = _variants()
 st.markdown(" · ".join(f"**{VARIANTS[n].title}**: {t:,} parameters" for n, t in totals.items()))
-st.plotly_chart(chart, width="stretch", key="variants")
+st.plotly_chart(chart, width="stretch", key="variants", config={"displayModeBar": False})
 st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch", height=36 * (len(differences) + 1),
              column_config={**{f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS},
                             **{c: st.column_config.TextColumn(width="large") for c in differences[0]
