@@ -119,7 +119,9 @@ class Mosaic:
         img = Image.fromarray(self.indices)
         img.putpalette(self.palette.reshape(-1).tolist())
         buf = io.BytesIO()
-        img.save(buf, format="PNG", compress_level=6)
+        # Level 1: a few percent more bytes than level 6 for a seventh of the encoding time (measured:
+        # ~23 ms instead of ~165 ms for C1's grid), and encoding is on the path from photo to grid.
+        img.save(buf, format="PNG", compress_level=1)
         return buf.getvalue()
 
 

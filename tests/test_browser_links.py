@@ -24,7 +24,7 @@ SCROLL_WIDTH = """() => Math.max(document.documentElement.scrollWidth, ...['stAp
 CONTENT_HEIGHT = """() => { const m = document.querySelector('[data-testid="stMain"]');
     return m ? m.scrollHeight : document.documentElement.scrollHeight; }"""
 PAGES = ["/overview", "/layers?layer=C3", "/lab", "/operations", "/article", "/feature-maps", "/filters",
-         "/filters?layer=C3", "/prediction"]
+         "/filters?layer=C3", "/prediction", "/ideas", "/unit", "/training"]
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +51,23 @@ def _page(browser, viewport):
     return context, context.new_page()
 
 
+# Streamlit is idle: no running indicator, no skeleton still waiting for its element.
+IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')"""
+
+
 def _settled(page) -> None:
+    """Wait until the page has a title and has stayed idle for three checks a second apart."""
     from playwright.sync_api import expect
 
-    page.wait_for_selector("[data-testid='stApp']", timeout=WAIT_MS)
-    page.wait_for_timeout(500)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
     expect(page.locator("h1").first).to_be_visible(timeout=WAIT_MS)
-    page.wait_for_timeout(500)
+    quiet = 0
+    for _ in range(WAIT_MS // 1000):
+        page.wait_for_timeout(1000)
+        quiet = quiet + 1 if page.evaluate(IDLE) else 0
+        if quiet == 3:
+            return
+    raise TimeoutError("the page never settled")
 
 
 def _no_error_on(page) -> None:

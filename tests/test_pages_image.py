@@ -228,3 +228,14 @@ def test_a_class_outside_the_top_5_gets_its_own_probability_and_rank():
     notes = [i.value for i in at.info]
     assert any("is not in the top 5" in n and re.search(r"rank \d+ of 1000", n) for n in notes), notes
     assert any(m.label == "One forward pass, wall clock" for m in at.metric)
+
+
+def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
+    from ui.image_input import blur_note
+
+    assert blur_note((100, 63), "article") is not None and "4.1×" in blur_note((100, 63), "article")
+    assert blur_note((64, 400), "article") is None  # 256 / 64 = 4: not more than 4×
+    at = _upload(_open(FEATURES), "tiny.png", _png(40, 30))
+    assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
+    big = _upload(_open(FEATURES), "photo.png", _png())
+    assert not any("enlarged blur" in i.value for i in big.info)

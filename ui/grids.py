@@ -104,8 +104,7 @@ def _value(v: float) -> str:
     return f"{v:.3g}"
 
 
-def _data(m: mosaic.Mosaic, caption: str, bar: Bar, unit: str, scroll_to: str) -> dict:
-    png = m.png()
+def _data(m: mosaic.Mosaic, png: bytes, caption: str, bar: Bar, unit: str, scroll_to: str) -> dict:
     return {"src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             "width": int(m.image.shape[1]), "height": int(m.image.shape[0]), "cols": m.cols,
             "tile_w": m.tile_w, "tile_h": m.tile_h, "gap": m.gap, "order": [int(i) for i in m.order],
@@ -147,8 +146,9 @@ def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosai
         raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
     cmap = colours.DIVERGING if pre else colours.SEQUENTIAL
     m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap=cmap, symmetric=pre)
-    data = _data(m, caption, feature_bar(maps, pre, mode), "channel", "one-channel")
-    return FeatureGrid(data=data, order=tuple(data["order"]), rows=m.rows, cols=m.cols, png=m.png())
+    png = m.png()
+    data = _data(m, png, caption, feature_bar(maps, pre, mode), "channel", "one-channel")
+    return FeatureGrid(data=data, order=tuple(data["order"]), rows=m.rows, cols=m.cols, png=png)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -166,7 +166,7 @@ def kernel_grid(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | No
         bound = float(np.abs(w[:, in_channel]).max())
         bar = Bar(colours.DIVERGING, _value(-bound), _value(bound), f"weight ({colours.SIGN_LEGEND})", "0")
     m = dataclasses.replace(m, order=np.arange(lo, hi))  # tiles name the layer's kernel numbers
-    data = _data(m, caption, bar, "kernel", "one-kernel")
+    data = _data(m, m.png(), caption, bar, "kernel", "one-kernel")
     if in_channel is None:
         data["bar"] = ""  # colour pictures: the caption says how they are drawn
     return data
