@@ -121,7 +121,9 @@ def kernel_heatmap(planes: Mapping[str, np.ndarray], *, title: str = "", height:
                                  showscale=n == 1, colorbar=dict(thickness=12, title=dict(text="weight", side="right")),
                                  hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}<br>weight %{{z:.4g}}<extra></extra>"),
                       row=1, col=n)
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{n if n > 1 else ''}", showgrid=False, row=1, col=n)
-        fig.update_xaxes(showgrid=False, row=1, col=n)
+        # No tick labels (hover names row and column): side by side on a phone they ran into each other.
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{n if n > 1 else ''}", constrain="domain",
+                         showgrid=False, showticklabels=False, row=1, col=n)
+        fig.update_xaxes(constrain="domain", showgrid=False, showticklabels=False, row=1, col=n)
     fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=60 if title else 30, b=10))
     return fig

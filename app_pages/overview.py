@@ -25,16 +25,6 @@ def _variants():
     return frozen(variants_chart(books)), variant_differences(), {n: b.total_params for n, b in books.items()}
 
 
-def layer_of_curves(fig, points: list) -> str | None:
-    """The layer of a clicked block (or of the window drawn in it), from the trace's name; None for the input."""
-    for point in points:
-        name = fig.data[point["curve_number"]].name or ""
-        name = name.removesuffix(" window")
-        if name in ctx.spec.names:
-            return name
-    return None
-
-
 def open_layer(name: str | None) -> None:
     """Follow a click: the layer page for that layer, with the variant, as a link would."""
     if name is not None:
@@ -53,11 +43,14 @@ st.subheader("The network in 3-D")
 st.caption("One block per feature map: depth grows with the channels, height and width with the map's side, "
            "both on log scales so the 6×6 maps stay visible next to the input. Red boxes are the kernels or "
            "windows, drawn inside the map they slide over. Hover for the true numbers; drag to turn.")
-st.plotly_chart(blocks, width="stretch", key="blocks")
+st.plotly_chart(blocks, width="stretch", key="blocks", config={"displaylogo": False, "displayModeBar": False})
 talk = [r.name for r in tower_plan(ctx.spec) if r.link in ("across", "one")]
 if talk:
     st.caption("Two towers: each GPU holds half of every layer's channels (the last layer drawn as one block, as in "
                f"the paper's Figure 2); red lines are where the GPUs exchange data, into {', '.join(talk)} (Sec. 3.5).")
+# Streamlit reports clicks on 2-D plotly traces only (plotly.js has no 3-D selection), so the blocks'
+# names sit under the picture as buttons; the ledger's rows below open a layer too.
+open_layer(st.pills("Open a layer", list(ctx.spec.names), key="blocks_open", selection_mode="single"))
 
 st.subheader("Layer by layer")
 st.caption("Select a row to open that layer's page.")

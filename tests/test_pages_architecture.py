@@ -158,3 +158,10 @@ def test_layers_marks_where_the_article_disagrees():
     at.run()
     assert not at.exception
     assert any("614,656" in w.value and f"{ledger('paper').row('C3').params:,}" in w.value for w in at.warning)
+
+
+def test_overview_opens_a_layer_from_its_block_name():  # a ledger row: tests/test_browser_links.py
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.button_group(key="blocks_open").set_value("C5").run()
+    assert not at.exception
+    assert at.radio(key="layers_pick").value == "C5" and "C5: convolution" in _text(at)
