@@ -104,21 +104,19 @@ def _value(v: float) -> str:
     return f"{v:.3g}"
 
 
-def _data(m: mosaic.Mosaic, png: bytes, caption: str, bar: Bar, unit: str, scroll_to: str) -> dict:
+def _data(m: mosaic.Mosaic, png: bytes, caption: str, bar: Bar | None, unit: str, scroll_to: str) -> dict:
     return {"src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
             "width": int(m.image.shape[1]), "height": int(m.image.shape[0]), "cols": m.cols,
             "tile_w": m.tile_w, "tile_h": m.tile_h, "gap": m.gap, "order": [int(i) for i in m.order],
-            "caption": caption, "bar": bar_html(bar), "unit": unit, "scroll_to": scroll_to}
+            "caption": caption, "bar": "" if bar is None else bar_html(bar), "unit": unit, "scroll_to": scroll_to}
 
 
 @dataclass(frozen=True)
 class FeatureGrid:
-    """What the feature-map page draws: the component's data plus the layout for its caption."""
+    """What the feature-map page draws: the component's data, the channel order, the PNG to download."""
 
     data: dict
     order: tuple[int, ...]
-    rows: int
-    cols: int
     png: bytes
 
 
@@ -148,7 +146,7 @@ def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosai
     m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap=cmap, symmetric=pre)
     png = m.png()
     data = _data(m, png, caption, feature_bar(maps, pre, mode), "channel", "one-channel")
-    return FeatureGrid(data=data, order=tuple(data["order"]), rows=m.rows, cols=m.cols, png=png)
+    return FeatureGrid(data=data, order=tuple(data["order"]), png=png)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -158,18 +156,15 @@ def kernel_grid(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | No
     whole layer's range so both GPUs' halves are drawn alike."""
     w = analysis.kernels(key)[name]
     kernels = range(lo, hi)
+    bar: Bar | None = None  # colour pictures (C1) have no scale of their own: the caption says how they are drawn
     if in_channel is None:
         m = mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1]), kernels=kernels)
-        bar = Bar(colours.SEQUENTIAL, "", "", "")
     else:
         m = mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1]), kernels=kernels)
         bound = float(np.abs(w[:, in_channel]).max())
         bar = Bar(colours.DIVERGING, _value(-bound), _value(bound), f"weight ({colours.SIGN_LEGEND})", "0")
     m = dataclasses.replace(m, order=np.arange(lo, hi))  # tiles name the layer's kernel numbers
-    data = _data(m, m.png(), caption, bar, "kernel", "one-kernel")
-    if in_channel is None:
-        data["bar"] = ""  # colour pictures: the caption says how they are drawn
-    return data
+    return _data(m, m.png(), caption, bar, "kernel", "one-kernel")
 
 
 def clickable(data: dict, key: str) -> int | None:

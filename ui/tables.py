@@ -14,7 +14,8 @@ from alexnet_viz.derive import Derivation
 _CSS = """
 .avz-steps { border-collapse: collapse; width: 100%; font-size: 0.95rem; }
 .avz-steps th, .avz-steps td { border: 1px solid rgba(128, 128, 128, 0.3); padding: 0.35rem 0.5rem;
-  text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+  text-align: left; vertical-align: top; overflow-wrap: break-word; }
+.avz-steps td:last-child { white-space: nowrap; }
 .avz-steps .ok { color: #2e7d32; } .avz-steps .no { color: #c62828; font-weight: 600; }
 @media (max-width: 640px) {
   .avz-steps thead { display: none; }
