@@ -120,10 +120,17 @@ with pool_tab:
         st.markdown(f"A {pk}×{pk} window with stride {ps} over each {size}×{size} channel on its own: "
                     f"{px.shape[0]} channels in, **{pooled.shape[0]} channels of {pooled.shape[1]}×{pooled.shape[2]}** "
                     f"out (⌊({size} − {pk}) / {ps}⌋ + 1 = {p_side}); {overlap}{unread}. No weights are learned.")
-        st.plotly_chart(value_grids([px[channel], pooled[channel], geometry.reads.astype(float)],
-                                    [f"input channel {channel + 1}", f"{kind} pooled", "windows reading each value"],
-                                    window=(pwin.rows, pwin.cols), cell=(pwin.out_row, pwin.out_col), cell_panel=1),
-                        width="stretch", key="pool_grid", config=PLOT)
+        # One figure per matrix, as for the convolution: three panels in one figure crowded the numbers on a phone.
+        spans = (pwin.rows, pwin.cols)
+        into, out_col, reads_col = st.columns(3)
+        into.plotly_chart(value_grids([px[channel]], [f"input channel {channel + 1}"], window=spans, height=300),
+                          width="stretch", key="pool_grid", config=PLOT)
+        out_col.plotly_chart(value_grids([pooled[channel]], [f"{kind} pooled"], cell=(pwin.out_row, pwin.out_col),
+                                         cell_panel=0, side=0, height=300),
+                             width="stretch", key="pool_out", config=PLOT)
+        reads_col.plotly_chart(value_grids([geometry.reads.astype(float)], ["windows reading each value"],
+                                           window=spans, height=300),
+                               width="stretch", key="pool_reads", config=PLOT)
         st.code(pwin.working, language=None)
     st.markdown("**AlexNet's overlapping pooling beside the non-overlapping kind**, on the paper network's own "
                 "pooling inputs (computed from the spec):")
@@ -138,8 +145,9 @@ with pool_tab:
     small = 7  # the smallest side where both give the same output side and the difference shows
     ours, plain = pool_geometry(small, 3, 2), pool_geometry(small, 2, 2)
     titles = [f"{g.kernel}×{g.kernel} stride {g.stride}: {g.out}×{g.out} out" for g in (ours, plain)]
-    st.plotly_chart(value_grids([ours.reads.astype(float), plain.reads.astype(float)], titles, height=260),
-                    width="stretch", key="pool_overlap", config=PLOT)
+    for n, (col, g) in enumerate(zip(st.columns(2), (ours, plain))):
+        col.plotly_chart(value_grids([g.reads.astype(float)], [titles[n]], height=260),
+                         width="stretch", key=f"pool_overlap{n}", config=PLOT)
     st.caption(f"How many windows read each value of a {small}×{small} map: overlapping windows read the shared rows "
                "and columns twice (four times where they cross); 2×2 windows read each value at most once and leave "
                "the last row and column unread.")
