@@ -13,10 +13,18 @@ install_server_guards()  # a visitor's clear_cache request must not empty every 
 
 st.set_page_config(page_title="AlexNet, computed and explained", page_icon="🧠", layout="wide")
 
+OVERVIEW = st.Page("app_pages/overview.py", title="Overview", icon=":material/view_in_ar:", url_path="overview")
+
+
+def _home() -> None:
+    """The app's root: Streamlit serves the default page at "/" only, so /overview would be "not found"
+    if the overview were the default; the root hands over to it instead, keeping the link's parameters."""
+    st.switch_page(OVERVIEW, query_params=st.query_params.to_dict())
+
+
 PAGES = {
     "The architecture": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/view_in_ar:", url_path="overview",
-                default=True),
+        OVERVIEW,
         st.Page("app_pages/layers.py", title="Layer by layer", icon=":material/layers:", url_path="layers"),
         st.Page("app_pages/lab.py", title="Architecture lab", icon=":material/science:", url_path="lab"),
         st.Page("app_pages/operations.py", title="The operations", icon=":material/calculate:", url_path="operations"),
@@ -33,6 +41,7 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+HOME = st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden")
+page = st.navigation({"": [HOME], **PAGES})
 sidebar()
 page.run()

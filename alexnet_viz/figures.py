@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .bookkeeping import Ledger, Row
+from .colours import DIVERGING, plotly_scale, sign_colour
 from .formatting import shape_text
 from .spec import KIND_NAMES
 
@@ -204,14 +205,20 @@ def params_vs_macs(book: Ledger, height: int = 360) -> go.Figure:
         go.Bar(x=names, y=m_share, name="share of multiply-adds", marker_color="#4c78a8",
                customdata=m, hovertemplate="%{x}: %{y:.1f}% of MACs (%{customdata:,.0f})<extra></extra>"),
     ])
-    fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      yaxis_title="% of the network", legend=dict(orientation="h", y=1.12))
+    fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      yaxis_title="% of the network",
+                      legend=dict(orientation="h", y=1.0, yanchor="top", yref="container", x=0))
     return fig
 
 
-def variants_chart(books: dict[str, Ledger], height: int = 420) -> go.Figure:
-    """Parameters and MACs per layer, one bar per variant (log axis: F9 dwarfs C1 otherwise)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters per layer", "multiply-adds per layer"))
+def variants_chart(books: dict[str, Ledger], height: int = 560) -> go.Figure:
+    """Parameters and MACs per layer, one bar per variant (log axis: F9 dwarfs C1 otherwise).
+
+    The two charts are stacked, not side by side: side by side, their titles and axis labels ran
+    into each other on a phone.
+    """
+    fig = make_subplots(rows=2, cols=1, subplot_titles=("parameters per layer", "multiply-adds per layer"),
+                        vertical_spacing=0.14)
     palette = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"]
     for n, (variant, book) in enumerate(books.items()):
         names = [r.name for r in book.rows if r.params]
@@ -219,19 +226,24 @@ def variants_chart(books: dict[str, Ledger], height: int = 420) -> go.Figure:
         for col, values in ((1, [r.params for r in rows]), (2, [r.macs_with_bias for r in rows])):
             fig.add_trace(go.Bar(x=names, y=np.array(values, dtype=np.float64), name=variant,
                                  marker_color=palette[n % 4], legendgroup=variant, showlegend=col == 1,
-                                 hovertemplate=f"{variant} %{{x}}: %{{y:,.0f}}<extra></extra>"), row=1, col=col)
-    fig.update_yaxes(type="log")
-    fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.12))
+                                 hovertemplate=f"{variant} %{{x}}: %{{y:,.0f}}<extra></extra>"), row=col, col=1)
+    fig.update_yaxes(type="log", dtick=1)  # ticks at powers of ten only
+    fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=80, b=10),
+                      legend=dict(orientation="h", y=1.0, yanchor="top", yref="container", x=0))
     return fig
 
 
 def value_grids(arrays: list[np.ndarray], titles: list[str], window: tuple[tuple[int, int], tuple[int, int]] | None
                 = None, cell: tuple[int, int] | None = None, cell_panel: int | None = None, padding: int = 0,
-                height: int = 320) -> go.Figure:
-    """Small matrices side by side with their values written in; `window` outlines rows/cols in the
-    first panels (those with the input's side), `cell` outlines one value in panel `cell_panel`."""
-    side = arrays[0].shape[0]
+                height: int = 320, side: int | None = None, font: int = 14) -> go.Figure:
+    """Small matrices side by side with their values written in (signed colours: alexnet_viz.colours).
+
+    Panels whose side is `side` (default: the first panel's; 0: none) are the input: drawn with their
+    `padding` and outlined by `window` (rows, cols); `cell` outlines one value in panel
+    `cell_panel`. The numbers keep a fixed `font` size, so pages give each panel room (one
+    figure per panel on a phone) rather than letting plotly shrink the text to unreadable.
+    """
+    side = arrays[0].shape[0] if side is None else side
     widths = [a.shape[1] + (2 * padding if a.shape[0] == side else 0) for a in arrays]
     fig = make_subplots(rows=1, cols=len(arrays), subplot_titles=titles, horizontal_spacing=0.025,
                         column_widths=[w / sum(widths) for w in widths])
@@ -240,7 +252,8 @@ def value_grids(arrays: list[np.ndarray], titles: list[str], window: tuple[tuple
         off = padding if padding and a.shape[0] == side else 0
         coords = np.arange(shown.shape[0]) - off
         fig.add_trace(go.Heatmap(z=shown.astype(np.float32), x=coords, y=coords, text=np.vectorize(_fmt)(shown),
-                                 texttemplate="%{text}", colorscale="RdBu", zmid=0, showscale=False,
+                                 texttemplate="%{text}", textfont=dict(size=font), colorscale=plotly_scale(DIVERGING),
+                                 zmid=0, showscale=False,
                                  hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>", xgap=1, ygap=1),
                       row=1, col=n)
         fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, row=1, col=n,
@@ -283,8 +296,7 @@ def dense_figure(x: np.ndarray, hidden: np.ndarray, output: np.ndarray, w1: np.n
             for i, (x0, y0) in enumerate(pos[c]):
                 fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="text",
                                          text=f"weight {w[j, i]:g}", showlegend=False,
-                                         line=dict(width=1 + abs(float(w[j, i])), color="#4c78a8" if w[j, i] >= 0
-                                                   else "#e45756")))
+                                         line=dict(width=1 + abs(float(w[j, i])), color=sign_colour(float(w[j, i])))))
     labels = ["x", "h", "y"]
     for c, values in enumerate(columns):
         fig.add_trace(go.Scatter(x=[p[0] for p in pos[c]], y=[p[1] for p in pos[c]], mode="markers+text",

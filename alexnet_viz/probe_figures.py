@@ -10,6 +10,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .colours import DIVERGING, SEQUENTIAL, plotly_scale
+
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
@@ -19,16 +21,16 @@ def channel_heatmap(values: np.ndarray, *, title: str = "", diverging: bool = Fa
     z = np.asarray(values, dtype=np.float32)
     if z.ndim != 2:
         raise ValueError(f"a channel map must be 2-D, not {z.shape}")
-    if diverging:
+    if diverging:  # the app's sign colours, white at zero
         bound = float(np.abs(z).max()) or 1.0
-        colour = dict(colorscale="RdBu", reversescale=True, zmin=-bound, zmax=bound, zmid=0.0)
+        colour = dict(colorscale=plotly_scale(DIVERGING), zmin=-bound, zmax=bound, zmid=0.0)
     else:
-        colour = dict(colorscale="Viridis")
+        colour = dict(colorscale=plotly_scale(SEQUENTIAL))
     fig = go.Figure(go.Heatmap(z=z, hovertemplate="row %{y}, col %{x}<br>value %{z:.4g}<extra></extra>",
-                               colorbar=dict(thickness=12), **colour))
+                               colorbar=dict(thickness=12, title=dict(text="value", side="right")), **colour))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False)
     fig.update_xaxes(constrain="domain", showgrid=False)
-    fig.update_layout(title=title, height=height, margin=_MARGIN)
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=60 if title else 30, b=10))
     return fig
 
 
@@ -56,18 +58,21 @@ def histogram(values: np.ndarray, bins: int = 80) -> tuple[np.ndarray, np.ndarra
     return counts.astype(np.int64), edges.astype(np.float32)
 
 
-def weight_histograms(hists: Mapping[str, tuple[np.ndarray, np.ndarray]], *, cols: int = 4,
-                      height_per_row: int = 190) -> go.Figure:
-    """One small histogram per layer (name -> (counts, edges)), each on its own x range."""
+def weight_histograms(hists: Mapping[str, tuple[np.ndarray, np.ndarray]], *, cols: int = 2,
+                      height_per_row: int = 170) -> go.Figure:
+    """One small histogram per layer (name -> (counts, edges)), each on its own x range.
+
+    Two columns with short titles: four side by side made the titles run into each other on a phone.
+    """
     from plotly.subplots import make_subplots
 
     names = list(hists)
     if not names:
         raise ValueError("no layers to plot")
     rows = -(-len(names) // cols)
-    titles = [f"{name} · {int(np.sum(hists[name][0])):,} weights" for name in names]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.05,
-                        vertical_spacing=0.5 / rows)
+    titles = [f"{name} · {_short(int(np.sum(hists[name][0])))}" for name in names]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.08,
+                        vertical_spacing=0.6 / rows)
     for k, name in enumerate(names):
         counts, edges = hists[name]
         centres = ((edges[:-1] + edges[1:]) / 2).astype(np.float32)
@@ -78,6 +83,14 @@ def weight_histograms(hists: Mapping[str, tuple[np.ndarray, np.ndarray]], *, col
     fig.update_yaxes(showticklabels=False)
     fig.update_layout(height=height_per_row * rows + 40, margin=dict(l=10, r=10, t=40, b=10), bargap=0)
     return fig
+
+
+def _short(n: int) -> str:
+    """A weight count that fits a small title: 34,848 -> '34.8k weights', 37,748,736 -> '37.7M weights'."""
+    for size, unit in ((1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.1f}{unit} weights"
+    return f"{n} weights"
 
 
 def channel_stats(maps: np.ndarray) -> dict[str, np.ndarray]:
@@ -92,3 +105,25 @@ def channel_stats(maps: np.ndarray) -> dict[str, np.ndarray]:
         "max": flat.max(axis=1),
         "zeros": (flat == 0).mean(axis=1).astype(np.float32),
     }
+
+
+def kernel_heatmap(planes: Mapping[str, np.ndarray], *, title: str = "", height: int = 300) -> go.Figure:
+    """A kernel's k x k weight planes side by side, in the sign colours, with one symmetric colour bar."""
+    from plotly.subplots import make_subplots
+
+    if not planes:
+        raise ValueError("no kernel planes to plot")
+    z = {name: np.asarray(v, dtype=np.float32) for name, v in planes.items()}
+    bound = max(float(np.abs(v).max()) for v in z.values()) or 1.0
+    fig = make_subplots(rows=1, cols=len(z), subplot_titles=list(z), horizontal_spacing=0.06)
+    for n, (name, v) in enumerate(z.items(), start=1):
+        fig.add_trace(go.Heatmap(z=v, colorscale=plotly_scale(DIVERGING), zmin=-bound, zmax=bound, zmid=0.0,
+                                 showscale=n == 1, colorbar=dict(thickness=12, title=dict(text="weight", side="right")),
+                                 hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}<br>weight %{{z:.4g}}<extra></extra>"),
+                      row=1, col=n)
+        # No tick labels (hover names row and column): side by side on a phone they ran into each other.
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{n if n > 1 else ''}", constrain="domain",
+                         showgrid=False, showticklabels=False, row=1, col=n)
+        fig.update_xaxes(constrain="domain", showgrid=False, showticklabels=False, row=1, col=n)
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=60 if title else 30, b=10))
+    return fig

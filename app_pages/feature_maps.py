@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from alexnet_viz import colours
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.mosaic import receptive_field
-from ui import analysis
+from ui import analysis, grids
 from ui.image_input import image_picker, or_stop, weights_banner
-from ui.urls import url_choice, url_write
 from ui.state import context
+from ui.urls import url_choice, url_write
 
 NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
 SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activation"}
@@ -64,13 +65,13 @@ def channel_view(name: str, channels: int) -> None:
         st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0.")
     after, before = st.columns(2)
     after.plotly_chart(analysis.channel_figure(ref, ctx.key, name, channel, False),
-                       key="fm_zoom_post", config={"displaylogo": False})
+                       key="fm_zoom_post", config={"displaylogo": False, "displayModeBar": False})
     if res.pre is not None:
         pre = res.pre[channel]
         before.plotly_chart(analysis.channel_figure(ref, ctx.key, name, channel, True),
-                            key="fm_zoom_pre", config={"displaylogo": False})
+                            key="fm_zoom_pre", config={"displaylogo": False, "displayModeBar": False})
         before.caption(f"The ReLU zeroes the {float((pre <= 0).mean()):.0%} of this map's {pre.size} units that "
-                       "are negative or zero before it (blue).")
+                       f"are negative or zero before it ({colours.SIGN_LEGEND}).")
     else:
         before.markdown(f"{name} is a pooling layer: no ReLU of its own, so there is no “before” to show. Each "
                         f"unit is the {'maximum' if row.kind == 'maxpool' else 'average'} of a "
@@ -79,6 +80,9 @@ def channel_view(name: str, channels: int) -> None:
     on_input.image(analysis.channel_overlay_jpeg(ref, ctx.key, name, channel),
                    caption=f"{name} channel {channel} over the image the network sees", width="stretch",
                    output_format="JPEG")
+    with on_input:
+        grids.colour_bar(grids.Bar(colours.HEAT, f"{float(post.min()):.3g}", f"{float(post.max()):.3g}",
+                                   "this channel's value, stretched over its own range"))
     box = receptive_field(ctx.spec, name, i, j)
     share = box.visible_fraction
     inside = f"{share:.0%} of it inside the image" if share < 1 else "all of it inside the image"
@@ -99,16 +103,18 @@ def layer_view() -> None:
     sort = c3.radio("Order by", list(SORTS), format_func=SORTS.get, key="fm_sort", horizontal=True)
     res = or_stop(analysis.layer, ref, ctx.key, name)
     wants_pre = c4.toggle("Before ReLU", key="fm_pre", disabled=res.pre is None,
-                          help="Show the convolution's output before its ReLU (negative values in blue).")
+                          help=f"Show the convolution's output before its ReLU ({colours.SIGN_LEGEND}).")
     pre = wants_pre and res.pre is not None
     row = book.row(name)
     channels, side = row.out_shape[0], row.out_shape[1]
-    grid = analysis.grid(ref, ctx.key, name, pre, mode, sort)
-    first = ", ".join(map(str, grid.order[:8]))
-    st.image(grid.png, width="content", output_format="PNG",
-             caption=f"{name}: all {channels} channels of {side}×{side}, {stage(name, pre)}, "
-                     f"{grid.rows} rows × {grid.cols} columns, ordered by {SORTS[sort]}"
-                     + (f" (first: channels {first}, …)" if sort != "none" else "") + ".")
+    caption = (f"{name}: all {channels} channels of {side}×{side}, {stage(name, pre)}, ordered by {SORTS[sort]}. "
+               "Click a tile for that channel's close-up.")
+    grid = or_stop(grids.feature_grid, ref, ctx.key, name, pre, mode, sort, caption)
+    clicked = grids.clickable(grid.data, key="fm_grid")
+    if clicked is not None:  # the close-up below is drawn later in this run, so its widget can take the value
+        st.session_state["fm_channel"] = clicked
+    if sort != "none":
+        st.caption(f"First tiles: channels {', '.join(map(str, grid.order[:8]))}, …")
     d1, d2, _ = st.columns([1, 1, 2])
     # Callables: the bytes leave the server only on a click (inline data is fetched by the browser up front).
     d1.download_button("Download the grid (PNG)", lambda: grid.png, file_name=f"{ctx.variant}_{name}_grid.png",
@@ -117,7 +123,7 @@ def layer_view() -> None:
                        lambda: analysis.layer_npy(ref, ctx.key, name),
                        file_name=f"{ctx.variant}_{name}.npy", mime="application/octet-stream",
                        on_click="ignore", key="fm_dl_npy")
-    st.subheader("One channel")
+    st.subheader("One channel", anchor="one-channel")
     channel_view(name, channels)
     st.subheader("Every channel in numbers")
     stats = res.stats

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from alexnet_viz import colours
 from alexnet_viz.mosaic import split_groups
-from ui import analysis
+from alexnet_viz.probe_figures import kernel_heatmap
+from ui import analysis, grids
 from ui.image_input import or_stop, weights_banner
-from ui.urls import url_choice, url_write
 from ui.state import context
+from ui.urls import url_choice, url_write
 
 st.title("Filters")
 st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 shows the famous "
@@ -47,32 +49,52 @@ def kernel_view() -> None:
         url_write("channel", in_channel)
         mode = "layer"
         st.markdown(f"{name} has {out} kernels of {k}×{k}×{per_group}: too deep to draw in colour, so each tile is "
-                    f"one kernel's {k}×{k} slice on input channel {in_channel} (blue negative, red positive, one "
+                    f"one kernel's {k}×{k} slice on input channel {in_channel} ({colours.SIGN_LEGEND}, one "
                     "shared range).")
     cols = st.columns(len(parts))
     for g, (col, rng) in enumerate(zip(cols, parts)):
-        png = analysis.kernel_png(ctx.key, name, rng.start, rng.stop, in_channel, mode)
         label = f"GPU {g + 1}: kernels {rng.start}–{rng.stop - 1}" if towers > 1 else f"kernels 0–{out - 1}"
         if in_channel is not None:
             label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
-        col.image(png, caption=label, width="content", output_format="PNG")
+        with col:
+            data = grids.kernel_grid(ctx.key, name, rng.start, rng.stop, in_channel, mode,
+                                     label + ". Click a kernel for its close-up.")
+            clicked = grids.clickable(data, key=f"flt_grid_{g}")
+        if clicked is not None:  # the close-up below is drawn later in this run
+            st.session_state["flt_kernel"] = clicked
+    if towers > 1:
+        st.caption(f"The paper trained this network on two GPUs, half of every layer's kernels on each. {name} has "
+                   f"groups={groups}: " + ("each GPU's kernels see only that GPU's half of the input channels."
+                                           if groups > 1 else "its kernels see the input channels of both GPUs."))
+    kernel_closeup(name, in_channel)
+
+
+def kernel_closeup(name: str, in_channel: int | None) -> None:
+    """One kernel's weights with their values: all three colour channels for C1, the chosen slice deeper."""
+    w = weights[name]
+    st.subheader("One kernel", anchor="one-kernel")
+    url_choice("flt_kernel", "kernel", list(range(w.shape[0])), 0, parse=int)
     pick, link = st.columns([1, 3], vertical_alignment="bottom")
-    kernel = int(pick.number_input(f"Kernel (0–{out - 1})", min_value=0, max_value=out - 1, step=1, key="flt_unit"))
+    kernel = int(pick.number_input(f"Kernel (0–{w.shape[0] - 1})", min_value=0, max_value=w.shape[0] - 1, step=1,
+                                   key="flt_kernel"))
+    url_write("kernel", kernel)
     link.page_link("app_pages/unit.py", label=f"Open the unit page for {name} kernel {kernel}",
                    icon=":material/center_focus_strong:",
                    query_params={"layer": name, "channel": str(kernel), "variant": ctx.variant},
                    help="The channel this kernel computes: its feature visualisation, top dataset patches, and "
                         "what the prediction loses without it.")
-    if towers > 1:
-        st.caption(f"The paper trained this network on two GPUs, half of every layer's kernels on each. {name} has "
-                   f"groups={groups}: " + ("each GPU's kernels see only that GPU's half of the input channels."
-                                           if groups > 1 else "its kernels see the input channels of both GPUs."))
+    planes = {f"{c} input": w[kernel, i] for i, c in enumerate("RGB")} if in_channel is None \
+        else {f"input channel {in_channel}": w[kernel, in_channel]}
+    st.plotly_chart(kernel_heatmap(planes),
+                    key="flt_closeup", config={"displaylogo": False, "displayModeBar": False})
+    st.caption(f"{name} kernel {kernel}'s weights (hover for values): {colours.SIGN_LEGEND}; one range, symmetric "
+               "around zero, for the panels shown.")
 
 
 kernel_view()
 
 st.subheader("Weight histograms")
 st.plotly_chart(or_stop(analysis.histogram_figure, ctx.key), key="flt_hist",
-                config={"displaylogo": False})
+                config={"displaylogo": False, "displayModeBar": False})
 st.caption("Each layer's weights, counted on the server into 80 bins (the fully connected layers hold most "
            "of the network's parameters). Random weights show the initialisation's bell curve.")

@@ -25,8 +25,40 @@ def _verify(spec: Spec, size: int) -> list[dict]:
     return verify_with_torch(spec, size)
 
 
-def _reset_size() -> None:
-    st.session_state["lab_input"] = VARIANTS[st.session_state["lab_preset"]].input_size
+PRESET, PICK, SIZE, VERSION, PENDING = "lab_preset", "lab_preset_pick", "lab_input", "lab_version", "lab_pending"
+
+
+def _editor_key() -> str:
+    """The edit table's key: a new key is a fresh table (switching presets, resetting)."""
+    return f"lab_rows_{st.session_state[PRESET]}_{st.session_state[VERSION]}"
+
+
+def _dirty() -> bool:
+    """Whether switching or resetting would throw something away: edited cells or another input size."""
+    edits = st.session_state.get(_editor_key(), {})
+    return bool(edits.get("edited_rows")) or st.session_state[SIZE] != VARIANTS[st.session_state[PRESET]].input_size
+
+
+def _start_from(preset: str) -> None:
+    """Start again from `preset` with its own input size and no edits."""
+    st.session_state[PRESET] = st.session_state[PICK] = preset
+    st.session_state[SIZE] = VARIANTS[preset].input_size
+    st.session_state[VERSION] += 1
+    st.session_state.pop(PENDING, None)
+
+
+def _on_pick() -> None:
+    """A new "Start from": at once when nothing would be lost, else ask first (the picker waits)."""
+    wanted = st.session_state[PICK]
+    if _dirty():
+        st.session_state[PENDING] = wanted
+        st.session_state[PICK] = st.session_state[PRESET]
+    else:
+        _start_from(wanted)
+
+
+def _keep() -> None:
+    st.session_state.pop(PENDING, None)
 
 
 ctx = context()
@@ -34,18 +66,31 @@ st.title("Architecture lab")
 st.caption("Change kernels, strides, padding, channels, groups or the pooling kind, or the input size: the "
            "shapes, parameters, multiply-adds, memory and receptive fields below follow every edit. "
            "An impossible edit is reported on its row and that row keeps its last valid values.")
-if "lab_preset" not in st.session_state:
-    st.session_state["lab_preset"] = ctx.variant
-    st.session_state["lab_input"] = ctx.spec.input_size
-top = st.columns([2, 1, 3])
-preset = top[0].selectbox("Start from", list(VARIANTS), key="lab_preset", format_func=lambda v: VARIANTS[v].title,
-                          on_change=_reset_size)
-size = top[1].number_input("Input size (pixels)", min_value=1, max_value=2048, step=1, key="lab_input")
+# PRESET and VERSION are plain state; the widgets' own keys are dropped when another page runs.
+st.session_state.setdefault(PRESET, ctx.variant)
+st.session_state.setdefault(VERSION, 0)
+st.session_state.setdefault(PICK, st.session_state[PRESET])
+st.session_state.setdefault(SIZE, VARIANTS[st.session_state[PRESET]].input_size)
+top = st.columns([2, 1, 1], vertical_alignment="bottom")
+top[0].selectbox("Start from", list(VARIANTS), key=PICK, format_func=lambda v: VARIANTS[v].title, on_change=_on_pick)
+size = top[1].number_input("Input size (pixels)", min_value=1, max_value=2048, step=1, key=SIZE)
+preset = st.session_state[PRESET]
+top[2].button("Reset", key="lab_reset", on_click=_start_from, args=(preset,), disabled=not _dirty(),
+              help=f"Back to {VARIANTS[preset].title} as published: no edits, input {VARIANTS[preset].input_size}.")
+pending = st.session_state.get(PENDING)
+if pending is not None:
+    with st.container(border=True):
+        st.warning(f"Starting from **{VARIANTS[pending].title}** throws away your edits to "
+                   f"{VARIANTS[preset].title} and the input size {size}.", icon=":material/warning:")
+        yes, no = st.columns(2)
+        yes.button(f"Start from {VARIANTS[pending].title}", key="lab_switch", on_click=_start_from, args=(pending,),
+                   type="primary")
+        no.button("Keep my edits", key="lab_keep", on_click=_keep)
 base = VARIANTS[preset]
 
 table = pd.DataFrame(spec_rows(base)).astype({c: "Int64" for c in INT_COLUMNS})
 edited = st.data_editor(
-    table, key=f"lab_rows_{preset}", hide_index=True, width="stretch", height=36 * (len(table) + 1),
+    table, key=_editor_key(), hide_index=True, width="stretch", height=36 * (len(table) + 1),
     disabled=["layer"],
     column_config={"kind": st.column_config.SelectboxColumn(options=["conv", "maxpool", "avgpool", "fc"],
                                                             help="pools switch between max and average"),

@@ -11,6 +11,7 @@ from alexnet_viz.spec import Spec
 from alexnet_viz.stack import layer_stack, tower_plan
 from ui.charts import frozen
 from ui.state import context
+from ui.tables import derivation_table
 from ui.urls import url_choice, url_write
 
 LAYER_PARAM = "layer"  # ?layer=C5 in the URL
@@ -42,7 +43,8 @@ st.caption(f"Article: **{name}** · paper: **{row.paper_name}** · PyTorch: `{ro
            help=f"Article: {ARTICLE_SOURCE}.  \nPaper: {PAPER_SOURCE}.  \nPyTorch: {TORCH_SOURCE}.")
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram")
+    st.plotly_chart(_diagram(ctx.spec, book.input_size, name), width="stretch", key="layer_diagram",
+                    config={"displayModeBar": False})
     if ctx.spec.layer(name).kind == "fc":
         st.caption("Grey: the input values; green: this layer's neurons (heights on a log scale); the lines are a "
                    "sample of the connections, since every input reaches every neuron.")
@@ -66,7 +68,7 @@ if name in plan:
     st.markdown(f"**Two GPUs**{where}: {tower.split}; {tower.text}.{crossing}")
     st.plotly_chart(tower_link_figure(tower, names[names.index(name) - 1] if names.index(name) else "input"),
                     width="stretch", key="layer_towers", config={"staticPlot": True})
-st.markdown(result.to_markdown())
+derivation_table(result)
 differs = [s for s in result.steps if s.agrees is False]
 for step in differs:
     st.warning(f"{step.label}: the article states {step.article}, the {ctx.spec.title} network computes "

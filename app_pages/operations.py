@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz import article
+from alexnet_viz import article, colours
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.claims import CLAIMS
@@ -14,14 +14,20 @@ from ui.charts import dense_figure, value_grids, vector_bars  # shared, frozen f
 
 
 def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:
-    """A small matrix (or vector) the reader can overwrite; empty cells count as 0."""
+    """A small matrix (or vector) the reader can overwrite; empty cells count as 0.
+
+    Narrow, numbered columns: with the default widths a 6-column matrix was cut off after 4.
+    """
     grid = np.atleast_2d(values)
-    names = [f"{'v' if values.ndim == 1 else 'col '}{i + 1}" for i in range(grid.shape[1])]
+    names = [f"{'v' if values.ndim == 1 else ''}{i + 1}" for i in range(grid.shape[1])]
     frame = pd.DataFrame(grid, columns=names)
     st.caption(label)
-    edited = st.data_editor(frame, key=key, hide_index=True, width="stretch")
+    edited = st.data_editor(frame, key=key, hide_index=True, width="content",
+                            column_config={n: st.column_config.NumberColumn(width=46) for n in names})
     return edited.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
 
+
+PLOT = {"displaylogo": False, "displayModeBar": False}
 
 st.title("The operations")
 st.caption("The article's Figures 2–4 on small numbers you can follow: whole-number values so every product "
@@ -67,10 +73,20 @@ with conv_tab:
                     f"so **one {side}×{side} "
                     f"map** — the {c} channels are summed, not kept. Step {step} writes row {window.out_row}, "
                     f"column {window.out_col} with {window.terms} multiply-adds plus the bias.")
-        titles = [f"input ch {i + 1}" for i in range(c)] + [f"kernel ch {i + 1}" for i in range(c)] + ["output"]
-        st.plotly_chart(value_grids([*x, *w, out], titles, window=(window.rows, window.cols),
-                                    cell=(window.out_row, window.out_col), cell_panel=2 * c, padding=padding),
-                        width="stretch", key="conv_grid")
+        # One figure per matrix, in columns: side by side on a wide screen, stacked on a phone, so the
+        # numbers keep a readable size (seven panels in one figure shrank them to ~6 px).
+        spans = (window.rows, window.cols)
+        for i, col in enumerate(st.columns(c)):
+            col.plotly_chart(value_grids([x[i]], [f"input channel {i + 1}"], window=spans, padding=padding,
+                                         height=300), width="stretch", key=f"conv_in{i}", config=PLOT)
+        for i, col in enumerate(st.columns(c + 1)):
+            if i < c:
+                fig = value_grids([w[i]], [f"kernel channel {i + 1}"], side=0, height=220)
+            else:
+                fig = value_grids([out], ["output"], cell=(window.out_row, window.out_col), cell_panel=0, side=0,
+                                  height=220)
+            col.plotly_chart(fig, width="stretch", key=f"conv_k{i}", config=PLOT)
+        st.caption(f"Colours: {colours.SIGN_LEGEND}. The black frames are the window and the value it writes.")
         st.code(window.working, language=None, wrap_lines=True)
 
 with pool_tab:
@@ -104,10 +120,17 @@ with pool_tab:
         st.markdown(f"A {pk}×{pk} window with stride {ps} over each {size}×{size} channel on its own: "
                     f"{px.shape[0]} channels in, **{pooled.shape[0]} channels of {pooled.shape[1]}×{pooled.shape[2]}** "
                     f"out (⌊({size} − {pk}) / {ps}⌋ + 1 = {p_side}); {overlap}{unread}. No weights are learned.")
-        st.plotly_chart(value_grids([px[channel], pooled[channel], geometry.reads.astype(float)],
-                                    [f"input channel {channel + 1}", f"{kind} pooled", "windows reading each value"],
-                                    window=(pwin.rows, pwin.cols), cell=(pwin.out_row, pwin.out_col), cell_panel=1),
-                        width="stretch", key="pool_grid")
+        # One figure per matrix, as for the convolution: three panels in one figure crowded the numbers on a phone.
+        spans = (pwin.rows, pwin.cols)
+        into, out_col, reads_col = st.columns(3)
+        into.plotly_chart(value_grids([px[channel]], [f"input channel {channel + 1}"], window=spans, height=300),
+                          width="stretch", key="pool_grid", config=PLOT)
+        out_col.plotly_chart(value_grids([pooled[channel]], [f"{kind} pooled"], cell=(pwin.out_row, pwin.out_col),
+                                         cell_panel=0, side=0, height=300),
+                             width="stretch", key="pool_out", config=PLOT)
+        reads_col.plotly_chart(value_grids([geometry.reads.astype(float)], ["windows reading each value"],
+                                           window=spans, height=300),
+                               width="stretch", key="pool_reads", config=PLOT)
         st.code(pwin.working, language=None)
     st.markdown("**AlexNet's overlapping pooling beside the non-overlapping kind**, on the paper network's own "
                 "pooling inputs (computed from the spec):")
@@ -122,8 +145,9 @@ with pool_tab:
     small = 7  # the smallest side where both give the same output side and the difference shows
     ours, plain = pool_geometry(small, 3, 2), pool_geometry(small, 2, 2)
     titles = [f"{g.kernel}×{g.kernel} stride {g.stride}: {g.out}×{g.out} out" for g in (ours, plain)]
-    st.plotly_chart(value_grids([ours.reads.astype(float), plain.reads.astype(float)], titles, height=260),
-                    width="stretch", key="pool_overlap")
+    for n, (col, g) in enumerate(zip(st.columns(2), (ours, plain))):
+        col.plotly_chart(value_grids([g.reads.astype(float)], [titles[n]], height=260),
+                         width="stretch", key=f"pool_overlap{n}", config=PLOT)
     st.caption(f"How many windows read each value of a {small}×{small} map: overlapping windows read the shared rows "
                "and columns twice (four times where they cross); 2×2 windows read each value at most once and leave "
                "the last row and column unread.")
@@ -138,8 +162,8 @@ with fc_tab:
     dense = fully_connected(fx, w1, b1, w2, b2)
     st.markdown(f"{n_in} inputs → {n_hidden} hidden neurons (ReLU) → {n_out} outputs: "
                 f"({n_in} + 1)·{n_hidden} + ({n_hidden} + 1)·{n_out} = **{dense.params}** parameters. "
-                "Blue edges are positive weights, red negative; thicker is larger.")
-    st.plotly_chart(dense_figure(fx, dense.hidden, dense.output, w1, w2), width="stretch", key="fc_graph")
+                f"Edges: {colours.SIGN_WORDS} weights; thicker is larger.")
+    st.plotly_chart(dense_figure(fx, dense.hidden, dense.output, w1, w2), width="stretch", key="fc_graph", config=PLOT)
     left, right = st.columns(2)
     left.code("\n".join(dense.hidden_working) + "\nReLU: " + ", ".join(f"{v:g}" for v in dense.hidden),
               language=None, wrap_lines=True)
@@ -149,7 +173,7 @@ with act_tab:
     vector = _editable(random_values((5,), int(seed) + 900, -4, 4), f"act_v_{seed}", "a vector (edit any value)")
     probs = softmax(vector)
     st.plotly_chart(vector_bars({"input": vector, "ReLU": relu(vector), "softmax": probs}), width="stretch",
-                    key="act_bars")
+                    key="act_bars", config=PLOT)
     st.markdown(f"ReLU keeps the positives and zeroes the rest; softmax turns any vector into probabilities "
                 f"(they sum to **{probs.sum():.4f}**) and keeps the order: the largest input, "
                 f"v{int(np.argmax(vector)) + 1}, "

@@ -25,6 +25,12 @@ def _variants():
     return frozen(variants_chart(books)), variant_differences(), {n: b.total_params for n, b in books.items()}
 
 
+def open_layer(name: str | None) -> None:
+    """Follow a click: the layer page for that layer, with the variant, as a link would."""
+    if name is not None:
+        st.switch_page("app_pages/layers.py", query_params={"layer": name, "variant": ctx.variant})
+
+
 ctx = context()
 book = ledger(ctx.spec)
 st.title(f"AlexNet whole: {ctx.spec.title}")
@@ -37,26 +43,30 @@ st.subheader("The network in 3-D")
 st.caption("One block per feature map: depth grows with the channels, height and width with the map's side, "
            "both on log scales so the 6×6 maps stay visible next to the input. Red boxes are the kernels or "
            "windows, drawn inside the map they slide over. Hover for the true numbers; drag to turn.")
-st.plotly_chart(blocks, width="stretch", key="blocks")
+st.plotly_chart(blocks, width="stretch", key="blocks", config={"displaylogo": False, "displayModeBar": False})
 talk = [r.name for r in tower_plan(ctx.spec) if r.link in ("across", "one")]
 if talk:
     st.caption("Two towers: each GPU holds half of every layer's channels (the last layer drawn as one block, as in "
                f"the paper's Figure 2); red lines are where the GPUs exchange data, into {', '.join(talk)} (Sec. 3.5).")
+# Streamlit reports clicks on 2-D plotly traces only (plotly.js has no 3-D selection), so the blocks'
+# names sit under the picture as buttons; the ledger's rows below open a layer too.
+open_layer(st.pills("Open a layer", list(ctx.spec.names), key="blocks_open", selection_mode="single"))
 
 st.subheader("Layer by layer")
-ledger_table(book)
+st.caption("Select a row to open that layer's page.")
+open_layer(ledger_table(book, key="ledger", selectable=True))
 
 share = where_it_lives(book)
 st.subheader("Where the parameters live, and where the work is done")
 st.markdown(f"The fully connected layers {share['fc_layers']} hold **{share['fc_params']:.1%}** of the parameters "
             f"but do only **{share['fc_macs']:.1%}** of the multiply-adds; the convolutions {share['conv_layers']} "
             f"do **{share['conv_macs']:.1%}** of the work with **{share['conv_params']:.1%}** of the parameters.")
-st.plotly_chart(shares, width="stretch", key="shares")
+st.plotly_chart(shares, width="stretch", key="shares", config={"displayModeBar": False})
 
 st.subheader("Three networks called AlexNet")
 chart, differences, totals = _variants()
 st.markdown(" · ".join(f"**{VARIANTS[n].title}**: {t:,} parameters" for n, t in totals.items()))
-st.plotly_chart(chart, width="stretch", key="variants")
+st.plotly_chart(chart, width="stretch", key="variants", config={"displayModeBar": False})
 st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch", height=36 * (len(differences) + 1),
              column_config={**{f"{n} params": st.column_config.NumberColumn(format="localized") for n in VARIANTS},
                             **{c: st.column_config.TextColumn(width="large") for c in differences[0]

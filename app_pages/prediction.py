@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import analysis
+from alexnet_viz import colours
+from ui import analysis, grids
 from ui.image_input import image_picker, or_stop, weights_banner
-from ui.urls import url_choice, url_write
 from ui.state import context
+from ui.urls import url_choice, url_write
 
 st.title("Prediction and why")
 
@@ -21,10 +22,15 @@ top = or_stop(analysis.prediction, ref, ctx.key)
 chart, facts = st.columns([2, 1])
 with chart:
     st.plotly_chart(analysis.top_figure(ref, ctx.key), key="pred_top",
-                    config={"displaylogo": False})
+                    config={"displaylogo": False, "displayModeBar": False})
 with facts:
     st.image(analysis.view_jpeg(ref, ctx.variant), caption="What the network sees", width=224, output_format="JPEG")
-    st.metric("Warm latency of one forward pass", f"{top.latency_ms:.1f} ms")
+    st.metric("One forward pass, wall clock", f"{top.latency_ms:.1f} ms",
+              help="Timed on this server when this image was first classified (then cached): one warm forward "
+                   "pass from the input tensor to the class scores, device synchronised before and after. It is "
+                   "wall-clock time, so on a busy shared server it includes waiting for CPU cores that other "
+                   "sessions use and can be many times the network's own time; `python -m alexnet_viz bench` "
+                   "measures the network alone.")
     st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {about}")
 
 
@@ -39,6 +45,11 @@ def explanations() -> None:
     target = st.selectbox("Explain the class", options, key="pred_class",
                           format_func=lambda i: f"{names[i]} (#{i})" + (" · top-1" if i == top.indices[0] else ""))
     url_write("class", target)
+    if target not in top.indices:  # its own probability and rank, from the full ranking
+        ranked = or_stop(analysis.prediction, ref, ctx.key, len(names))
+        rank = ranked.indices.index(target)
+        st.info(f"**{names[target]}** is not in the top {len(top.indices)}: the network gives it "
+                f"{ranked.probs[rank]:.2%}, rank {rank + 1} of {len(names)}.", icon=":material/info:")
     cam, sal, occ = st.columns(3)
     with cam:
         st.markdown("**Grad-CAM** at C7: which regions of the last conv layer raise the class score.")
@@ -57,8 +68,10 @@ def explanations() -> None:
             with st.spinner("Sliding the patch over the image…"):
                 img = or_stop(analysis.explanation_jpeg, ref, ctx.key, "occlusion", target)
             st.image(img, width="stretch", output_format="JPEG")
-    st.caption("Each map is scaled to its own maximum and drawn over the picture the network sees: the brighter "
-               "and yellower, the more that region supports the chosen class.")
+    grids.colour_bar(grids.Bar(colours.HEAT, "0: no support", "1: this map's maximum",
+                               "how much a region supports the chosen class (each map scaled to its own maximum)"))
+    st.caption("Each map is drawn over the picture the network sees: the brighter and yellower, the more that "
+               "region supports the chosen class.")
 
 
 st.subheader("Why this answer")

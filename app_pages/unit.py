@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from alexnet_viz import colours
 from alexnet_viz.ablate import tower_channels, towers
 from alexnet_viz.featviz import FeatureVis, Settings
 from alexnet_viz.bookkeeping import ledger
@@ -141,8 +142,8 @@ else:
     per = ctx.spec.layer(name).groups
     st.image(kernel.png, width=kernel.width, output_format="PNG",
              caption=f"The {len(kernel.inputs)} strongest of kernel {channel}'s {row.kernel}×{row.kernel} input "
-                     f"slices (largest L2 norm), on input channels {', '.join(map(str, kernel.inputs))}: blue "
-                     "negative, red positive, one shared range."
+                     f"slices (largest L2 norm), on input channels {', '.join(map(str, kernel.inputs))}: "
+                     f"{colours.SIGN_LEGEND}, one shared range."
                      + (" With groups=2 it reads only its own GPU's half of the inputs." if per > 1 else ""))
 
 st.header("Your image")

@@ -100,6 +100,11 @@ class StreamlitSession:
                 elif kind == "script_finished" and started:
                     # A rerun that is cut short by our own next request is not ours to time.
                     status = FINISHED.get(fwd.script_finished, str(fwd.script_finished))
+                    if status == "interrupted":
+                        # Cut short from inside (st.switch_page, st.rerun: "/" hands over to /overview):
+                        # the run it starts is what the visitor waits for, so follow it.
+                        started = False
+                        continue
                     result.latency_s = time.perf_counter() - start
                     if result.status != "page_not_found":
                         result.status = status

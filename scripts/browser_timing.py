@@ -106,7 +106,7 @@ class Recorder:
         return out
 
 
-_FIRST_IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
+_FIRST_IMG = '[data-testid="stMain"] figure.avz-grid img'  # the channel grid (ui.grids)
 
 
 def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_image: bool = False) -> Timing:

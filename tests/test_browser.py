@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 WAIT_MS = 120_000
 # The natural width of the one image captioned with `text`, once it is loaded and decoded (else false).
 PAINTED_WIDTH = """text => {
-    const imgs = [...document.querySelectorAll('[data-testid="stImage"]')]
+    const imgs = [...document.querySelectorAll('figure.avz-grid')]
         .filter(e => e.innerText.includes(text)).map(e => e.querySelector('img'));
     return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0 ? imgs[0].naturalWidth : false;
 }"""
@@ -79,7 +79,7 @@ def test_photo_upload_paints_the_grid_then_the_prediction_page_charts_it(app_url
     caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Showing your upload")
     expect(caption.first).to_contain_text("astronaut.jpg", timeout=WAIT_MS)
     _settled(page)
-    grid = page.locator('[data-testid="stImage"]').filter(has_text="all 96 channels").locator("img")
+    grid = page.locator("figure.avz-grid").filter(has_text="all 96 channels").locator("img")
     expect(grid).to_be_visible(timeout=WAIT_MS)
     painted = page.wait_for_function(PAINTED_WIDTH, arg="all 96 channels", timeout=WAIT_MS)
     expected_width = mosaic.feature_grid(np.zeros((96, 55, 55), dtype=np.float32)).image.shape[1]
@@ -110,3 +110,4 @@ def test_a_file_that_is_not_an_image_gets_a_message_not_a_traceback(app_url, pag
     _settled(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     expect(page.locator('[data-testid="stImage"]')).to_have_count(0)
+    expect(page.locator("figure.avz-grid")).to_have_count(0)

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from alexnet_viz import errata
 from alexnet_viz.bookkeeping import ledger
+from alexnet_viz.spec import VARIANTS
 from tests.conftest import PAGE_DIR
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]
@@ -29,7 +30,9 @@ def _page(page: str, variant: str | None = None) -> AppTest:
 
 
 def _text(at: AppTest) -> str:
-    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.subheader, *at.title, *at.code])
+    html = [e.proto.body for e in at.get("html")]  # the layer page's derivation table
+    return "\n".join([*(str(e.value) for e in [*at.markdown, *at.caption, *at.subheader, *at.title, *at.code]),
+                      *html])
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -79,13 +82,34 @@ def test_lab_input_size_changes_c1_and_bad_edits_become_messages():
     assert c1() == "55x55x96"  # fell back to the preset's size
 
     at = _page("lab")
-    at.session_state["lab_rows_article"] = {"edited_rows": {2: {"groups": 3}}, "added_rows": [], "deleted_rows": []}
+    at.session_state["lab_rows_article_0"] = {"edited_rows": {2: {"groups": 3}}, "added_rows": [], "deleted_rows": []}
     at.run()
     assert not at.exception
     assert any("C3" in e.value and "groups" in e.value for e in at.error)
-    problems = _ledger_table(at).set_index("layer")["problem"]
-    assert "groups" in problems["C3"] and problems["C1"] == ""
+    layers = list(_ledger_table(at)["layer"])
+    assert "⚠ C3" in layers and "C1" in layers  # the row is marked; no wide "problem" column
+    assert "problem" not in _ledger_table(at).columns
     assert len(at.get("download_button")) == 3
+
+
+def test_lab_asks_before_switching_presets_throws_edits_away_and_resets():
+    at = _page("lab").run()
+    at.number_input(key="lab_input").set_value(227).run()
+    at.selectbox(key="lab_preset_pick").set_value("paper").run()
+    assert not at.exception
+    assert at.session_state["lab_preset"] == "article" and at.number_input(key="lab_input").value == 227
+    assert any("throws away" in w.value for w in at.warning)
+    at.button(key="lab_keep").click().run()
+    assert at.session_state["lab_preset"] == "article" and at.number_input(key="lab_input").value == 227
+    at.selectbox(key="lab_preset_pick").set_value("paper").run()
+    at.button(key="lab_switch").click().run()
+    assert at.session_state["lab_preset"] == "paper"
+    assert at.number_input(key="lab_input").value == VARIANTS["paper"].input_size
+    at.number_input(key="lab_input").set_value(300).run()
+    at.button(key="lab_reset").click().run()
+    assert at.number_input(key="lab_input").value == VARIANTS["paper"].input_size
+    at.selectbox(key="lab_preset_pick").set_value("article").run()  # nothing to lose: no question
+    assert at.session_state["lab_preset"] == "article" and not at.warning
 
 
 def _ledger_table(at: AppTest):
@@ -134,3 +158,10 @@ def test_layers_marks_where_the_article_disagrees():
     at.run()
     assert not at.exception
     assert any("614,656" in w.value and f"{ledger('paper').row('C3').params:,}" in w.value for w in at.warning)
+
+
+def test_overview_opens_a_layer_from_its_block_name():  # a ledger row: tests/test_browser_links.py
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.button_group(key="blocks_open").set_value("C5").run()
+    assert not at.exception
+    assert at.radio(key="layers_pick").value == "C5" and "C5: convolution" in _text(at)

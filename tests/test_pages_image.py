@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import numpy as np
 import pytest
@@ -38,8 +40,13 @@ def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
     return at
 
 
+def _grids(at: AppTest) -> list[dict]:
+    """The clickable tile grids' data (ui.grids): picture, layout, caption."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")]
+
+
 def _texts(at: AppTest) -> str:
-    images = [c for image in at.image for c in image.captions]
+    images = [c for image in at.image for c in image.captions] + [g["caption"] for g in _grids(at)]
     return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown] + images)
 
 
@@ -60,7 +67,9 @@ def test_default_sample_fills_the_page(page):
     if page == FEATURES:
         assert at.selectbox(key="fm_layer").value == "C1"
         assert "all 96 channels of 55×55" in _texts(at)
-        assert len(at.image) >= 3  # grid, overlay, receptive field
+        assert len(_grids(at)) == 1 and len(at.image) >= 2  # grid; overlay, receptive field
+        grid = _grids(at)[0]
+        assert grid["order"] == list(range(96)) and grid["src"].startswith("data:image/png;base64,")
         assert len(at.get("plotly_chart")) == 2  # the zoomed channel after and before the ReLU
         assert len(at.dataframe) == 1
     else:
@@ -110,13 +119,16 @@ def test_feature_map_deep_link_and_controls():
     assert at.number_input(key="fm_channel").value == 7
     assert "all 384 channels of 13×13" in _texts(at)
     at.radio(key="fm_sort").set_value("max").run()
-    assert "ordered by max activation (first: channels" in _texts(at)
+    assert "ordered by max activation" in _texts(at) and "First tiles: channels" in _texts(at)
+    assert _grids(at)[0]["order"][0] == int(np.argmax(at.dataframe[0].value["max"]))  # strongest first
     at.selectbox(key="fm_layer").set_value("S8").run()
     assert not at.exception
     assert at.query_params["layer"] == "S8"
     assert len(at.get("plotly_chart")) == 1  # a pooling layer has no "before ReLU"
-    bad = _open(FEATURES, {"layer": "F99", "channel": "abc"})  # nonsense in the URL falls back
+    bad = _open(FEATURES, {"layer": "F99", "channel": "abc"})  # nonsense in the URL falls back, with a note
     assert bad.selectbox(key="fm_layer").value == "C1" and bad.number_input(key="fm_channel").value == 0
+    notes = [i.value for i in bad.info]
+    assert any("F99" in n and "showing **C1**" in n for n in notes) and any("abc" in n for n in notes)
 
 
 def test_filters_page_tiles_and_paper_groups():
@@ -124,12 +136,14 @@ def test_filters_page_tiles_and_paper_groups():
     assert not at.error
     assert any("random" in w.value for w in at.warning)
     assert "96 kernels of 11×11×3" in _texts(at)
-    assert len(at.image) == 1 and len(at.get("plotly_chart")) == 1
+    assert len(_grids(at)) == 1 and len(at.get("plotly_chart")) == 2  # tiles; the close-up, the histograms
+    assert _grids(at)[0]["unit"] == "kernel" and _grids(at)[0]["order"] == list(range(96))
     at.selectbox(key="flt_layer").set_value("C3").run()
     assert "each tile is one kernel's 5×5 slice on input channel 0" in _texts(at)
     paper = _open(FILTERS, {"variant": "paper", "layer": "C3", "channel": "5"})
     assert paper.selectbox(key="flt_layer").value == "C3"
-    captions = [c for image in paper.image for c in image.captions]
+    captions = [g["caption"] for g in _grids(paper)]
+    assert _grids(paper)[1]["order"][0] == 128  # the second GPU's tiles name its own kernels
     assert any("GPU 1: kernels 0–127; slice on input channel 5" in c for c in captions)
     assert any("GPU 2: kernels 128–255; slice on input channel 53" in c for c in captions)
 
@@ -203,3 +217,25 @@ def test_a_new_link_in_the_same_session_shows_its_view():
     assert at.query_params["channel"] == "9"
     at.run()
     assert at.number_input(key="fm_channel").value == 9
+
+
+def test_a_class_outside_the_top_5_gets_its_own_probability_and_rank():
+    at = _open(PREDICTION, {"sample": "cat"})
+    top = [int(re.search(r"#(\d+)", o).group(1)) for o in at.selectbox(key="pred_class").options[:5]]
+    outside = next(i for i in range(1000) if i not in top)
+    at.selectbox(key="pred_class").set_value(outside).run()
+    assert not at.exception
+    notes = [i.value for i in at.info]
+    assert any("is not in the top 5" in n and re.search(r"rank \d+ of 1000", n) for n in notes), notes
+    assert any(m.label == "One forward pass, wall clock" for m in at.metric)
+
+
+def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
+    from ui.image_input import blur_note
+
+    assert blur_note((100, 63), "article") is not None and "4.1×" in blur_note((100, 63), "article")
+    assert blur_note((64, 400), "article") is None  # 256 / 64 = 4: not more than 4×
+    at = _upload(_open(FEATURES), "tiny.png", _png(40, 30))
+    assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
+    big = _upload(_open(FEATURES), "photo.png", _png())
+    assert not any("enlarged blur" in i.value for i in big.info)

@@ -92,7 +92,7 @@ def test_the_feature_map_and_filter_pages_link_to_the_unit() -> None:
     at = _open(FEATURES, {"layer": "C3", "channel": "5"})
     assert _link_query(at) == {"layer": "C3", "channel": "5", "variant": "article"}
     at = _open(FILTERS, {"layer": "C5"})
-    at.number_input(key="flt_unit").set_value(7).run()
+    at.number_input(key="flt_kernel").set_value(7).run()
     assert _link_query(at) == {"layer": "C5", "channel": "7", "variant": "article"}
 
 

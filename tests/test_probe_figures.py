@@ -36,7 +36,9 @@ def test_histogram_counts_every_value():
     assert counts.sum() == 1000 and len(edges) == 21
     fig = pf.weight_histograms({"C1": (counts, edges), "C3": pf.histogram(v * 2, bins=10)}, cols=2)
     assert len(fig.data) == 2 and np.asarray(fig.data[1].y).sum() == 1000
-    assert fig.layout.annotations[0].text == "C1 · 1,000 weights"
+    assert fig.layout.annotations[0].text == "C1 · 1.0k weights"  # short: two columns fit a phone
+    assert pf.weight_histograms({"F9": (np.array([37_748_736]), np.array([0.0, 1.0]))}).layout.annotations[0].text \
+        == "F9 · 37.7M weights"
     with pytest.raises(ValueError):
         pf.histogram(np.array([]))
 

@@ -100,28 +100,6 @@ def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
     return LayerResult(post=post, pre=acts.get(f"{name}.pre"), stats=stats)
 
 
-@dataclass(frozen=True)
-class Grid:
-    """A rendered channel grid: PNG bytes plus the layout, to say which tile is which channel."""
-
-    png: bytes
-    order: tuple[int, ...]
-    rows: int
-    cols: int
-
-
-@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosaic.Normalise,
-         sort: mosaic.SortBy) -> Grid:
-    """All channels of a layer as one PNG, cached by everything that changes the picture."""
-    res = layer(ref, key, name)
-    maps = res.pre if pre else res.post
-    if maps is None or maps.ndim != 3:
-        raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
-    m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap="diverging" if pre else "viridis", symmetric=pre)
-    return Grid(png=m.png(), order=tuple(int(i) for i in m.order), rows=m.rows, cols=m.cols)
-
-
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
 def view_jpeg(ref: ImageRef, variant: str) -> bytes:
     """The picture the network sees, encoded once (st.image would re-encode an array every rerun)."""
@@ -216,17 +194,6 @@ def weight_histograms(key: ModelKey,
 def histogram_figure(key: ModelKey):
     """All weighted layers' histograms in one figure (shared; never modify the returned figure)."""
     return pf.weight_histograms(weight_histograms(key))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def kernel_png(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | None,
-               mode: mosaic.Normalise) -> bytes:
-    """Output kernels lo..hi-1 of a conv layer as tiles (colour for C1, one input slice deeper),
-    on the whole layer's range so both GPUs' halves are drawn alike."""
-    w = kernels(key)[name]
-    if in_channel is None:
-        return mosaic.kernel_tiles(w, mode=mode, scale=max(2, 44 // w.shape[-1]), kernels=range(lo, hi)).png()
-    return mosaic.kernel_slice(w, in_channel, scale=max(2, 40 // w.shape[-1]), kernels=range(lo, hi)).png()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

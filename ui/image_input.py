@@ -165,7 +165,29 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
                  f"network as the centre {side}×{side} after resizing.")
     if back is not None:
         back.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
+    note = blur_note(prepared.original_size, variant)
+    if note and source != "sample":
+        st.info(note, icon=":material/blur_on:")
     return Picked(ref=ref, source=source, prepared=prepared)
+
+
+MAX_ENLARGEMENT = 4.0  # beyond this the network sees mostly interpolation, not the photo's detail
+
+
+def blur_note(original_size: tuple[int, int], variant: str) -> str | None:
+    """A note when preprocessing enlarges the photo more than 4× (a side under 64 px at AlexNet's 256)."""
+    from alexnet_viz.pretrained import IMAGENET1K_V1
+    from alexnet_viz.spec import get_spec
+
+    # The shorter side is resized to this before the centre crop (alexnet_viz.images.network_view).
+    target = max(IMAGENET1K_V1.transforms.resize, get_spec(variant).input_size)
+    factor = target / max(1, min(original_size))
+    if factor <= MAX_ENLARGEMENT:
+        return None
+    width, height = original_size
+    return (f"This photo is {width}×{height} pixels: its shorter side is enlarged {factor:.1f}× to {target} pixels "
+            "before the centre crop, so the network sees an enlarged blur, not the photo's detail. A photo "
+            f"at least {int(target / MAX_ENLARGEMENT)} pixels on its shorter side shows what the network can do.")
 
 
 T = TypeVar("T")

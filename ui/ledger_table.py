@@ -11,14 +11,25 @@ from alexnet_viz.bookkeeping import Ledger
 from alexnet_viz.report import COLUMNS, records
 
 
-def ledger_table(book: Ledger, *, problems: dict[str, str] | None = None, key: str | None = None) -> None:
-    """One row per layer; `problems` (the lab's errors by layer) becomes a column after the names."""
+def ledger_table(book: Ledger, *, problems: dict[str, str] | None = None, key: str | None = None,
+                 selectable: bool = False) -> str | None:
+    """One row per layer; the layer of the row the reader selected when `selectable`, else None.
+
+    A layer in `problems` (the lab's errors by layer, shown above the table) is marked "⚠" where
+    it is: a wide "problem" column pushed the parameters and MACs off a phone's screen.
+    """
     frame = pd.DataFrame(records(book))
     config: dict[str, Any] = {
         c.header: st.column_config.NumberColumn(help=c.help or None, format="localized") if c.count
         else st.column_config.TextColumn(help=c.help or None) for c in COLUMNS}
-    if problems and any(name in problems for name in frame["layer"]):  # each message on its own row
-        frame.insert(1, "problem", [problems.get(n, "") for n in frame["layer"]])
-        config["problem"] = st.column_config.TextColumn(width="large")
-    st.dataframe(frame, hide_index=True, width="stretch", height=36 * (len(frame) + 1), key=key,
-                 column_config=config)
+    names = list(frame["layer"])
+    if problems:
+        frame["layer"] = [f"⚠ {n}" if n in problems else n for n in names]
+    height = 36 * (len(frame) + 1)
+    if not selectable:
+        st.dataframe(frame, hide_index=True, width="stretch", height=height, key=key, column_config=config)
+        return None
+    event = st.dataframe(frame, hide_index=True, width="stretch", height=height, key=key, column_config=config,
+                         on_select="rerun", selection_mode="single-row")
+    rows = event.selection.rows
+    return names[rows[0]] if rows else None

@@ -1,0 +1,181 @@
+"""Views that link, bad links, and every page on a phone, in a real browser (Playwright + Debian's chromium).
+
+Screenshots of every page at 390×844 go to $ALEXNET_SHOTS (default: the test's tmp dir), to look at.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet_viz import mosaic
+from devtools.server import launch_chromium, running_app
+from devtools.stproto import StreamlitSession
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = 120_000
+PHONE = {"width": 390, "height": 844}
+# The widest of the page and of Streamlit's own scroll containers (the main area scrolls inside the page).
+SCROLL_WIDTH = """() => Math.max(document.documentElement.scrollWidth, ...['stApp', 'stAppViewContainer', 'stMain']
+    .map(id => document.querySelector(`[data-testid="${id}"]`)).filter(Boolean).map(e => e.scrollWidth))"""
+CONTENT_HEIGHT = """() => { const m = document.querySelector('[data-testid="stMain"]');
+    return m ? m.scrollHeight : document.documentElement.scrollHeight; }"""
+PAGES = ["/overview", "/layers?layer=C3", "/lab", "/operations", "/article", "/feature-maps", "/filters",
+         "/filters?layer=C3", "/prediction", "/ideas", "/unit", "/training"]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
+        warm = StreamlitSession(url, timeout=180)
+        warm.rerun()  # the model loads once here, so the waits below measure pages, not the load
+        warm.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        yield chromium
+        chromium.close()
+
+
+def _page(browser, viewport):
+    context = browser.new_context(viewport=viewport)
+    return context, context.new_page()
+
+
+# Streamlit is idle: no running indicator, no skeleton still waiting for its element.
+IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')"""
+
+
+def _settled(page) -> None:
+    """Wait until the page has a title and has stayed idle for three checks a second apart."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("h1").first).to_be_visible(timeout=WAIT_MS)
+    quiet = 0
+    for _ in range(WAIT_MS // 1000):
+        page.wait_for_timeout(1000)
+        quiet = quiet + 1 if page.evaluate(IDLE) else 0
+        if quiet == 3:
+            return
+    raise TimeoutError("the page never settled")
+
+
+def _no_error_on(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+
+
+def test_every_page_fits_a_phone(app_url, browser, tmp_path):
+    shots = Path(os.environ.get("ALEXNET_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    context, page = _page(browser, PHONE)
+    wider = {}
+    try:
+        for path in PAGES:
+            page.goto(app_url + path)
+            _settled(page)  # (the article page shows the article's errors as red alerts on purpose)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            width = page.evaluate(SCROLL_WIDTH)
+            if width > PHONE["width"]:
+                wider[path] = width
+            name = path.strip("/").replace("?", "_").replace("=", "_").replace("&", "_") or "home"
+            # The main area scrolls inside the page: a viewport as tall as its content shows all of it.
+            page.set_viewport_size({"width": PHONE["width"], "height": min(12_000, page.evaluate(CONTENT_HEIGHT))})
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(shots / f"phone_{name}.png"))
+            page.set_viewport_size(PHONE)
+    finally:
+        context.close()
+    assert not wider, f"pages wider than the {PHONE['width']} px viewport: {wider}"
+
+
+def test_overview_opens_at_its_own_path_and_at_the_root(app_url, browser):
+    from playwright.sync_api import expect
+
+    context, page = _page(browser, {"width": 1440, "height": 900})
+    try:
+        for path in ("/overview?variant=paper", "/?variant=paper"):
+            page.goto(app_url + path)
+            _settled(page)
+            expect(page.locator("h1").first).to_contain_text("AlexNet whole")
+            expect(page.get_by_text("Page not found")).to_have_count(0)
+            assert page.url.split("?")[0].endswith("/overview")
+            assert "variant=paper" in page.url  # the link's parameters survive the hand-over
+    finally:
+        context.close()
+
+
+def test_a_click_on_a_grid_tile_opens_that_channel(app_url, browser):
+    from playwright.sync_api import expect
+
+    context, page = _page(browser, {"width": 1440, "height": 900})
+    try:
+        page.goto(f"{app_url}/feature-maps?layer=C1")
+        _settled(page)
+        grid = page.locator("figure.avz-grid img")
+        expect(grid).to_be_visible(timeout=WAIT_MS)
+        m = mosaic.feature_grid(np.zeros((96, 55, 55), dtype=np.float32))
+        row, col = 1, 2
+        x0, y0, x1, y1 = m.tile_box(row * m.cols + col)
+        box = grid.bounding_box()
+        shown = box["width"] / m.image.shape[1]
+        target = {"x": (x0 + x1) / 2 * shown, "y": (y0 + y1) / 2 * shown}
+        grid.hover(position=target)
+        assert grid.get_attribute("title").startswith(f"channel {row * m.cols + col}")
+        grid.click(position=target)
+        channel = page.get_by_label("Channel (0–95)")
+        expect(channel).to_have_value(str(row * m.cols + col), timeout=WAIT_MS)
+        _settled(page)
+        assert f"channel={row * m.cols + col}" in page.url
+        _no_error_on(page)
+    finally:
+        context.close()
+
+
+def test_a_click_on_a_ledger_row_opens_the_layer_page(app_url, browser):
+    from playwright.sync_api import expect
+
+    context, page = _page(browser, {"width": 1440, "height": 900})
+    try:
+        page.goto(f"{app_url}/overview")
+        _settled(page)
+        table = page.locator('[data-testid="stDataFrame"]').first
+        table.scroll_into_view_if_needed()
+        box = table.bounding_box()
+        # Row 3 (C3) of the ledger: the header is one row high; the selection column is at the left edge.
+        table.click(position={"x": 15, "y": 35 * 3.5})
+        expect(page.locator("h1").first).to_contain_text("Layer by layer", timeout=WAIT_MS)
+        assert box is not None
+        assert "layer=C3" in page.url
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path, asked, shown", [("/layers?layer=C99", "C99", "C1"),
+                                                ("/layers?layer=c3", "c3", "C3"),
+                                                ("/feature-maps?layer=C1&channel=9999", "9999", "0")])
+def test_a_bad_link_says_what_it_shows_instead(app_url, browser, path, asked, shown):
+    from playwright.sync_api import expect
+
+    context, page = _page(browser, {"width": 1440, "height": 900})
+    try:
+        page.goto(app_url + path)
+        _settled(page)
+        note = page.locator('[data-testid="stAlert"]').filter(has_text="The link asks for")
+        expect(note.first).to_contain_text(asked, timeout=WAIT_MS)
+        expect(note.first).to_contain_text(f"showing {shown}")
+        _no_error_on(page)
+    finally:
+        context.close()
