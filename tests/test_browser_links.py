@@ -117,7 +117,7 @@ def test_overview_opens_at_its_own_path_and_at_the_root(app_url, browser):
         context.close()
 
 
-def test_a_click_on_a_grid_tile_opens_that_channel(app_url, browser):
+def test_a_click_on_a_grid_tile_opens_that_channel_then_its_unit_page(app_url, browser):
     from playwright.sync_api import expect
 
     context, page = _page(browser, {"width": 1440, "height": 900})
@@ -139,6 +139,12 @@ def test_a_click_on_a_grid_tile_opens_that_channel(app_url, browser):
         expect(channel).to_have_value(str(row * m.cols + col), timeout=WAIT_MS)
         _settled(page)
         assert f"channel={row * m.cols + col}" in page.url
+        _no_error_on(page)
+        # ...and from the close-up, everything about that unit (issue 13: a tile leads to the unit page).
+        page.get_by_role("link", name=f"Open the unit page for C1 channel {row * m.cols + col}").click()
+        expect(page.get_by_role("heading", name="Inside one unit")).to_be_visible(timeout=WAIT_MS)
+        _settled(page)
+        assert "/unit?" in page.url and "layer=C1" in page.url and f"channel={row * m.cols + col}" in page.url
         _no_error_on(page)
     finally:
         context.close()
