@@ -3,7 +3,8 @@
     python -m scripts.screenshots /lab "/layers?layer=C3" --widths 1440,390 --out out/shots
 
 Starts the app on a free loopback port (devtools.server), opens each path in Debian's chromium,
-waits for Streamlit to finish running, and writes full-page PNGs named after path and width.
+waits until Streamlit has stayed idle, and writes full-length PNGs named after path and width (the
+main area scrolls inside the page, so the window is made as tall as its content for the shot).
 Also prints whether a page is wider than the viewport (horizontal scroll on a phone).
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-
+from devtools.pagecheck import CONTENT_HEIGHT, SCROLL_WIDTH, settle
 from devtools.server import launch_chromium, running_app
 
 
@@ -36,19 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     with running_app(env=dict(os.environ)) as (url, _), sync_playwright() as pw:
         browser = launch_chromium(pw)
         for width in widths:
-            ctx = browser.new_context(viewport={"width": width, "height": 900 if width > 600 else 844})
+            viewport = {"width": width, "height": 900 if width > 600 else 844}
+            ctx = browser.new_context(viewport=viewport)
             page = ctx.new_page()
             for path in args.paths:
                 page.goto(url + path, wait_until="domcontentloaded")
-                page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
-                page.wait_for_timeout(1000)
-                page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                       timeout=120_000)
+                settle(page)
                 page.wait_for_timeout(int(args.wait * 1000))
-                wide = page.evaluate("document.documentElement.scrollWidth") > width
+                wide = page.evaluate(SCROLL_WIDTH) > width
+                page.set_viewport_size({"width": width, "height": min(12_000, page.evaluate(CONTENT_HEIGHT))})
+                page.wait_for_timeout(1500)
                 file = out / _name(path, width)
-                page.screenshot(path=str(file), full_page=True)
-                print(f"{file}  {'WIDER THAN VIEWPORT' if wide else 'fits'}")
+                page.screenshot(path=str(file))
+                page.set_viewport_size(viewport)
+                print(f"{file}  {'WIDER THAN VIEWPORT' if wide else 'fits'}", flush=True)
             ctx.close()
         browser.close()
     return 0

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from alexnet_viz import mosaic
+from devtools.pagecheck import CONTENT_HEIGHT, SCROLL_WIDTH, settle
 from devtools.server import launch_chromium, running_app
 from devtools.stproto import StreamlitSession
 
@@ -18,11 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WAIT_MS = 120_000
 PHONE = {"width": 390, "height": 844}
-# The widest of the page and of Streamlit's own scroll containers (the main area scrolls inside the page).
-SCROLL_WIDTH = """() => Math.max(document.documentElement.scrollWidth, ...['stApp', 'stAppViewContainer', 'stMain']
-    .map(id => document.querySelector(`[data-testid="${id}"]`)).filter(Boolean).map(e => e.scrollWidth))"""
-CONTENT_HEIGHT = """() => { const m = document.querySelector('[data-testid="stMain"]');
-    return m ? m.scrollHeight : document.documentElement.scrollHeight; }"""
 PAGES = ["/overview", "/layers?layer=C3", "/lab", "/operations", "/article", "/feature-maps", "/filters",
          "/filters?layer=C3", "/prediction", "/ideas", "/unit", "/training"]
 
@@ -51,23 +47,8 @@ def _page(browser, viewport):
     return context, context.new_page()
 
 
-# Streamlit is idle: no running indicator, no skeleton still waiting for its element.
-IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-    && !document.querySelector('[data-testid="stSkeleton"]')"""
-
-
 def _settled(page) -> None:
-    """Wait until the page has a title and has stayed idle for three checks a second apart."""
-    from playwright.sync_api import expect
-
-    expect(page.locator("h1").first).to_be_visible(timeout=WAIT_MS)
-    quiet = 0
-    for _ in range(WAIT_MS // 1000):
-        page.wait_for_timeout(1000)
-        quiet = quiet + 1 if page.evaluate(IDLE) else 0
-        if quiet == 3:
-            return
-    raise TimeoutError("the page never settled")
+    settle(page, WAIT_MS)
 
 
 def _no_error_on(page) -> None:
