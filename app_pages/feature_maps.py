@@ -10,7 +10,7 @@ from alexnet_viz.mosaic import receptive_field
 from ui import analysis, grids
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context
-from ui.urls import url_choice, url_write
+from ui.urls import unit_page_link, url_choice, url_write
 
 NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
 SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activation"}
@@ -49,11 +49,9 @@ def channel_view(name: str, channels: int) -> None:
     channel = pick.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
                                 key="fm_channel")
     url_write("channel", channel)
-    st.page_link("app_pages/unit.py", label=f"Open the unit page for {name} channel {channel}",
-                 icon=":material/center_focus_strong:",
-                 query_params={"layer": name, "channel": str(channel), "variant": ctx.variant},
-                 help="Its feature visualisation, top dataset patches, kernel, and what the prediction loses "
-                      "without it.")
+    unit_page_link(st, ctx.variant, name, channel, f"Open the unit page for {name} channel {channel}",
+                   "Its feature visualisation, top dataset patches, kernel, and what the prediction loses "
+                   "without it.")
     post = res.post[channel]
     peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
     unit = f"{ref.digest[:12]}_{name}_{channel}"  # a new image, layer or channel starts at its strongest unit

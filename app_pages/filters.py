@@ -9,7 +9,7 @@ from alexnet_viz.probe_figures import kernel_heatmap
 from ui import analysis, grids
 from ui.image_input import or_stop, weights_banner
 from ui.state import context
-from ui.urls import url_choice, url_write
+from ui.urls import unit_page_link, url_choice, url_write
 
 st.title("Filters")
 st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 shows the famous "
@@ -78,11 +78,9 @@ def kernel_closeup(name: str, in_channel: int | None) -> None:
     kernel = int(pick.number_input(f"Kernel (0–{w.shape[0] - 1})", min_value=0, max_value=w.shape[0] - 1, step=1,
                                    key="flt_kernel"))
     url_write("kernel", kernel)
-    link.page_link("app_pages/unit.py", label=f"Open the unit page for {name} kernel {kernel}",
-                   icon=":material/center_focus_strong:",
-                   query_params={"layer": name, "channel": str(kernel), "variant": ctx.variant},
-                   help="The channel this kernel computes: its feature visualisation, top dataset patches, and "
-                        "what the prediction loses without it.")
+    unit_page_link(link, ctx.variant, name, kernel, f"Open the unit page for {name} kernel {kernel}",
+                   "The channel this kernel computes: its feature visualisation, top dataset patches, and "
+                   "what the prediction loses without it.")
     planes = {f"{c} input": w[kernel, i] for i, c in enumerate("RGB")} if in_channel is None \
         else {f"input channel {in_channel}": w[kernel, in_channel]}
     st.plotly_chart(kernel_heatmap(planes),

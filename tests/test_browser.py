@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 
 from alexnet_viz import mosaic
-from devtools.server import launch_chromium, running_app
-from devtools.stproto import StreamlitSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,25 +22,6 @@ PAINTED_WIDTH = """text => {
         .filter(e => e.innerText.includes(text)).map(e => e.querySelector('img'));
     return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0 ? imgs[0].naturalWidth : false;
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
-        warm = StreamlitSession(url, timeout=180)
-        warm.rerun()  # the model loads once here, so the test's waits measure pages, not the load
-        warm.close()
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import pytest
 
 from alexnet_viz import mosaic
 from devtools.pagecheck import CONTENT_HEIGHT, SCROLL_WIDTH, settle
-from devtools.server import launch_chromium, running_app
-from devtools.stproto import StreamlitSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,25 +19,6 @@ WAIT_MS = 120_000
 PHONE = {"width": 390, "height": 844}
 PAGES = ["/overview", "/layers?layer=C3", "/lab", "/operations", "/article", "/feature-maps", "/filters",
          "/filters?layer=C3", "/prediction", "/ideas", "/unit", "/training"]
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
-        warm = StreamlitSession(url, timeout=180)
-        warm.rerun()  # the model loads once here, so the waits below measure pages, not the load
-        warm.close()
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = launch_chromium(pw)
-        yield chromium
-        chromium.close()
 
 
 def _page(browser, viewport):

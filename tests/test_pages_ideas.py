@@ -7,26 +7,13 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_pages_image import APP, PAGE_DIR, _png, _texts, _upload
+from tests.conftest import PAGE_DIR, open_page
+from tests.test_pages_image import _png, _texts, _upload
 
 IDEAS = f"{PAGE_DIR}/ideas.py"
+pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 SECTIONS = ["ReLU: max(x, 0)", "Local response normalisation", "Overlapping pooling", "Dropout", "Data augmentation",
             "Two GPUs", "The operations on the real thing"]
-
-
-@pytest.fixture(autouse=True)
-def _random_weights_on_cpu(monkeypatch):
-    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
-    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
-
-
-def _open(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(IDEAS).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _all(at: AppTest) -> str:
@@ -36,7 +23,7 @@ def _all(at: AppTest) -> str:
 
 @pytest.mark.slow
 def test_every_idea_is_computed_on_the_default_photo():
-    at = _open()
+    at = open_page(IDEAS)
     assert not at.error
     text = _all(at)
     assert [h.value for h in at.header] == SECTIONS
@@ -60,7 +47,7 @@ def test_every_idea_is_computed_on_the_default_photo():
 
 @pytest.mark.slow
 def test_paper_variant_unit_controls_and_an_upload():
-    at = _open({"variant": "paper", "sample": "rocket"})
+    at = open_page(IDEAS, {"variant": "paper", "sample": "rocket"})
     text = _all(at)
     assert "has no LRN" not in text and "model's own C1 output and the formula agree" in text
     at.number_input(key="ideas_u_ch").set_value(40).run()

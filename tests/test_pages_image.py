@@ -10,17 +10,11 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PAGE_DIR
+from tests.conftest import PAGE_DIR, open_page
 
-APP = "../streamlit_app.py"
+pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 FEATURES, FILTERS, PREDICTION = (f"{PAGE_DIR}/{name}.py" for name in ("feature_maps", "filters", "prediction"))
 IMAGE_PAGES = [FEATURES, PREDICTION]
-
-
-@pytest.fixture(autouse=True)
-def _random_weights_on_cpu(monkeypatch):
-    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
-    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
 
 
 def _png(width: int = 180, height: int = 120) -> bytes:
@@ -29,15 +23,6 @@ def _png(width: int = 180, height: int = 120) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
     return buf.getvalue()
-
-
-def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _grids(at: AppTest) -> list[dict]:
@@ -59,7 +44,7 @@ def _upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> App
 
 @pytest.mark.parametrize("page", IMAGE_PAGES)
 def test_default_sample_fills_the_page(page):
-    at = _open(page)
+    at = open_page(page)
     assert not at.error
     assert at.selectbox(key="image_sample").value == "cat"
     assert "Chelsea the cat" in _texts(at)
@@ -80,7 +65,7 @@ def test_default_sample_fills_the_page(page):
 
 @pytest.mark.parametrize("page", IMAGE_PAGES)
 def test_valid_upload_is_used(page):
-    at = _upload(_open(page), "photo.png", _png())
+    at = _upload(open_page(page), "photo.png", _png())
     assert not at.error
     assert "your upload **photo.png**: 180×120 pixels" in _texts(at)
     assert "sample" not in at.query_params  # an upload cannot be linked to
@@ -90,7 +75,7 @@ def test_valid_upload_is_used(page):
 @pytest.mark.parametrize("name,data", [("x.png", b"this is not an image at all\n" * 20),
                                        ("cut.png", _png()[: len(_png()) // 2])], ids=["text", "truncated"])
 def test_bad_upload_shows_an_error_not_a_traceback(page, name, data):
-    at = _upload(_open(page), name, data)
+    at = _upload(open_page(page), name, data)
     assert at.error and name in at.error[0].value
     if page == FEATURES:
         assert not at.image  # nothing computed from a picture that is not there
@@ -102,18 +87,18 @@ def test_bad_upload_shows_an_error_not_a_traceback(page, name, data):
 
 
 def test_upload_follows_to_the_next_page_but_not_to_another_session():
-    at = _upload(_open(FEATURES), "photo.png", _png())
+    at = _upload(open_page(FEATURES), "photo.png", _png())
     at.switch_page(PREDICTION).run()
     assert not at.exception
     assert "your upload **photo.png**" in _texts(at)
-    other = _open(PREDICTION)  # another browser session on the same server
+    other = open_page(PREDICTION)  # another browser session on the same server
     assert "Chelsea the cat" in _texts(other) and "photo.png" not in _texts(other)
     at.button(key="image_back").click().run()  # back to the sample on this page
     assert "Chelsea the cat" in _texts(at) and "photo.png" not in _texts(at)
 
 
 def test_feature_map_deep_link_and_controls():
-    at = _open(FEATURES, {"layer": "C5", "channel": "7", "sample": "rocket"})
+    at = open_page(FEATURES, {"layer": "C5", "channel": "7", "sample": "rocket"})
     assert at.selectbox(key="image_sample").value == "rocket"
     assert at.selectbox(key="fm_layer").value == "C5"
     assert at.number_input(key="fm_channel").value == 7
@@ -125,14 +110,14 @@ def test_feature_map_deep_link_and_controls():
     assert not at.exception
     assert at.query_params["layer"] == "S8"
     assert len(at.get("plotly_chart")) == 1  # a pooling layer has no "before ReLU"
-    bad = _open(FEATURES, {"layer": "F99", "channel": "abc"})  # nonsense in the URL falls back, with a note
+    bad = open_page(FEATURES, {"layer": "F99", "channel": "abc"})  # nonsense in the URL falls back, with a note
     assert bad.selectbox(key="fm_layer").value == "C1" and bad.number_input(key="fm_channel").value == 0
     notes = [i.value for i in bad.info]
     assert any("F99" in n and "showing **C1**" in n for n in notes) and any("abc" in n for n in notes)
 
 
 def test_filters_page_tiles_and_paper_groups():
-    at = _open(FILTERS)
+    at = open_page(FILTERS)
     assert not at.error
     assert any("random" in w.value for w in at.warning)
     assert "96 kernels of 11×11×3" in _texts(at)
@@ -140,7 +125,7 @@ def test_filters_page_tiles_and_paper_groups():
     assert _grids(at)[0]["unit"] == "kernel" and _grids(at)[0]["order"] == list(range(96))
     at.selectbox(key="flt_layer").set_value("C3").run()
     assert "each tile is one kernel's 5×5 slice on input channel 0" in _texts(at)
-    paper = _open(FILTERS, {"variant": "paper", "layer": "C3", "channel": "5"})
+    paper = open_page(FILTERS, {"variant": "paper", "layer": "C3", "channel": "5"})
     assert paper.selectbox(key="flt_layer").value == "C3"
     captions = [g["caption"] for g in _grids(paper)]
     assert _grids(paper)[1]["order"][0] == 128  # the second GPU's tiles name its own kernels
@@ -155,7 +140,7 @@ def _jpeg() -> bytes:
 
 
 def test_camera_is_off_until_asked_for_then_its_photo_is_used():
-    at = _open(FEATURES)
+    at = open_page(FEATURES)
     assert not at.camera_input  # no camera permission prompt by default
     at.toggle(key="image_use_camera").set_value(True).run()
     assert len(at.camera_input) == 1
@@ -173,11 +158,11 @@ def test_pages_leave_the_shared_model_as_they_found_it():
 
     model = shared_model(ModelKey("article", "random", "cpu"))  # the same cached object the pages use
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    at = _open(PREDICTION, {"sample": "astronaut", "class": "3"})
+    at = open_page(PREDICTION, {"sample": "astronaut", "class": "3"})
     assert at.selectbox(key="pred_class").value == 3  # the deep-linked class is explained
     at.toggle(key="pred_occlusion").set_value(True).run()
     assert not at.exception and len(at.image) == 4  # the view, Grad-CAM, saliency, occlusion
-    _open(FEATURES, {"sample": "astronaut", "layer": "C3"})
+    open_page(FEATURES, {"sample": "astronaut", "layer": "C3"})
     assert shared_model(ModelKey("article", "random", "cpu")) is model
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -189,12 +174,12 @@ def test_pages_leave_the_shared_model_as_they_found_it():
 @pytest.mark.parametrize("page", [FEATURES, FILTERS, PREDICTION])
 def test_weights_that_do_not_load_are_a_message(page, monkeypatch, tmp_path):
     monkeypatch.setenv("ALEXNET_WEIGHTS", str(tmp_path / "missing.pth"))  # set by whoever runs the server
-    at = _open(page)
+    at = open_page(page)
     assert at.error and "missing.pth" in at.error[0].value
 
 
 def test_switching_variant_keeps_the_view_valid():
-    at = _open(FEATURES, {"layer": "C1", "channel": "90"})
+    at = open_page(FEATURES, {"layer": "C1", "channel": "90"})
     assert at.number_input(key="fm_channel").value == 90
     at.selectbox(key="variant").set_value("torchvision").run()  # its C1 has 64 channels
     assert not at.exception and not at.error
@@ -207,7 +192,7 @@ def test_switching_variant_keeps_the_view_valid():
 
 def test_a_new_link_in_the_same_session_shows_its_view():
     """A session that is sent a new address (as a load test or a shared link in one tab does) follows it."""
-    at = _upload(_open(FEATURES), "photo.png", _png())
+    at = _upload(open_page(FEATURES), "photo.png", _png())
     at.query_params.update({"layer": "C5", "channel": "7", "sample": "rocket"})
     at.run()
     assert at.selectbox(key="fm_layer").value == "C5" and at.number_input(key="fm_channel").value == 7
@@ -220,7 +205,7 @@ def test_a_new_link_in_the_same_session_shows_its_view():
 
 
 def test_a_class_outside_the_top_5_gets_its_own_probability_and_rank():
-    at = _open(PREDICTION, {"sample": "cat"})
+    at = open_page(PREDICTION, {"sample": "cat"})
     top = [int(re.search(r"#(\d+)", o).group(1)) for o in at.selectbox(key="pred_class").options[:5]]
     outside = next(i for i in range(1000) if i not in top)
     at.selectbox(key="pred_class").set_value(outside).run()
@@ -235,7 +220,7 @@ def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
 
     assert blur_note((100, 63), "article") is not None and "4.1×" in blur_note((100, 63), "article")
     assert blur_note((64, 400), "article") is None  # 256 / 64 = 4: not more than 4×
-    at = _upload(_open(FEATURES), "tiny.png", _png(40, 30))
+    at = _upload(open_page(FEATURES), "tiny.png", _png(40, 30))
     assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
-    big = _upload(_open(FEATURES), "photo.png", _png())
+    big = _upload(open_page(FEATURES), "photo.png", _png())
     assert not any("enlarged blur" in i.value for i in big.info)

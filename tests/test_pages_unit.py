@@ -7,27 +7,16 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_pages_image import FEATURES, FILTERS, PAGE_DIR
+from tests.conftest import PAGE_DIR, open_page
+from tests.test_pages_image import FEATURES, FILTERS
 
-APP = "../streamlit_app.py"
 UNIT = f"{PAGE_DIR}/unit.py"
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
-    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+def _offline(random_weights_on_cpu, monkeypatch, tmp_path):
     monkeypatch.setenv("ALEXNET_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("ALEXNET_INDEX", raising=False)
-
-
-def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _texts(at: AppTest) -> str:
@@ -36,7 +25,7 @@ def _texts(at: AppTest) -> str:
 
 
 def test_a_deep_link_opens_the_unit_and_says_random_weights_mean_nothing() -> None:
-    at = _open(UNIT, {"layer": "C3", "channel": "17"})
+    at = open_page(UNIT, {"layer": "C3", "channel": "17"})
     assert at.selectbox(key="unit_layer").value == "C3" and at.number_input(key="unit_channel").value == 17
     assert any("random" in w.value for w in at.warning)
     text = _texts(at)
@@ -49,11 +38,11 @@ def test_a_deep_link_opens_the_unit_and_says_random_weights_mean_nothing() -> No
 
 @pytest.mark.slow
 def test_the_feature_visualisation_is_computed_once_then_read_from_disk() -> None:
-    at = _open(UNIT, {"layer": "C1", "channel": "4"})
+    at = open_page(UNIT, {"layer": "C1", "channel": "4"})
     at.button(key="unit_compute").click().run()
     assert not at.exception
     assert "An image optimised to excite C1 channel 4" in _texts(at)
-    again = _open(UNIT, {"layer": "C1", "channel": "4"})  # a new session: the server's disk cache answers
+    again = open_page(UNIT, {"layer": "C1", "channel": "4"})  # a new session: the server's disk cache answers
     assert "An image optimised to excite C1 channel 4" in _texts(again)
     assert not [b for b in again.button if b.key == "unit_compute"]
     assert "colour picture" in _texts(again)  # C1's kernel in colour
@@ -62,7 +51,7 @@ def test_the_feature_visualisation_is_computed_once_then_read_from_disk() -> Non
 
 
 def test_a_pooling_layer_has_no_kernel_and_the_paper_network_knocks_out_a_gpu() -> None:
-    at = _open(UNIT, {"layer": "S4", "channel": "3", "variant": "paper"})
+    at = open_page(UNIT, {"layer": "S4", "channel": "3", "variant": "paper"})
     assert "pooling layer: it has no weights" in _texts(at)
     at.radio(key="unit_knock").set_value("tower1").run()
     assert not at.exception and "setting 128 channels of S4" in _texts(at)
@@ -75,7 +64,7 @@ def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
 
     index = build_index(SAMPLES_DIR, variant="article", weights="random", k=3, workers=0)
     monkeypatch.setenv("ALEXNET_INDEX", str(save_index(index, tmp_path / "samples.npz")))
-    at = _open(UNIT, {"layer": "C5", "channel": "2"})
+    at = open_page(UNIT, {"layer": "C5", "channel": "2"})
     text = _texts(at)
     assert "The 3 images of 4 in **samples.npz** where C5 channel 2 fires most" in text
     best = index.top("C5", 2)[0]
@@ -89,9 +78,9 @@ def _link_query(at: AppTest) -> dict[str, str]:
 
 
 def test_the_feature_map_and_filter_pages_link_to_the_unit() -> None:
-    at = _open(FEATURES, {"layer": "C3", "channel": "5"})
+    at = open_page(FEATURES, {"layer": "C3", "channel": "5"})
     assert _link_query(at) == {"layer": "C3", "channel": "5", "variant": "article"}
-    at = _open(FILTERS, {"layer": "C5"})
+    at = open_page(FILTERS, {"layer": "C5"})
     at.number_input(key="flt_kernel").set_value(7).run()
     assert _link_query(at) == {"layer": "C5", "channel": "7", "variant": "article"}
 
@@ -100,12 +89,12 @@ def test_the_feature_map_and_filter_pages_link_to_the_unit() -> None:
 def test_the_torchvision_network_and_a_broken_offered_index(layer, tmp_path, monkeypatch) -> None:
     (tmp_path / "broken.npz").write_bytes(b"not an index")
     monkeypatch.setenv("ALEXNET_INDEX", str(tmp_path / "broken.npz"))
-    at = _open(UNIT, {"layer": layer, "channel": "3", "variant": "torchvision"})
+    at = open_page(UNIT, {"layer": layer, "channel": "3", "variant": "torchvision"})
     assert not at.error and "No dataset index" in at.info[0].value and len(at.dataframe) == 1
 
 
 def test_a_class_logit_is_a_unit_too() -> None:
-    at = _open(UNIT, {"layer": "F11", "channel": "281"})
+    at = open_page(UNIT, {"layer": "F11", "channel": "281"})
     assert at.selectbox(key="unit_layer").value == "F11"
     text = _texts(at)
     assert "logit (score before the softmax) of class **tabby**" in text

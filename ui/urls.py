@@ -5,7 +5,7 @@ when a widget is first drawn: a session sent a new link shows that view.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -81,3 +81,9 @@ def describe(options: list) -> str:
             return f"{ordered[0]}–{ordered[-1]}"
     shown = ", ".join(map(str, options[:12]))
     return shown + (", …" if len(options) > 12 else "")
+
+
+def unit_page_link(where: Any, variant: str, layer: str, channel: int, label: str, help: str) -> None:
+    """A link to the unit page for (layer, channel) in `where` (st or a column): the address is written once."""
+    where.page_link("app_pages/unit.py", label=label, icon=":material/center_focus_strong:",
+                    query_params={"layer": layer, "channel": str(channel), "variant": variant}, help=help)
