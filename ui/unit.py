@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +40,30 @@ def featvis(key: ModelKey, layer: str, channel: int, settings: Settings = DEFAUL
     return load_cached(shared_model(key), layer, channel, settings)
 
 
+# One optimisation costs seconds to minutes of every core (a class logit runs the whole network 256
+# times), and any visitor can press the button in many sessions at once: like the lab's "Verify",
+# at most FEATVIZ_SLOTS run per process (set by whoever runs the server); the rest wait, then are told.
+FEATVIZ_SLOTS = max(1, int(os.environ.get("ALEXNET_FEATVIZ_SLOTS", "1")))
+FEATVIZ_WAIT_S = 60.0
+_FEATVIZ_SLOT = threading.BoundedSemaphore(FEATVIZ_SLOTS)
+
+
 def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
                     settings: Settings = DEFAULT) -> FeatureVis:
-    """Optimise the picture now (seconds) and store it in the disk cache for every later visit."""
+    """Optimise the picture now (seconds) and store it in the disk cache for every later visit.
+
+    Waits for a free slot first; a unit another visitor just computed is then read from the disk cache.
+    """
+    from alexnet_viz.errors import AlexVizError
     from alexnet_viz.featviz import cached_visualize
 
-    return cached_visualize(shared_model(key), layer, channel, settings, progress=progress)
+    if not _FEATVIZ_SLOT.acquire(timeout=FEATVIZ_WAIT_S):
+        raise AlexVizError("Other visitors' feature visualisations are being computed right now; try again in a "
+                           "minute (pictures already computed show at once).")
+    try:
+        return cached_visualize(shared_model(key), layer, channel, settings, progress=progress)
+    finally:
+        _FEATVIZ_SLOT.release()
 
 
 def featvis_png(vis: FeatureVis) -> bytes:
