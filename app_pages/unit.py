@@ -155,12 +155,19 @@ overlay, knock = st.columns([1, 1.3])
 overlay.image(analysis.channel_overlay_jpeg(ref, ctx.key, name, channel), width="stretch", output_format="JPEG",
               caption=f"{name} channel {channel} over the image the network sees (strongest unit "
                       f"{float(post.max()):.3g}, mean {float(post.mean()):.3g}).")
-options = {"channel": f"channel {channel} only"}
+options = {"channel": f"channel {channel} only", "several": f"channel {channel} and others"}
 n_towers = towers(ctx.spec)
 for t in range(n_towers if n_towers > 1 else 0):
     options[f"tower{t}"] = f"all of GPU {t + 1}'s half of {name}"
 what = knock.radio("Knock out", list(options), format_func=options.get, key="unit_knock", horizontal=True)
-zeroed = (channel,) if what == "channel" else tower_channels(ctx.spec, name, int(what[-1]))
+if what.startswith("tower"):
+    zeroed = tower_channels(ctx.spec, name, int(what[-1]))
+elif what == "several":
+    more = knock.multiselect(f"Other channels of {name} to knock out with it", [c for c in range(channels)
+                             if c != channel], key="unit_more", placeholder="Choose channels")
+    zeroed = tuple(sorted({channel, *more}))
+else:
+    zeroed = (channel,)
 result = or_stop(unit.ablation, ref, ctx.key, name, zeroed)
 rows = {s.index: s for s in (*result.before, *result.after)}
 knock.dataframe({"class": [s.label for s in rows.values()],
