@@ -136,3 +136,23 @@ def test_a_class_logit_is_a_unit_too() -> None:
     assert "No picture for F11 class 281 yet" in text and "a minute or two" in text
     assert "For this image the network gives **tabby** a logit of" in text
     assert not at.dataframe  # no ablation table, no kernel, no patches for a class
+
+
+def test_a_fully_connected_unit_is_a_unit_too() -> None:
+    """F9 and F10 units: a feature visualisation, no dataset patch, F9's weights as the S8 maps it reads."""
+    import numpy as np
+
+    from alexnet_viz.weights import load_model
+
+    at = _open(UNIT, {"layer": "F9", "channel": "5"})
+    text = _texts(at)
+    assert "F9 is a fully connected layer of 4096 units; each reads all 9,216 outputs" in text
+    assert "No picture for F9 unit 5 yet" in text and "a minute or two" in text
+    assert "there is no patch to show" in text and not at.info
+    w = load_model("article", "random", device="cpu").weight("F9")[5].detach().numpy().reshape(256, 36)
+    strongest = np.argsort(-np.linalg.norm(w, axis=1), kind="stable")[:8]  # S8's 256 maps of 6x6, flattened C-major
+    assert f"S8 channels {', '.join(map(str, strongest))}:" in text
+    assert "For this image F9 unit 5 is" in text and "rank" in text
+    assert len(at.dataframe) == 1 and "setting 1 unit of F9" in text
+    at = _open(UNIT, {"layer": "F10", "channel": "7"})
+    assert not at.exception and "F10 unit 7 has 4,096 weights" in _texts(at) and len(at.dataframe) == 1

@@ -35,3 +35,36 @@ def test_a_second_visitor_waits_for_the_slot_then_is_told(monkeypatch: pytest.Mo
     first.join(30)
     assert results == ["C3:1"] and calls == [("C3", 1)]  # the refused visitor never started an optimisation
     assert unit.compute_featvis(key, "C3", 2, print) == "C3:2"  # the slot is free again afterwards
+
+
+PHONE_COLUMN = 358  # px: a 390-px phone viewport less Streamlit's side padding (measured in screenshots)
+
+
+@pytest.mark.parametrize("variant", ["article", "paper", "torchvision"])
+def test_kernel_pictures_fit_a_phone(variant: str) -> None:
+    """Each conv kernel view, and F9's, is drawn at a fixed width: it must fit the phone's column, not overflow it."""
+    from alexnet_viz.bookkeeping import ledger
+
+    key = ModelKey(variant, "random")
+    for row in ledger(variant).rows:
+        view = unit.kernel_view(key, row.name, 1)
+        if row.kind in ("conv",) or row.name == "F9":
+            assert view is not None and view.width <= PHONE_COLUMN, (row.name, view and view.width)
+        else:
+            assert view is None, row.name
+
+
+def test_feature_visualisation_sets_and_patch_mosaics_fit_a_phone() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from alexnet_viz import mosaic
+    from alexnet_viz.featviz import FeatureVis, Settings
+
+    four = FeatureVis("C3", 0, np.zeros((4, 128, 128, 3), np.uint8), (0.0,) * 4, 0.0, Settings(batch=4))
+    assert Image.open(io.BytesIO(unit.featvis_png(four))).width <= PHONE_COLUMN
+    sixteen = mosaic.tile_rgb(np.zeros((16, unit.PATCH, unit.PATCH, 3), np.uint8), cols=unit.PATCH_COLS,
+                              gap=unit.PATCH_GAP)  # a 16-image index's mosaic, as patches() lays it out
+    assert sixteen.image.shape[1] <= PHONE_COLUMN
