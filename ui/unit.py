@@ -123,8 +123,8 @@ def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
     top = np.argsort(-norms, kind="stable")[:SLICES]
     offset = (channel // (w.shape[0] // groups)) * k.shape[0] if groups > 1 else 0  # the tower's first input
     values = mosaic.normalise(k[top], "layer", symmetric=True)
-    # two rows of four ~80-px tiles: about 320 px wide, inside a phone's column (one row of eight overflowed it)
-    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES // 2, gap=2, scale=max(4, 80 // k.shape[-1]))
+    # two rows of four ~80-px tiles, 6 px apart: about 340 px wide, inside a phone's column (eight in a row overflowed)
+    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES // 2, gap=6, scale=max(4, 80 // k.shape[-1]))
     return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=tuple(int(i) + offset for i in top),
                       norms=tuple(float(norms[i]) for i in top), side=k.shape[-1])
 
