@@ -99,7 +99,7 @@ def test_random_is_seeded_and_labelled() -> None:
     assert not a.training and a.provenance.source == "random" and a.provenance.seed == 3
     assert a.provenance.sha256 is None and a.provenance.accuracy is None
     assert "untrained" in a.provenance.describe() and "seed 3" in a.provenance.describe()
-    assert a.provenance.as_dict()["variant"] == "tiny"
+    assert a.provenance.variant == "tiny"
 
 
 @pytest.mark.parametrize("kind", ["pth", "pt_wrapped", "safetensors", "module_prefixed"])
