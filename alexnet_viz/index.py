@@ -240,11 +240,26 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
                  errors=tuple((os.path.relpath(p, root), e) for p, e in errors), layers=layers, precision=precision)
 
 
+def _out_path(out: str | Path) -> Path:
+    path = Path(out)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _check_writable(out: str | Path) -> None:
+    """Refuse an --out that cannot be written before the folder is read (50,000 images take a while)."""
+    parent = _out_path(out).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AlexVizError(f"Cannot write {_out_path(out)} ({exc.strerror or exc}); choose a writable --out path.") \
+            from exc
+    if not os.access(parent, os.W_OK):
+        raise AlexVizError(f"Cannot write into {parent}; choose a writable --out path.")
+
+
 def save_index(index: Index, out: str | Path) -> Path:
     """Write the index as one compressed .npz (plain arrays; JSON for the header)."""
-    path = Path(out)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = _out_path(out)
     header = {"format": FORMAT, "variant": index.variant, "weights": index.weights, "input_size": index.input_size,
               "k": index.k, "root": index.root, "layers": list(index.layers), "precision": index.precision}
     arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(header)),
@@ -287,6 +302,8 @@ def offered() -> list[Path]:
 
 def run(folder: str, out: str, **options) -> int:
     """The command: build, save on rank 0, say what was done."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        _check_writable(out)
     index = build_index(folder, **options)
     if index is None:
         return 0

@@ -104,6 +104,15 @@ def test_bf16_indexes_with_the_cpus_bf16_units_and_says_so(built, folder, tmp_pa
         build_index(folder / "does-not-exist", variant=tiny(), weights="random", precision="fp8")
 
 
+def test_an_unwritable_out_is_refused_before_any_image_is_read(folder, tmp_path, monkeypatch) -> None:
+    import alexnet_viz.index as index_module
+
+    monkeypatch.setattr(index_module, "build_index", lambda *a, **k: pytest.fail("indexed before checking --out"))
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(AlexVizError, match="writable --out"):
+        index_module.run(str(folder), str(tmp_path / "a-file" / "index.npz"))
+
+
 def test_not_a_folder_is_a_library_error(tmp_path) -> None:
     with pytest.raises(AlexVizError, match="folder"):
         build_index(tmp_path / "missing", variant=tiny(), weights="random")
