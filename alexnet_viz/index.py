@@ -30,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .errors import AlexVizError
-from .explain import twin
+from .casting import cast_input, dtype_of, twin
 from .featviz import weights_id
 from .bookkeeping import ledger
 from .model import AlexNet
@@ -71,6 +71,7 @@ class Index:
     files: tuple[str, ...]  # relative to root; an image's number is its place here
     errors: tuple[tuple[str, str], ...]  # (file, why) for files that could not be read
     layers: dict[str, LayerTop]
+    precision: str = "float32"  # what the forward passes ran in (precision.PRECISIONS)
 
     def top(self, layer: str, channel: int) -> list[tuple[Path, float, tuple[int, int, int, int]]]:
         """(image path, activation, box) of the channel's top images, best first."""
@@ -123,9 +124,13 @@ def spatial_layers(model: AlexNet) -> dict[str, int]:
     return {r.name: r.out_shape[0] for r in book.rows if r.kind != "fc"}
 
 
-def index_batches(model: AlexNet, batches, tracker: Tracker) -> None:
-    """Run (ids, batch) pairs through a twin of the model, folding every indexed layer into `tracker`."""
-    net = twin(model)
+def index_batches(model: AlexNet, batches, tracker: Tracker, precision: str = "float32") -> None:
+    """Run (ids, batch) pairs through a twin of the model, folding every indexed layer into `tracker`.
+
+    Batch work: the twin holds the weights cast once to `precision` with channels_last convolutions
+    (bf16 uses the CPU's bf16 units), and each batch is cast to match.
+    """
+    net = twin(model, precision)
     modules = {name: net.get_submodule(list(net.part_paths(name).values())[-1]) for name in tracker.state}
     last = list(tracker.state)[-1]
     current: list[np.ndarray] = []
@@ -145,7 +150,7 @@ def index_batches(model: AlexNet, batches, tracker: Tracker) -> None:
             for ids, batch in batches:
                 current[:] = [np.asarray(ids)]
                 try:
-                    net(batch.to(device))
+                    net(cast_input(batch.to(device), precision))
                 except _Done:
                     pass
     finally:
@@ -180,11 +185,12 @@ def _distributed() -> tuple[int, int]:
 
 
 def build_index(folder: str | Path, *, variant: str | Spec = "article", weights: str | None = None,
-                device: str | None = None, k: int = 16, batch_size: int = 32, workers: int | None = None
-                ) -> Index | None:
+                device: str | None = None, k: int = 16, batch_size: int = 32, workers: int | None = None,
+                precision: str = "float32") -> Index | None:
     """Index every image under `folder`; under torchrun, rank 0 returns the merged index, others None."""
     if k < 1 or batch_size < 1 or (workers is not None and workers < 0):
         raise AlexVizError("--top-k and --batch-size must be at least 1, --workers at least 0.")
+    dtype_of(precision)  # an unknown name fails before any file is read
     root = Path(folder)
     if not root.is_dir():
         raise AlexVizError(f"{folder} is not a folder; index takes a folder of images.")
@@ -213,7 +219,7 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
                 bar.update(len(local) + len(failed))
 
     if mine:
-        index_batches(model, batches(), tracker)
+        index_batches(model, batches(), tracker, precision)
     if world > 1:
         import torch.distributed as dist
 
@@ -231,16 +237,31 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
               for name, (v, i, u) in tracker.state.items()}
     return Index(variant=model.spec.name, weights=weights_id(model), input_size=model.spec.input_size, k=k,
                  root=str(root.resolve()), files=tuple(os.path.relpath(f, root) for f in files),
-                 errors=tuple((os.path.relpath(p, root), e) for p, e in errors), layers=layers)
+                 errors=tuple((os.path.relpath(p, root), e) for p, e in errors), layers=layers, precision=precision)
+
+
+def _out_path(out: str | Path) -> Path:
+    path = Path(out)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _check_writable(out: str | Path) -> None:
+    """Refuse an --out that cannot be written before the folder is read (50,000 images take a while)."""
+    parent = _out_path(out).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AlexVizError(f"Cannot write {_out_path(out)} ({exc.strerror or exc}); choose a writable --out path.") \
+            from exc
+    if not os.access(parent, os.W_OK):
+        raise AlexVizError(f"Cannot write into {parent}; choose a writable --out path.")
 
 
 def save_index(index: Index, out: str | Path) -> Path:
     """Write the index as one compressed .npz (plain arrays; JSON for the header)."""
-    path = Path(out)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = _out_path(out)
     header = {"format": FORMAT, "variant": index.variant, "weights": index.weights, "input_size": index.input_size,
-              "k": index.k, "root": index.root, "layers": list(index.layers)}
+              "k": index.k, "root": index.root, "layers": list(index.layers), "precision": index.precision}
     arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(header)),
                                      "files": np.array(index.files, dtype=str),
                                      "errors": np.array(index.errors, dtype=str).reshape(-1, 2)}
@@ -266,7 +287,8 @@ def load_index(path: str | Path) -> Index:
                       for name in header["layers"]}
             return Index(variant=header["variant"], weights=header["weights"], input_size=header["input_size"],
                          k=header["k"], root=header["root"], files=tuple(str(f) for f in data["files"]),
-                         errors=tuple((str(a), str(b)) for a, b in data["errors"]), layers=layers)
+                         errors=tuple((str(a), str(b)) for a, b in data["errors"]), layers=layers,
+                         precision=str(header.get("precision", "float32")))
     except (OSError, KeyError, ValueError) as exc:
         if isinstance(exc, AlexVizError):
             raise
@@ -280,6 +302,8 @@ def offered() -> list[Path]:
 
 def run(folder: str, out: str, **options) -> int:
     """The command: build, save on rank 0, say what was done."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        _check_writable(out)
     index = build_index(folder, **options)
     if index is None:
         return 0

@@ -222,6 +222,10 @@ def running(replicas: int = 2, *, port: int = 8501, bind: str = "127.0.0.1", run
     """Start `replicas` Streamlit processes and HAProxy in front of them; stop all on exit."""
     if replicas < 1:
         raise ServeError("--replicas must be at least 1.")
+    if not APP.is_file():  # an installed wheel holds the library only: replicas would die at start, one by one
+        raise ServeError(f"{APP} is missing: serve runs the app from a checkout of the repository "
+                         "(streamlit_app.py, app_pages/ and ui/ beside alexnet_viz/); the installed package "
+                         "holds the library and the CLI only. Run `python -m alexnet_viz serve` in a clone.")
     haproxy = shutil.which(HAPROXY)
     if haproxy is None:
         raise ServeError("haproxy is not installed; on Debian or Ubuntu: sudo apt-get install haproxy "

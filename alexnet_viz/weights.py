@@ -10,7 +10,7 @@ scores) lives in one object, pretrained.IMAGENET1K_V1. Every model returned carr
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -56,9 +56,6 @@ class Provenance:
         if self.note:
             parts.append(self.note)
         return " · ".join(parts)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def imagenet_path(cache_dir: str | Path | None = None) -> Path:

@@ -91,6 +91,28 @@ def test_workers_do_not_change_the_index(built, folder) -> None:
         assert np.array_equal(forked.layers[layer].images, top.images)
 
 
+def test_bf16_indexes_with_the_cpus_bf16_units_and_says_so(built, folder, tmp_path) -> None:
+    """Batch work takes --precision bf16: the same top images up to bf16's rounding, recorded in the file."""
+    fast = build_index(folder, variant=tiny(), weights="random", k=3, batch_size=4, workers=0, precision="bf16")
+    assert built.precision == "float32" and fast.precision == "bf16"
+    for layer, top in built.layers.items():
+        got = fast.layers[layer].values
+        assert not np.array_equal(got, top.values)  # really computed in bf16, not the float32 pass again
+        np.testing.assert_allclose(got, top.values, rtol=0.05, atol=0.05)
+    assert load_index(save_index(fast, tmp_path / "bf16")).precision == "bf16"
+    with pytest.raises(AlexVizError, match="precision"):
+        build_index(folder / "does-not-exist", variant=tiny(), weights="random", precision="fp8")
+
+
+def test_an_unwritable_out_is_refused_before_any_image_is_read(folder, tmp_path, monkeypatch) -> None:
+    import alexnet_viz.index as index_module
+
+    monkeypatch.setattr(index_module, "build_index", lambda *a, **k: pytest.fail("indexed before checking --out"))
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(AlexVizError, match="writable --out"):
+        index_module.run(str(folder), str(tmp_path / "a-file" / "index.npz"))
+
+
 def test_not_a_folder_is_a_library_error(tmp_path) -> None:
     with pytest.raises(AlexVizError, match="folder"):
         build_index(tmp_path / "missing", variant=tiny(), weights="random")

@@ -27,7 +27,10 @@ def test_wheel_holds_the_library_and_its_console_script(tmp_path: Path) -> None:
     names = zipfile.ZipFile(_wheel(tmp_path)).namelist()
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"alexnet_viz"}
-    assert "alexnet_viz/cli.py" in names
+    shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "alexnet_viz").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    assert "alexnet_viz/train/loop.py" in shipped  # subpackages too: `alexnet-viz train` imports them
+    assert shipped <= set(names), sorted(shipped - set(names))
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "alexnet-viz = alexnet_viz.cli:main" in zipfile.ZipFile(_wheel(tmp_path / "again")).read(entry).decode()
 
@@ -46,7 +49,8 @@ def test_installed_package_runs_outside_the_repo(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([str(venv / "bin" / "python"), "-c",
-                          "import alexnet_viz, sys; from alexnet_viz.cli import main; print(alexnet_viz.__file__); "
+                          "import alexnet_viz, alexnet_viz.train.loop, sys; from alexnet_viz.cli import main; "
+                          "print(alexnet_viz.__file__); "
                           "sys.exit(main(['summary', '--variant', 'paper', '--format', 'csv']))"],
                          cwd=tmp_path, env=env, check=True, capture_output=True, text=True).stdout
     assert str(site) in out.splitlines()[0]

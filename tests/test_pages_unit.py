@@ -57,6 +57,30 @@ def test_a_pooling_layer_has_no_kernel_and_the_paper_network_knocks_out_a_gpu() 
     assert not at.exception and "setting 128 channels of S4" in _texts(at)
 
 
+def test_several_channels_are_knocked_out_together() -> None:
+    """The page's numbers are the library's for channels 3, 5 and 9 of the default sample, recomputed here."""
+    import torch
+
+    from alexnet_viz.ablate import ablate
+    from alexnet_viz.images import load_image, to_tensor
+    from alexnet_viz.weights import load_model
+    from ui.image_input import DEFAULT_SAMPLE, SAMPLES, SAMPLES_DIR
+
+    at = _open(UNIT, {"layer": "C3", "channel": "3"})
+    at.radio(key="unit_knock").set_value("several").run()
+    at.multiselect(key="unit_more").set_value([9, 5]).run()
+    assert not at.exception and "setting 3 channels of C3" in _texts(at)
+    shown = at.dataframe[0].value
+    x = to_tensor(load_image(SAMPLES_DIR / SAMPLES[DEFAULT_SAMPLE][0]), "article")
+    expected = ablate(load_model("article", "random", device="cpu"), x, "C3", (3, 5, 9))
+    rows = {s.label: s for s in (*expected.before, *expected.after)}
+    assert list(shown["class"]) == list(rows)
+    assert torch.allclose(torch.tensor(list(shown["after"]), dtype=torch.float64),
+                          torch.tensor([s.after * 100 for s in rows.values()], dtype=torch.float64), atol=1e-3)
+    one = ablate(load_model("article", "random", device="cpu"), x, "C3", (3,))
+    assert [s.after for s in one.before] != [s.after for s in expected.before]  # the others really were zeroed
+
+
 @pytest.mark.slow
 def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
     from alexnet_viz.index import build_index, save_index
@@ -101,3 +125,23 @@ def test_a_class_logit_is_a_unit_too() -> None:
     assert "No picture for F11 class 281 yet" in text and "a minute or two" in text
     assert "For this image the network gives **tabby** a logit of" in text
     assert not at.dataframe  # no ablation table, no kernel, no patches for a class
+
+
+def test_a_fully_connected_unit_is_a_unit_too() -> None:
+    """F9 and F10 units: a feature visualisation, no dataset patch, F9's weights as the S8 maps it reads."""
+    import numpy as np
+
+    from alexnet_viz.weights import load_model
+
+    at = _open(UNIT, {"layer": "F9", "channel": "5"})
+    text = _texts(at)
+    assert "F9 is a fully connected layer of 4096 units; each reads all 9,216 outputs" in text
+    assert "No picture for F9 unit 5 yet" in text and "a minute or two" in text
+    assert "there is no patch to show" in text and not at.info
+    w = load_model("article", "random", device="cpu").weight("F9")[5].detach().numpy().reshape(256, 36)
+    strongest = np.argsort(-np.linalg.norm(w, axis=1), kind="stable")[:8]  # S8's 256 maps of 6x6, flattened C-major
+    assert f"S8 channels {', '.join(map(str, strongest))}:" in text
+    assert "For this image F9 unit 5 is" in text and "rank" in text
+    assert len(at.dataframe) == 1 and "setting 1 unit of F9" in text
+    at = _open(UNIT, {"layer": "F10", "channel": "7"})
+    assert not at.exception and "F10 unit 7 has 4,096 weights" in _texts(at) and len(at.dataframe) == 1

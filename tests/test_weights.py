@@ -99,7 +99,7 @@ def test_random_is_seeded_and_labelled() -> None:
     assert not a.training and a.provenance.source == "random" and a.provenance.seed == 3
     assert a.provenance.sha256 is None and a.provenance.accuracy is None
     assert "untrained" in a.provenance.describe() and "seed 3" in a.provenance.describe()
-    assert a.provenance.as_dict()["variant"] == "tiny"
+    assert a.provenance.variant == "tiny"
 
 
 @pytest.mark.parametrize("kind", ["pth", "pt_wrapped", "safetensors", "module_prefixed"])
@@ -376,6 +376,11 @@ def test_weights_are_memory_mapped_so_processes_share_them(tmp_path) -> None:
     assert str(mapped) in Path("/proc/self/maps").read_text()
     model = load_model(TINY, mapped)
     _assert_same(model, state)
+    # Shared only if the model's own parameters still live in the mapping (a copy would cost every process)
+    spans = [tuple(int(x, 16) for x in line.split()[0].split("-"))
+             for line in Path("/proc/self/maps").read_text().splitlines() if line.endswith(str(mapped))]
+    outside = [k for k, t in model.state_dict().items() if not any(a <= t.data_ptr() < b for a, b in spans)]
+    assert outside == []
     old = read_state_dict(legacy)
     assert str(legacy) not in Path("/proc/self/maps").read_text()
     assert all(torch.equal(old[k], state[k]) and torch.equal(got[k], state[k]) for k in state)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,17 +40,38 @@ def featvis(key: ModelKey, layer: str, channel: int, settings: Settings = DEFAUL
     return load_cached(shared_model(key), layer, channel, settings)
 
 
+# One optimisation costs seconds to minutes of every core (a class logit runs the whole network 256
+# times), and any visitor can press the button in many sessions at once: like the lab's "Verify",
+# at most FEATVIZ_SLOTS run per process (set by whoever runs the server); the rest wait, then are told.
+FEATVIZ_SLOTS = max(1, int(os.environ.get("ALEXNET_FEATVIZ_SLOTS", "1")))
+FEATVIZ_WAIT_S = 60.0
+_FEATVIZ_SLOT = threading.BoundedSemaphore(FEATVIZ_SLOTS)
+
+
 def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
                     settings: Settings = DEFAULT) -> FeatureVis:
-    """Optimise the picture now (seconds) and store it in the disk cache for every later visit."""
+    """Optimise the picture now (seconds) and store it in the disk cache for every later visit.
+
+    Waits for a free slot first; a unit another visitor just computed is then read from the disk cache.
+    """
+    from alexnet_viz.errors import AlexVizError
     from alexnet_viz.featviz import cached_visualize
 
-    return cached_visualize(shared_model(key), layer, channel, settings, progress=progress)
+    if not _FEATVIZ_SLOT.acquire(timeout=FEATVIZ_WAIT_S):
+        raise AlexVizError("Other visitors' feature visualisations are being computed right now; try again in a "
+                           "minute (pictures already computed show at once).")
+    try:
+        return cached_visualize(shared_model(key), layer, channel, settings, progress=progress)
+    finally:
+        _FEATVIZ_SLOT.release()
+
+
+FEATVIS_COLS = 2  # a diversity set as 2 x 2: four 128-px images in a row would be wider than a phone
 
 
 def featvis_png(vis: FeatureVis) -> bytes:
-    """The optimised images side by side, as PNG (lossless: the pattern is the point)."""
-    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, cols=len(vis.images), gap=4).image)
+    """The optimised images, two to a row, as PNG (lossless: the pattern is the point)."""
+    return mosaic.png_bytes(mosaic.tile_rgb(vis.images, cols=min(FEATVIS_COLS, len(vis.images)), gap=4).image)
 
 
 @dataclass(frozen=True)
@@ -60,26 +82,51 @@ class KernelView:
     width: int  # pixels: pages draw it at this size (a long caption would stretch "content")
     inputs: tuple[int, ...] | None
     norms: tuple[float, ...]
+    side: int  # each tile is side x side weights
+
+
+def _fc_unit_weights(key: ModelKey, layer: str, channel: int) -> np.ndarray | None:
+    """A fully connected unit's weights laid out as the (C, H, W) maps it reads, when it reads maps (F9)."""
+    from alexnet_viz.bookkeeping import ledger
+
+    model = shared_model(key)
+    rows = ledger(model.spec).rows
+    maps = [r.out_shape for r in rows if r.kind != "fc"][-1]
+    row = next(r for r in rows if r.name == layer)
+    if row.in_shape[0] != int(np.prod(maps)):  # F10, F11: a vector in, no layout to draw
+        return None
+    # torch.flatten of (C, H, W) maps is what the layer reads, so its weights reshape back the same way
+    return model.weight(layer)[channel].detach().float().cpu().numpy().reshape(maps)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
-    """C1's kernel in colour; a deeper kernel's strongest input slices (by L2 norm); None for a pool."""
-    w = kernels(key).get(layer)
-    if w is None:
-        return None
-    k = w[channel]
+    """C1's kernel in colour; a deeper kernel's (or F9 unit's) strongest input slices (by L2 norm); None for a
+    pool or a fully connected unit that reads a plain vector."""
+    groups = shared_model(key).spec.layer(layer).groups
+    if shared_model(key).spec.layer(layer).kind == "fc":
+        k = _fc_unit_weights(key, layer, channel)
+        if k is None:
+            return None
+        w = k[None]  # one "kernel" of (C, H, W) weights; its shared colour range is its own
+        channel, groups = 0, 1  # every unit reads all the maps
+    else:
+        found = kernels(key).get(layer)
+        if found is None:
+            return None
+        w, k = found, found[channel]
     if k.shape[0] == 3:
         tiles = mosaic.kernel_tiles(w, kernels=range(channel, channel + 1), scale=max(4, 220 // k.shape[-1]))
-        return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=None, norms=(float(np.linalg.norm(k)),))
+        return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=None, norms=(float(np.linalg.norm(k)),),
+                          side=k.shape[-1])
     norms = np.linalg.norm(k.reshape(k.shape[0], -1), axis=1)
     top = np.argsort(-norms, kind="stable")[:SLICES]
-    groups = shared_model(key).spec.layer(layer).groups
     offset = (channel // (w.shape[0] // groups)) * k.shape[0] if groups > 1 else 0  # the tower's first input
     values = mosaic.normalise(k[top], "layer", symmetric=True)
-    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES, gap=2, scale=max(4, 48 // k.shape[-1]))
+    # two rows of four ~80-px tiles, 6 px apart: about 340 px wide, inside a phone's column (eight in a row overflowed)
+    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES // 2, gap=6, scale=max(4, 80 // k.shape[-1]))
     return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=tuple(int(i) + offset for i in top),
-                      norms=tuple(float(norms[i]) for i in top))
+                      norms=tuple(float(norms[i]) for i in top), side=k.shape[-1])
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner="Knocking the unit out…")
@@ -120,7 +167,7 @@ def indexes(key: ModelKey) -> dict[str, Index]:
     return found
 
 
-PATCH = 96  # pixels per patch in the mosaic
+PATCH, PATCH_COLS, PATCH_GAP = 86, 4, 3  # pixels per patch, patches per row, pixels between: 353 px fit a phone
 
 
 @dataclass(frozen=True)
@@ -153,10 +200,10 @@ def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches
         names.append(os.path.basename(Path(path)))
     if not tiles:
         return None
-    grid = mosaic.tile_rgb(np.stack(tiles), cols=min(4, len(tiles)), gap=3)
+    grid = mosaic.tile_rgb(np.stack(tiles), cols=min(PATCH_COLS, len(tiles)), gap=PATCH_GAP)
     return Patches(jpeg=mosaic.jpeg_bytes(grid.image), width=grid.image.shape[1], values=tuple(values),
                    names=tuple(names))
 
 
-__all__ = ["DEFAULT", "DIVERSE", "KernelView", "Patches", "ablation", "compute_featvis", "featvis", "featvis_png",
-           "indexes", "kernel_view", "patches"]
+__all__ = ["DEFAULT", "DIVERSE", "FEATVIS_COLS", "KernelView", "Patches", "ablation", "compute_featvis", "featvis",
+           "featvis_png", "indexes", "kernel_view", "patches"]
