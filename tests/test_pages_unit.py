@@ -66,7 +66,7 @@ def test_several_channels_are_knocked_out_together() -> None:
     from alexnet_viz.weights import load_model
     from ui.image_input import DEFAULT_SAMPLE, SAMPLES, SAMPLES_DIR
 
-    at = _open(UNIT, {"layer": "C3", "channel": "3"})
+    at = open_page(UNIT, {"layer": "C3", "channel": "3"})
     at.radio(key="unit_knock").set_value("several").run()
     at.multiselect(key="unit_more").set_value([9, 5]).run()
     assert not at.exception and "setting 3 channels of C3" in _texts(at)
@@ -133,7 +133,7 @@ def test_a_fully_connected_unit_is_a_unit_too() -> None:
 
     from alexnet_viz.weights import load_model
 
-    at = _open(UNIT, {"layer": "F9", "channel": "5"})
+    at = open_page(UNIT, {"layer": "F9", "channel": "5"})
     text = _texts(at)
     assert "F9 is a fully connected layer of 4096 units; each reads all 9,216 outputs" in text
     assert "No picture for F9 unit 5 yet" in text and "a minute or two" in text
@@ -143,5 +143,5 @@ def test_a_fully_connected_unit_is_a_unit_too() -> None:
     assert f"S8 channels {', '.join(map(str, strongest))}:" in text
     assert "For this image F9 unit 5 is" in text and "rank" in text
     assert len(at.dataframe) == 1 and "setting 1 unit of F9" in text
-    at = _open(UNIT, {"layer": "F10", "channel": "7"})
+    at = open_page(UNIT, {"layer": "F10", "channel": "7"})
     assert not at.exception and "F10 unit 7 has 4,096 weights" in _texts(at) and len(at.dataframe) == 1
