@@ -80,19 +80,27 @@ def saved_bytes(model: nn.Module, batch: int, input_size: int, seed: int = 0) ->
     """Bytes autograd saves for backward in one training-mode forward pass, each storage counted once."""
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     storages: dict[int, int] = {}
+    # Detached references keep every saved storage alive until the count is done, so a freed one's
+    # address cannot be reused and counted twice. pack returns nothing: returning the tensor itself
+    # ties it to its own grad_fn in a reference cycle that held ~1 GB per server process until a
+    # garbage collection happened to run (torch's saved_tensors_hooks docstring warns of this).
+    keep: list[torch.Tensor] = []
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
+    def pack(t: torch.Tensor) -> None:
         storage = t.untyped_storage()
         if storage.data_ptr() not in params:
             storages[storage.data_ptr()] = storage.nbytes()
-        return t
+        keep.append(t.detach())
+
+    def unpack(_: None) -> torch.Tensor:
+        raise RuntimeError("saved_bytes only counts; nothing here runs backward")
 
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, 3, input_size, input_size, generator=gen)
     was_training = model.training
     model.train()
     try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
             model(x)
     finally:
         model.train(was_training)

@@ -1,4 +1,6 @@
 """Training memory: autograd's saved tensors measured on a real model, and their linear scaling checked."""
+import gc
+
 import pytest
 import torch
 
@@ -27,6 +29,23 @@ def test_measurement_leaves_the_model_as_it_was(article_model):
     saved_bytes(article_model, 1, ARTICLE.input_size)
     assert not article_model.training
     assert all(p.grad is None for p in article_model.parameters())
+
+
+def test_measurement_keeps_no_tensor_alive_after_it_returns(article_model):
+    """A server measures this once per process: its saved tensors must go with the call, not wait for
+    a garbage collection (returning the tensor from the pack hook made a cycle through its grad_fn)."""
+    def live_tensors() -> int:
+        return sum(issubclass(type(o), torch.Tensor) for o in gc.get_objects())
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = live_tensors()
+        saved_bytes(article_model, 2, ARTICLE.input_size)
+        after = live_tensors()
+    finally:
+        gc.enable()
+    assert after - before <= 2, f"{after - before} tensors outlived the measurement"
 
 
 def test_saved_tensors_are_fewer_than_the_hand_count_but_more_than_the_relu_outputs():
