@@ -88,7 +88,7 @@ def _index(args: argparse.Namespace) -> int:
     from .index import run
 
     return run(args.folder, args.out, variant=args.variant, weights=args.weights, device=args.device, k=args.top_k,
-               batch_size=args.batch_size, workers=args.workers)
+               batch_size=args.batch_size, workers=args.workers, precision=args.precision)
 
 
 # --- train (issue 14): the paper's recipe by default; under torchrun each process runs this handler ---
@@ -309,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, metavar="N")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="image-decoding worker processes (default: min(2, CPU count))")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="weights cast once to this dtype, channels_last (bf16: the CPU's bf16 units)")
     p.set_defaults(func=_index)
 
     _add_train_parser(sub)

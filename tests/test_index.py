@@ -104,6 +104,14 @@ def test_bf16_indexes_with_the_cpus_bf16_units_and_says_so(built, folder, tmp_pa
         build_index(folder / "does-not-exist", variant=tiny(), weights="random", precision="fp8")
 
 
+@pytest.mark.slow
+def test_the_command_takes_precision(folder, tmp_path) -> None:
+    out = tmp_path / "bf16.npz"
+    assert main(["index", str(folder), "--out", str(out), "--precision", "bf16", "--weights", "random",
+                 "--device", "cpu", "--workers", "0", "--top-k", "2"]) == 0
+    assert load_index(out).precision == "bf16"
+
+
 def test_an_unwritable_out_is_refused_before_any_image_is_read(folder, tmp_path, monkeypatch) -> None:
     import alexnet_viz.index as index_module
 
