@@ -130,7 +130,9 @@ def sidebar() -> None:
         url_write(VARIANT_KEY, variant)
         weights = context().key.weights
         device = server_device()
-        st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**")
+        # Pages draw in float32; bf16 (weights cast once) is for batch work on the command line.
+        st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**, "
+                   "computing in **float32**")
         st.caption("Weights are set by whoever runs the server: `ALEXNET_WEIGHTS=imagenet|random|PATH`.")
 
 
