@@ -5,11 +5,11 @@
 Feature visualisation: wall seconds for one channel at the default settings (256 steps, 128 px)
 of C3 and C7, float32 and bfloat16 (weights cast once), after one short warm-up.
 Index: over the same N photos (random crops of the bundled samples, written to a temporary
-folder), images/s of (a) the DataLoader alone (decode + preprocess, 2 workers), (b) a plain forward of
-the same conv stack the index runs (to S8) over the already-decoded batches, (c) the index's forward with its
-bookkeeping over the
-same batches ((b) and (c) alternated three times, medians), and (d) the whole `index` pipeline,
-loader included. The ratio (c)/(b) is the bookkeeping's cost; (a) against (b) names the bottleneck.
+folder), images/s of (a) the DataLoader alone (decode + preprocess, 2 workers), (b) a plain
+forward of the conv stack the index runs (to S8) over the already-decoded batches, (c) the
+index's forward with its bookkeeping over the same batches ((b) and (c) alternated three times,
+medians), and (d) the whole `index` pipeline, loader included. The ratio (c)/(b) is the
+bookkeeping's cost; (a) against (b) names the bottleneck.
 """
 from __future__ import annotations
 
