@@ -1,4 +1,6 @@
 """The operations: the article's Figures 2-4 made live, with every multiply-add written out."""
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -13,18 +15,33 @@ from alexnet_viz.spec import PAPER
 from ui.charts import dense_figure, value_grids, vector_bars  # shared, frozen figures per distinct input
 
 
-def _editable(values: np.ndarray, key: str, label: str) -> np.ndarray:
+def _editing_toggled() -> None:
+    """A new editing period: each editor starts again from the values it last returned."""
+    st.session_state["ops_bases"] = {}
+    st.session_state["ops_generation"] = st.session_state.get("ops_generation", 0) + 1
+
+
+def _editable(values: np.ndarray, key: str, label: str, editing: bool) -> np.ndarray:
     """A small matrix (or vector) the reader can overwrite; empty cells count as 0.
 
-    Narrow, numbered columns: with the default widths a 6-column matrix was cut off after 4.
+    The editors are drawn only while "Edit the values" is on: nine of them cost ~25 ms on every
+    rerun even inside a closed expander. Their results are kept, so turning editing off keeps the
+    edits; a new seed (part of `key`) starts from its own values. Narrow, numbered columns: with
+    the default widths a 6-column matrix was cut off after 4.
     """
-    grid = np.atleast_2d(values)
+    edited: dict[str, np.ndarray] = st.session_state.setdefault("ops_edited", {})
+    if not editing:
+        return edited.get(key, values)
+    # The editor's data must stay fixed while it is shown (its state is a list of changes to it).
+    base = st.session_state.setdefault("ops_bases", {}).setdefault(key, edited.get(key, values))
+    grid = np.atleast_2d(base)
     names = [f"{'v' if values.ndim == 1 else ''}{i + 1}" for i in range(grid.shape[1])]
-    frame = pd.DataFrame(grid, columns=names)
     st.caption(label)
-    edited = st.data_editor(frame, key=key, hide_index=True, width="content",
-                            column_config={n: st.column_config.NumberColumn(width=46) for n in names})
-    return edited.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
+    frame = st.data_editor(pd.DataFrame(grid, columns=names), hide_index=True, width="content",
+                           key=f"{key}_g{st.session_state.get('ops_generation', 0)}",
+                           column_config={n: st.column_config.NumberColumn(width=46) for n in names})
+    edited[key] = frame.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
+    return edited[key]
 
 
 PLOT = {"displaylogo": False, "displayModeBar": False}
@@ -32,8 +49,11 @@ PLOT = {"displaylogo": False, "displayModeBar": False}
 st.title("The operations")
 st.caption("The article's Figures 2–4 on small numbers you can follow: whole-number values so every product "
            "can be checked by hand. Randomise them or type your own.")
-seed = st.columns([1, 3])[0].number_input("Random seed", min_value=0, max_value=10_000, step=1, key="ops_seed",
-                       help="Change it (or press the + button) for new values.")
+seed_col, edit_col = st.columns([1, 3], vertical_alignment="bottom")
+seed = seed_col.number_input("Random seed", min_value=0, max_value=10_000, step=1, key="ops_seed",
+                             help="Change it (or press the + button) for new values.")
+editing = edit_col.toggle("Edit the values", key="ops_editing", on_change=_editing_toggled,
+                          help="Type your own inputs, kernels and biases; your edits stay when you turn this off.")
 conv_tab, pool_tab, fc_tab, act_tab = st.tabs(["Convolution (Figure 2)", "Pooling (Figure 3)",
                                                "Fully connected (Figure 4)", "ReLU and softmax"])
 
@@ -44,20 +64,19 @@ with conv_tab:
     controls = st.columns(3)
     stride = controls[0].slider("Stride", 1, 3, fig2.stride, key="conv_stride")
     padding = controls[1].slider("Padding", 0, 2, fig2.padding, key="conv_padding")
-    with st.expander("Edit the input, kernel and bias"):
-        x_list, w_list = [], []
-        for i, col in enumerate(st.columns(c)):
-            with col:
-                x_list.append(_editable(random_values((h, h), int(seed) * 7 + i), f"conv_x{i}_{seed}",
-                                        f"input channel {i + 1}"))
-        w_cols = st.columns(c + 1)
-        for i in range(c):
-            with w_cols[i]:
-                w_list.append(_editable(random_values((k, k), int(seed) * 7 + 3 + i, -2, 2), f"conv_w{i}_{seed}",
-                                        f"kernel channel {i + 1}"))
-        with w_cols[c]:
-            bias = float(st.number_input("Bias", value=float(random_values((1,), int(seed) + 99, -1, 1)[0]),
-                                         step=1.0, key=f"conv_bias_{seed}"))
+    x_list, w_list = [], []
+    none = nullcontext()  # nothing is drawn while not editing
+    x_cols, w_cols = (st.columns(c), st.columns(c + 1)) if editing else ([none] * c, [none] * (c + 1))
+    for i in range(c):
+        with x_cols[i]:
+            x_list.append(_editable(random_values((h, h), int(seed) * 7 + i), f"conv_x{i}_{seed}",
+                                    f"input channel {i + 1}", editing))
+    for i in range(c):
+        with w_cols[i]:
+            w_list.append(_editable(random_values((k, k), int(seed) * 7 + 3 + i, -2, 2), f"conv_w{i}_{seed}",
+                                    f"kernel channel {i + 1}", editing))
+    with w_cols[c]:
+        bias = float(_editable(random_values((1,), int(seed) + 99, -1, 1), f"conv_b_{seed}", "bias", editing)[0])
     x, w = np.stack(x_list), np.stack(w_list)
     try:
         side = output_side(h, k, stride, padding)
@@ -101,8 +120,7 @@ with pool_tab:
                             help="AlexNet uses 3 (overlapping with stride 2); the article's Figure 3 uses 2.")
     ps = controls[3].slider("Stride", 1, 4, fig3.stride, key="pool_stride")
     px = random_values((fig3.input_hwc[2], size, size), int(seed) + 500, 0, 9)
-    with st.expander("Edit this channel"):
-        px[channel] = _editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}")
+    px[channel] = _editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}", editing)
     try:
         geometry = pool_geometry(size, pk, ps)
     except AlexVizError as exc:
@@ -157,8 +175,7 @@ with pool_tab:
 with fc_tab:
     n_in, n_hidden, n_out = article.FC_EXAMPLE
     fx, w1, b1, w2, b2 = dense_example(int(seed), article.FC_EXAMPLE)
-    with st.expander("Edit the input"):
-        fx = _editable(fx, f"fc_x_{seed}", "input vector")
+    fx = _editable(fx, f"fc_x_{seed}", "input vector", editing)
     dense = fully_connected(fx, w1, b1, w2, b2)
     st.markdown(f"{n_in} inputs → {n_hidden} hidden neurons (ReLU) → {n_out} outputs: "
                 f"({n_in} + 1)·{n_hidden} + ({n_hidden} + 1)·{n_out} = **{dense.params}** parameters. "
@@ -170,7 +187,7 @@ with fc_tab:
     right.code("\n".join(dense.output_working), language=None, wrap_lines=True)
 
 with act_tab:
-    vector = _editable(random_values((5,), int(seed) + 900, -4, 4), f"act_v_{seed}", "a vector (edit any value)")
+    vector = _editable(random_values((5,), int(seed) + 900, -4, 4), f"act_v_{seed}", "a vector", editing)
     probs = softmax(vector)
     st.plotly_chart(vector_bars({"input": vector, "ReLU": relu(vector), "softmax": probs}), width="stretch",
                     key="act_bars", config=PLOT)

@@ -143,6 +143,24 @@ def test_operations_controls():
     assert not at.exception and _text(at) != before
 
 
+def test_operations_editors_only_while_editing_and_edits_are_kept():
+    """The editors cost ~25 ms a rerun, so they are drawn only while editing; turning it off keeps the edits."""
+    at = _page("operations").run()
+    assert len(at.dataframe) == 1  # the pooling comparison table; no editor
+    at.toggle(key="ops_editing").set_value(True).run()
+    assert len(at.dataframe) == 11  # 3 inputs, 3 kernels, the bias, pooling, dense and activation inputs
+    generation = at.session_state["ops_generation"]
+    at.session_state[f"conv_x0_0_g{generation}"] = {"edited_rows": {0: {"1": 9}}, "added_rows": [],
+                                                    "deleted_rows": []}  # the first input value typed as 9
+    at.run()
+    first = at.code[0].value.splitlines()[0]
+    assert first.startswith("[ch 1] 9·") and not at.exception
+    at.toggle(key="ops_editing").set_value(False).run()
+    assert len(at.dataframe) == 1 and at.code[0].value.splitlines()[0] == first
+    at.toggle(key="ops_editing").set_value(True).run()
+    assert at.dataframe[0].value.iloc[0, 0] == 9  # the editor starts from the edited values
+
+
 def test_article_page_counts_come_from_errata():
     at = _page("article").run()
     tally = errata.counts()

@@ -10,11 +10,12 @@ st.plotly_chart.
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import streamlit as st
 
 from alexnet_viz import figures
 
@@ -44,22 +45,46 @@ def frozen(figure: go.Figure) -> FrozenFigure:
 
 
 # The operations page draws figures from small editable matrices: the same few seeds and edits
-# recur across a class, so each figure is kept per distinct input (a few kB each).
+# recur across a class, so each figure is kept per distinct input (a few kB each), in a bounded
+# process-wide table keyed by the arrays' bytes. Streamlit's cache hashed the ~14 figures' arrays
+# and options argument by argument: ~8 ms of a ~30 ms rerun.
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+_SHARED: dict[tuple[object, ...], FrozenFigure] = {}
+_SHARED_MAX = 256
+_LOCK = threading.Lock()
+
+
+def _shared(name: str, build: Callable[[], go.Figure], arrays: Sequence[np.ndarray], *rest: object) -> FrozenFigure:
+    """The figure `build()` makes, built once per distinct (name, arrays, rest) and shared.
+
+    Arrays are compared by dtype, shape and bytes; `rest` (titles, options) by repr. The oldest
+    entry goes when the table is full; two sessions building the same figure at once is harmless.
+    """
+    key = (name, *(f"{a.dtype.str}{a.shape}".encode() + a.tobytes() for a in arrays), repr(rest))
+    with _LOCK:
+        figure = _SHARED.get(key)
+    if figure is None:
+        figure = frozen(build())
+        with _LOCK:
+            while len(_SHARED) >= _SHARED_MAX:
+                _SHARED.pop(next(iter(_SHARED)))
+            _SHARED[key] = figure
+    return figure
+
+
 def value_grids(arrays: list[np.ndarray], titles: list[str], **options: Any) -> FrozenFigure:
     """alexnet_viz.figures.value_grids, shared and frozen."""
-    return frozen(figures.value_grids(arrays, titles, **options))
+    return _shared("value_grids", lambda: figures.value_grids(arrays, titles, **options), arrays, titles, options)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
 def vector_bars(values: dict[str, np.ndarray], **options: Any) -> FrozenFigure:
     """alexnet_viz.figures.vector_bars, shared and frozen."""
-    return frozen(figures.vector_bars(values, **options))
+    return _shared("vector_bars", lambda: figures.vector_bars(values, **options), list(values.values()),
+                   list(values), options)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
 def dense_figure(x: np.ndarray, hidden: np.ndarray, output: np.ndarray, w1: np.ndarray, w2: np.ndarray,
                  **options: Any) -> FrozenFigure:
     """alexnet_viz.figures.dense_figure, shared and frozen."""
-    return frozen(figures.dense_figure(x, hidden, output, w1, w2, **options))
+    return _shared("dense_figure", lambda: figures.dense_figure(x, hidden, output, w1, w2, **options),
+                   (x, hidden, output, w1, w2), options)
