@@ -108,7 +108,7 @@ def layer_view() -> None:
     caption = (f"{name}: all {channels} channels of {side}×{side}, {stage(name, pre)}, ordered by {SORTS[sort]}. "
                "Click a tile for that channel's close-up.")
     grid = or_stop(grids.feature_grid, ref, ctx.key, name, pre, mode, sort, caption)
-    clicked = grids.clickable(grid.data, key="fm_grid")
+    clicked = grids.clickable(grid, key="fm_grid")
     if clicked is not None:  # the close-up below is drawn later in this run, so its widget can take the value
         st.session_state["fm_channel"] = clicked
     if sort != "none":

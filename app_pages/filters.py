@@ -57,9 +57,9 @@ def kernel_view() -> None:
         if in_channel is not None:
             label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
         with col:
-            data = grids.kernel_grid(ctx.key, name, rng.start, rng.stop, in_channel, mode,
+            grid = grids.kernel_grid(ctx.key, name, rng.start, rng.stop, in_channel, mode,
                                      label + ". Click a kernel for its close-up.")
-            clicked = grids.clickable(data, key=f"flt_grid_{g}")
+            clicked = grids.clickable(grid, key=f"flt_grid_{g}")
         if clicked is not None:  # the close-up below is drawn later in this run
             st.session_state["flt_kernel"] = clicked
     if towers > 1:

@@ -8,6 +8,7 @@ error alert, a page-not-found, a compile error or a dropped connection.
 """
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -161,6 +162,10 @@ def _inspect_delta(fwd: ForwardMsg, result: RerunResult) -> None:
         result.exceptions.append(f"{element.exception.type or 'Exception'}: {element.exception.message}")
     elif kind == "alert" and element.alert.format == Alert.ERROR:
         result.error_alerts.append(element.alert.body[:200])
+    elif kind == "bidi_component" and element.bidi_component.json:  # ui/grids.py's tile grids
+        src = json.loads(element.bidi_component.json).get("src", "")
+        if isinstance(src, str) and src.startswith("/media/"):
+            result.media_urls.append(src)
     elif kind == "imgs":
         result.media_urls.extend(img.url for img in element.imgs.imgs if img.url.startswith("/media/"))
         result.captions.extend(img.caption for img in element.imgs.imgs if img.caption)

@@ -4,10 +4,11 @@ A grid stays ONE PNG (what makes the view fast: the browser paints one image, no
 charts). A small `st.components.v2` component draws it as a plain <img>, names the channel under
 the pointer (title tooltip) and reports a click on a tile as a one-run trigger value, so a click
 opens that channel's close-up. The script's tile arithmetic mirrors the library's `Mosaic.tile_box`.
+The PNG is served from Streamlit's /media/ endpoint, as st.image's are: the same grid keeps the
+same URL, so a rerun sends its address, not its bytes (inline, C3's grid was ~0.4 MB a rerun).
 """
 from __future__ import annotations
 
-import base64
 import dataclasses
 import html
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
+from streamlit import runtime
 
 from alexnet_viz import colours, mosaic
 from alexnet_viz.modelkey import ModelKey
@@ -104,20 +106,25 @@ def _value(v: float) -> str:
     return f"{v:.3g}"
 
 
-def _data(m: mosaic.Mosaic, png: bytes, caption: str, bar: Bar | None, unit: str, scroll_to: str) -> dict:
-    return {"src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-            "width": int(m.image.shape[1]), "height": int(m.image.shape[0]), "cols": m.cols,
+def _data(m: mosaic.Mosaic, caption: str, bar: Bar | None, unit: str, scroll_to: str) -> dict:
+    """What the component needs besides the picture's address: the tile geometry and the labels."""
+    return {"width": int(m.image.shape[1]), "height": int(m.image.shape[0]), "cols": m.cols,
             "tile_w": m.tile_w, "tile_h": m.tile_h, "gap": m.gap, "order": [int(i) for i in m.order],
             "caption": caption, "bar": "" if bar is None else bar_html(bar), "unit": unit, "scroll_to": scroll_to}
 
 
 @dataclass(frozen=True)
-class FeatureGrid:
-    """What the feature-map page draws: the component's data, the channel order, the PNG to download."""
+class TileGrid:
+    """A clickable grid: the component's data, the tiles' channel (or kernel) order, the PNG."""
 
     data: dict
     order: tuple[int, ...]
     png: bytes
+
+
+def _grid(m: mosaic.Mosaic, caption: str, bar: Bar | None, unit: str, scroll_to: str) -> TileGrid:
+    data = _data(m, caption, bar, unit, scroll_to)
+    return TileGrid(data=data, order=tuple(data["order"]), png=m.png())
 
 
 def feature_bar(maps: np.ndarray, pre: bool, mode: mosaic.Normalise) -> Bar:
@@ -136,7 +143,7 @@ def feature_bar(maps: np.ndarray, pre: bool, mode: mosaic.Normalise) -> Bar:
 
 @st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
 def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosaic.Normalise,
-                 sort: mosaic.SortBy, caption: str) -> FeatureGrid:
+                 sort: mosaic.SortBy, caption: str) -> TileGrid:
     """All channels of a layer as one clickable PNG, cached by everything that changes the picture."""
     res = analysis.layer(ref, key, name)
     maps = res.pre if pre else res.post
@@ -144,14 +151,12 @@ def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosai
         raise ValueError(f"{name} has no {'pre-ReLU ' if pre else ''}feature maps")
     cmap = colours.DIVERGING if pre else colours.SEQUENTIAL
     m = mosaic.feature_grid(maps, mode=mode, sort=sort, cmap=cmap, symmetric=pre)
-    png = m.png()
-    data = _data(m, png, caption, feature_bar(maps, pre, mode), "channel", "one-channel")
-    return FeatureGrid(data=data, order=tuple(data["order"]), png=png)
+    return _grid(m, caption, feature_bar(maps, pre, mode), "channel", "one-channel")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def kernel_grid(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | None, mode: mosaic.Normalise,
-                caption: str) -> dict:
+                caption: str) -> TileGrid:
     """Output kernels lo..hi-1 as clickable tiles (colour for C1, one input slice deeper), on the
     whole layer's range so both GPUs' halves are drawn alike."""
     w = analysis.kernels(key)[name]
@@ -164,12 +169,20 @@ def kernel_grid(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | No
         bound = float(np.abs(w[:, in_channel]).max())
         bar = Bar(colours.DIVERGING, _value(-bound), _value(bound), f"weight ({colours.SIGN_LEGEND})", "0")
     m = dataclasses.replace(m, order=np.arange(lo, hi))  # tiles name the layer's kernel numbers
-    return _data(m, m.png(), caption, bar, "kernel", "one-kernel")
+    return _grid(m, caption, bar, "kernel", "one-kernel")
 
 
-def clickable(data: dict, key: str) -> int | None:
+def _src(png: bytes, key: str) -> str:
+    """The PNG's /media/ URL, registered for this session (held while its last run used it, like st.image's)."""
+    if not runtime.exists():  # bare mode: no server to fetch from
+        return ""
+    return runtime.get_instance().media_file_mgr.add(png, "image/png", f"avz-grid.{key}")
+
+
+def clickable(grid: TileGrid, key: str) -> int | None:
     """Mount a grid; the channel (or kernel) whose tile was clicked in the run the click started, else None."""
-    result = _COMPONENT(data=data, key=key, on_tile_change=_no_op, width="stretch")
+    result = _COMPONENT(data={**grid.data, "src": _src(grid.png, key)}, key=key, on_tile_change=_no_op,
+                        width="stretch")
     tile = getattr(result, "tile", None)
     return None if tile is None else int(tile)
 
