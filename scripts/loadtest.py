@@ -187,7 +187,10 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-ALL_PAGES = ["", "layers", "lab", "operations", "article", "feature-maps", "filters", "prediction"]
+# Every page of the navigation; "" is the root, which hands over to /overview (two script runs).
+ALL_PAGES = ["", "overview", "layers", "lab", "operations", "article", "feature-maps", "filters", "prediction",
+             "ideas", "unit", "training"]
+IMAGE_PAGES = ("feature-maps", "filters", "prediction", "ideas", "unit")
 
 
 def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats: int = 9) -> dict[str, dict]:
@@ -211,7 +214,7 @@ def page_costs(script: str, env: dict[str, str], server_args: list[str], repeats
         first_visitor.close()
         session = StreamlitSession(url, timeout=180)
         for page in ALL_PAGES:
-            query = "sample=cat&layer=C3" if page in ("feature-maps", "filters", "prediction") else ""
+            query = "sample=cat&layer=C3" if page in IMAGE_PAGES else ""
             first = session.rerun(query, page)
             warm = [session.rerun(query, page) for _ in range(repeats)]
             median = statistics.median(r.latency_s for r in warm)
