@@ -2,7 +2,7 @@
 # Install everything the tests need and run them: Debian's chromium for the browser tests,
 # Debian's haproxy for the serving tests (python -m alexnet_viz serve), the dev requirements in a
 # virtual environment ($VENV, default .venv), then ruff, mypy and pytest.
-# Arguments go to pytest: `bash scripts/test.sh -m "not slow"` is the fast loop.
+# Arguments go to pytest: `bash scripts/test.sh -m "not slow" -n auto` is the fast loop (one worker per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
