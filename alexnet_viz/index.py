@@ -302,17 +302,36 @@ def offered() -> list[Path]:
 
 def run(folder: str, out: str, **options) -> int:
     """The command: build, save on rank 0, say what was done."""
-    if int(os.environ.get("RANK", "0")) == 0:
-        _check_writable(out)
-    index = build_index(folder, **options)
-    if index is None:
+    try:
+        if int(os.environ.get("RANK", "0")) == 0:
+            _check_writable(out)
+        index = build_index(folder, **options)
+        if index is not None:
+            if not index.files:
+                raise AlexVizError(f"No images found under {folder}.")
+            path = save_index(index, out)
+            print(f"indexed {len(index.files) - len(index.errors)} images of {folder} ({len(index.errors)} "
+                  f"unreadable) into {path}", file=sys.stderr)
+        _leave_together()
         return 0
-    if not index.files:
-        raise AlexVizError(f"No images found under {folder}.")
-    path = save_index(index, out)
-    print(f"indexed {len(index.files) - len(index.errors)} images of {folder} ({len(index.errors)} unreadable) "
-          f"into {path}", file=sys.stderr)
-    return 0
+    finally:
+        _close_group()
+
+
+def _leave_together() -> None:
+    """Under torchrun, wait until rank 0 has saved: a rank that closes its gloo connections while
+    another still uses them can make that one abort ("Connection closed by peer")."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def _close_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 __all__ = ["INDEX_ENV", "Index", "LayerTop", "Tracker", "build_index", "index_batches", "load_index", "offered",

@@ -221,6 +221,12 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2 and "--run-dir" in out.stderr
 
 
+def _said(out: subprocess.CompletedProcess) -> str:
+    """Head and tail of a launch's stderr: torchrun's summary at the end buries the rank's own error."""
+    err = out.stderr
+    return err if len(err) <= 6000 else f"{err[:3000]}\n...\n{err[-3000:]}"
+
+
 # --- DDP (CPU, gloo, two processes) --------------------------------------------------------------
 
 DDP_TOLERANCE = 1e-4  # relative, per logged loss: float32 sums of the same gradients in another order
@@ -235,7 +241,7 @@ def test_two_processes_follow_the_one_process_loss_curve(tiny: Path, tmp_path: P
     one = _cli(*common, "--run-dir", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr[-2000:]
     two = _cli(*common, "--run-dir", str(tmp_path / "two"), torchrun=2)
-    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.returncode == 0, _said(two)
     a, b = _losses(tmp_path / "one"), _losses(tmp_path / "two")
     assert len(a) == len(b) == 4
     assert np.allclose(a, b, rtol=DDP_TOLERANCE, atol=0), (a, b)
@@ -243,9 +249,9 @@ def test_two_processes_follow_the_one_process_loss_curve(tiny: Path, tmp_path: P
     assert all(torch.allclose(wa[k], wb[k], rtol=1e-4, atol=1e-6) for k in wa)
     # a resumed two-process run equals the uninterrupted one
     part = _cli(*common, "--run-dir", str(tmp_path / "part"), "--max-steps", "3", torchrun=2)
-    assert part.returncode == 0 and "--resume" in part.stderr, part.stderr[-2000:]
+    assert part.returncode == 0 and "--resume" in part.stderr, _said(part)
     rest = _cli("--resume", "--run-dir", str(tmp_path / "part"), "--no-progress", torchrun=2)
-    assert rest.returncode == 0, rest.stderr[-2000:]
+    assert rest.returncode == 0, _said(rest)
     assert _losses(tmp_path / "part") == b
     wp = _weights(tmp_path / "part")
     assert all(torch.equal(wp[k], wb[k]) for k in wb)

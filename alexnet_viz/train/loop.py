@@ -374,6 +374,11 @@ class Trainer:
 def train(config: TrainConfig) -> RunResult:
     """Train per `config` (one process, or one rank of a torchrun launch) and return how it ended."""
     try:
-        return Trainer(config).run()
+        trainer = Trainer(config)
+        result = trainer.run()
+        # Every rank leaves together: a rank that closed its gloo connections while another was
+        # still writing its last files could see "Connection closed by peer" and abort (SIGABRT).
+        ddp.barrier(trainer.where)
+        return result
     finally:
         ddp.teardown()
