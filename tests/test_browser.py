@@ -76,6 +76,35 @@ def test_photo_upload_paints_the_grid_then_the_prediction_page_charts_it(app_url
     _no_error_on(page)
 
 
+def test_a_second_upload_replaces_the_first_without_showing_the_sample_between(app_url, page):
+    """Streamlit replaces a file in two reruns, the first with no file: the sample must not flash up between."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/feature-maps?layer=C1")
+    _settled(page)
+    caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Showing")
+    _upload(page, SAMPLES / "astronaut.jpg")
+    expect(caption.first).to_contain_text("astronaut.jpg", timeout=WAIT_MS)
+    _settled(page)
+    for photo in ("rocket.jpg", "coffee.jpg"):
+        page.evaluate("""() => {  // every caption the page shows from now on
+            window.__captions = [];
+            new MutationObserver(() => document.querySelectorAll('[data-testid="stCaptionContainer"]')
+                .forEach(c => window.__captions.push(c.innerText))).observe(document.body,
+                {childList: true, subtree: true, characterData: true});
+        }""")
+        _upload(page, SAMPLES / photo)
+        expect(caption.first).to_contain_text(photo, timeout=WAIT_MS)
+        _settled(page)
+        seen = page.evaluate("() => window.__captions")
+        assert seen and not any("Chelsea" in c for c in seen)  # the default sample's caption
+    # Really removing the file (its ×) still brings the sample back.
+    page.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
+    expect(caption.first).to_contain_text("Chelsea", timeout=WAIT_MS)
+    _settled(page)
+    _no_error_on(page)
+
+
 def test_a_file_that_is_not_an_image_gets_a_message_not_a_traceback(app_url, page, tmp_path):
     from playwright.sync_api import expect
 

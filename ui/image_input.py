@@ -10,6 +10,7 @@ random-weights banner. Widgets tied to URL parameters live in ui/urls.py.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -35,6 +36,8 @@ SAMPLE_PARAM = "sample"
 _SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
 _OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
 _REFUSED = "_image_refused"  # why the last upload was refused before it reached the decoder
+_EMPTIED = "_image_emptied"  # the own photo's widget was just emptied: perhaps a replacement is on its way
+REPLACEMENT_WAIT_S = 0.3
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+|!$~:^=-])")
 MAX_LABEL = 80
 
@@ -83,10 +86,11 @@ def _on_file(widget: str, source: str) -> None:
     if f is not None and (problem := name_problem(f.name or "")):
         st.session_state[_REFUSED] = problem
         return
-    if f is None:  # the user removed the file
+    if f is None:  # the user removed the file, or is replacing it (see _await_replacement)
         own = st.session_state.get(_OWN)
         if own is not None and own[0] == source:
             del st.session_state[_OWN]
+            st.session_state[_EMPTIED] = True
         return
     st.session_state[_OWN] = (source, ImageRef.of(f.getvalue(), label=f.name or source))
 
@@ -104,6 +108,22 @@ def name_problem(name: str) -> str | None:
     if Path(name).suffix.lower().lstrip(".") not in UPLOAD_TYPES:
         return f"**{md_literal(name)}** was not accepted: its name does not end in an accepted type. {accepted}"
     return None
+
+
+def _await_replacement() -> None:
+    """Give a replacement photo's rerun a moment to take over before the sample is drawn.
+
+    Streamlit's uploader replaces a file in two reruns: the first with no file (the old one
+    deleted), the second ~20-200 ms later with the new one. Drawn at once, the first showed the
+    sample photo for a moment on every new upload and cost the browser a whole extra page. Each
+    placeholder update below is a point where Streamlit stops this run for a newer rerun request;
+    if none comes (the file was really removed), the sample follows after REPLACEMENT_WAIT_S.
+    """
+    slot = st.empty()
+    end = time.monotonic() + REPLACEMENT_WAIT_S
+    while time.monotonic() < end:
+        time.sleep(0.02)
+        slot.empty()
 
 
 def _forget_own() -> None:
@@ -139,6 +159,8 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     if use_camera:
         st.camera_input("Take a photo", key=camera_key, on_change=_on_file, args=(camera_key, "camera"))
 
+    if st.session_state.pop(_EMPTIED, False):
+        _await_replacement()
     own = st.session_state.get(_OWN)
     if own is not None:
         source, ref = own
