@@ -33,12 +33,16 @@ def _editable(values: np.ndarray, key: str, label: str, editing: bool) -> np.nda
     if not editing:
         return edited.get(key, values)
     # The editor's data must stay fixed while it is shown (its state is a list of changes to it).
-    base = st.session_state.setdefault("ops_bases", {}).setdefault(key, edited.get(key, values))
-    grid = np.atleast_2d(base)
+    # An editor not drawn in the last run (another pooling channel, another seed) lost that state
+    # with it, so it starts again from what it last returned.
+    widget = f"{key}_g{st.session_state.get('ops_generation', 0)}"
+    bases: dict[str, np.ndarray] = st.session_state.setdefault("ops_bases", {})
+    if widget not in st.session_state or key not in bases:
+        bases[key] = edited.get(key, values)
+    grid = np.atleast_2d(bases[key])
     names = [f"{'v' if values.ndim == 1 else ''}{i + 1}" for i in range(grid.shape[1])]
     st.caption(label)
-    frame = st.data_editor(pd.DataFrame(grid, columns=names), hide_index=True, width="content",
-                           key=f"{key}_g{st.session_state.get('ops_generation', 0)}",
+    frame = st.data_editor(pd.DataFrame(grid, columns=names), hide_index=True, width="content", key=widget,
                            column_config={n: st.column_config.NumberColumn(width=46) for n in names})
     edited[key] = frame.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
     return edited[key]

@@ -155,6 +155,12 @@ def test_operations_editors_only_while_editing_and_edits_are_kept():
     at.run()
     first = at.code[0].value.splitlines()[0]
     assert first.startswith("[ch 1] 9·") and not at.exception
+    # Away to another seed and back in the same editing period: the editor is not drawn for a run,
+    # which drops its widget state (the typed changes); the edit must survive that.
+    at.number_input(key="ops_seed").set_value(1).run()
+    assert not at.code[0].value.startswith("[ch 1] 9·")
+    at.number_input(key="ops_seed").set_value(0).run()
+    assert at.dataframe[0].value.iloc[0, 0] == 9 and at.code[0].value.splitlines()[0] == first
     at.toggle(key="ops_editing").set_value(False).run()
     assert len(at.dataframe) == 1 and at.code[0].value.splitlines()[0] == first
     at.toggle(key="ops_editing").set_value(True).run()
