@@ -194,14 +194,18 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
     root = Path(folder)
     if not root.is_dir():
         raise AlexVizError(f"{folder} is not a folder; index takes a folder of images.")
+    # Every rank lists the same folder, so an empty one stops them all with the same message,
+    # before any of them joins the process group and waits there for the others.
+    entries = collect([str(root)])
+    files = [path for path, error in entries if error is None]
+    errors = [(path, error) for path, error in entries if error is not None]
+    if not files:
+        raise AlexVizError(f"No images found under {folder}.")
     rank, world = _distributed()
     dev = pick_device(device)
     if world > 1 and dev.type == "cuda" and dev.index is None:  # one GPU per process on a multi-GPU node
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     model = load_model(variant, weights or default_weights(), device=dev, progress=rank == 0)
-    entries = collect([str(root)])
-    files = [path for path, error in entries if error is None]
-    errors = [(path, error) for path, error in entries if error is not None]
     mine = list(range(rank, len(files), world))
     tracker = Tracker(spatial_layers(model), k)
     dataset = ImageFiles([files[i] for i in mine], model.spec)
@@ -307,8 +311,6 @@ def run(folder: str, out: str, **options) -> int:
             _check_writable(out)
         index = build_index(folder, **options)
         if index is not None:
-            if not index.files:
-                raise AlexVizError(f"No images found under {folder}.")
             path = save_index(index, out)
             print(f"indexed {len(index.files) - len(index.errors)} images of {folder} ({len(index.errors)} "
                   f"unreadable) into {path}", file=sys.stderr)

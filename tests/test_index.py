@@ -126,6 +126,29 @@ def test_not_a_folder_is_a_library_error(tmp_path) -> None:
         build_index(tmp_path / "missing", variant=tiny(), weights="random")
 
 
+def test_an_empty_folder_is_refused_before_the_model_loads(tmp_path, monkeypatch) -> None:
+    import alexnet_viz.index as index_module
+
+    monkeypatch.setattr(index_module, "load_model", lambda *a, **k: pytest.fail("model loaded for nothing"))
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    with pytest.raises(AlexVizError, match="No images found"):
+        build_index(tmp_path, variant=tiny(), weights="random")
+
+
+@pytest.mark.slow
+def test_torchrun_on_an_empty_folder_stops_every_rank_with_the_message(tmp_path) -> None:
+    """Each rank lists the folder before joining the group: no rank is left waiting for rank 0."""
+    (tmp_path / "empty").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "alexnet_viz", "index", str(tmp_path / "empty"), "--weights", "random",
+                           "--device", "cpu", "--out", str(tmp_path / "i.npz")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode != 0
+    assert done.stderr.count("No images found") >= 2, done.stderr[-3000:]  # rank 0's and rank 1's own
+    assert "Connection closed" not in done.stderr and "Connection reset" not in done.stderr
+
+
 @pytest.mark.slow
 def test_torchrun_with_two_processes_equals_one_process(folder, tmp_path, capsys) -> None:
     common = [str(folder), "--top-k", "4", "--weights", "random", "--device", "cpu", "--workers", "0",
