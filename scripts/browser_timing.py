@@ -56,7 +56,8 @@ class Timing:
     http_bytes: int
     images: int
     largest: list[tuple[str, int]]  # the view's biggest HTTP responses (path, bytes)
-    finished_s: float = 0.0  # until the server's script_finished arrived; the rest is the browser's
+    finished_s: float = 0.0  # until the last completed run's script_finished arrived; the rest is the browser's
+    runs: int = 0  # completed script runs the action caused (an upload that flashed the sample shows 2)
 
     @property
     def total_mb(self) -> float:
@@ -68,7 +69,8 @@ class Recorder:
 
     def __init__(self, page) -> None:
         self.ws_bytes = 0
-        self.finished = 0
+        self.finished = 0  # completed runs only: a run stopped early for a newer rerun does not count
+        self.finished_at = 0.0  # perf_counter() when the last completed run's script_finished arrived
         self.exceptions: list[str] = []
         self.responses: list = []
         self.view = ""  # the view being measured, to say where an exception appeared
@@ -87,8 +89,9 @@ class Recorder:
         except Exception:  # noqa: BLE001 - not every frame need be a ForwardMsg we know
             return
         kind = msg.WhichOneof("type")
-        if kind == "script_finished":
+        if kind == "script_finished" and msg.script_finished in _COMPLETED:
             self.finished += 1
+            self.finished_at = time.perf_counter()
         elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "exception":
             exc = msg.delta.new_element.exception
             self.exceptions.append(f"{self.view}: {exc.type or 'exception'}: {exc.message[:120]}")
@@ -107,13 +110,16 @@ class Recorder:
         return out
 
 
+_COMPLETED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 _FIRST_IMG = '[data-testid="stMain"] figure.avz-grid img'  # the channel grid (ui.grids)
 
 
-def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_image: bool = False) -> Timing:
+def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_image: bool = False,
+            caption: str | None = None) -> Timing:
     """Run `action`, then wait for the rerun to finish and the page to be painted.
 
-    With `new_image`, also wait until the page's first image (the channel grid) is a new one.
+    With `new_image`, also wait until the page's first image (the channel grid) is a new one; with
+    `caption`, until a caption contains that text (an upload's own name: not the sample's grid).
     """
     before = page.locator(_FIRST_IMG).first.get_attribute("src") if new_image else None
     finished0, ws0, http0 = rec.finished, rec.ws_bytes, len(rec.responses)
@@ -125,18 +131,22 @@ def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_i
         if time.perf_counter() > deadline:
             raise TimeoutError(f"{name}: no script_finished within {timeout:.0f} s")
         page.wait_for_timeout(5)
-    finished = time.perf_counter() - t0
     # A widget's rerun may be followed by another (callbacks, query-param writes): settle briefly.
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
     if new_image:
         page.wait_for_function("([sel, before]) => { const i = document.querySelector(sel); return i && i.src && "
                                "!i.src.endsWith(before); }", arg=[_FIRST_IMG, before or ""], timeout=timeout * 1000)
+    if caption:
+        page.wait_for_function("(text) => Array.from(document.querySelectorAll('[data-testid=\"stCaptionContainer\"]'))"
+                               ".some(c => c.innerText.includes(text))", arg=caption, timeout=timeout * 1000)
     images = page.evaluate(_PAINTED_JS)
     seconds = time.perf_counter() - t0
+    finished = rec.finished_at - t0
     page.wait_for_timeout(200)  # let late responses land in the byte count (not in the time)
     http = rec.http_since(http0)
     largest = sorted(http, key=lambda x: -x[1])[:4]
-    return Timing(name, seconds, rec.ws_bytes - ws0, sum(b for _, b in http), images, largest, finished)
+    return Timing(name, seconds, rec.ws_bytes - ws0, sum(b for _, b in http), images, largest, finished,
+                  rec.finished - finished0)
 
 
 def _goto_page(page, base: str, path: str):
@@ -200,7 +210,7 @@ def run(repeat: int, weights: str, device: str = "cpu") -> tuple[list[Timing], d
                     timings.append(t)
             for photo in PHOTOS:
                 t = measure(page, rec, f"feature maps: upload {photo.name} -> grid painted", _upload(page, photo),
-                            new_image=True)
+                            new_image=True, caption=f"Showing your upload {photo.name}")
                 if record:
                     timings.append(t)
 
@@ -221,6 +231,7 @@ def summarise(timings: list[Timing]) -> list[dict]:
         rows.append({"view": view, "median_s": round(statistics.median(t.seconds for t in ts), 3),
                      "max_s": round(max(t.seconds for t in ts), 3),
                      "finished_s": round(statistics.median(t.finished_s for t in ts), 3),
+                     "runs": max(t.runs for t in ts),
                      "max_mb": round(max(t.total_mb for t in ts), 3),
                      "ws_kb": round(statistics.median(t.ws_bytes for t in ts) / 1e3, 1),
                      "http_kb": round(statistics.median(t.http_bytes for t in ts) / 1e3, 1),
@@ -246,12 +257,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"rows": rows, "info": info, "verdict": verdict}, indent=2))
     else:
         print(f"{'view':48} {'median s':>8} {'max s':>7} {'server s':>8} {'max MB':>7} {'ws kB':>8} {'http kB':>8} "
-              f"{'imgs':>5}")
+              f"{'imgs':>5} {'runs':>4}")
         for r in rows:
             print(f"{r['view']:48} {r['median_s']:8.3f} {r['max_s']:7.3f} {r['finished_s']:8.3f} {r['max_mb']:7.3f} "
-                  f"{r['ws_kb']:8.1f} {r['http_kb']:8.1f} {r['images']:5d}")
-        print("server s: median time until the rerun's script_finished arrived (upload included); the rest is "
-              "the browser drawing")
+                  f"{r['ws_kb']:8.1f} {r['http_kb']:8.1f} {r['images']:5d} {r['runs']:4d}")
+        print("server s: median time until the last completed script run's script_finished arrived (upload "
+              "included); the rest is the browser drawing. runs: most completed script runs one action caused")
         print(f"\ncold first load: {info['first_load_s']} s, {info['first_load_static_mb']} MB (static assets, once)")
         print(f"upload->grid max {verdict['upload_to_grid_max_s']} s; largest view {verdict['largest_view_mb']} MB")
         for r in rows:
