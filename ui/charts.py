@@ -11,6 +11,7 @@ st.plotly_chart.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ def frozen(figure: go.Figure) -> FrozenFigure:
 # process-wide table keyed by the arrays' bytes. Streamlit's cache hashed the ~14 figures' arrays
 # and options argument by argument: ~8 ms of a ~30 ms rerun.
 
-_SHARED: dict[tuple[object, ...], FrozenFigure] = {}
+_SHARED: OrderedDict[tuple[object, ...], FrozenFigure] = OrderedDict()
 _SHARED_MAX = 256
 _LOCK = threading.Lock()
 
@@ -57,18 +58,22 @@ _LOCK = threading.Lock()
 def _shared(name: str, build: Callable[[], go.Figure], arrays: Sequence[np.ndarray], *rest: object) -> FrozenFigure:
     """The figure `build()` makes, built once per distinct (name, arrays, rest) and shared.
 
-    Arrays are compared by dtype, shape and bytes; `rest` (titles, options) by repr. The oldest
-    entry goes when the table is full; two sessions building the same figure at once is harmless.
+    Arrays are compared by dtype, shape and bytes; `rest` (titles, options) by repr. The least
+    recently used entry goes when the table is full (the default seed's figures, used by every new
+    visitor, stay); two sessions building the same figure at once is harmless.
     """
     key = (name, *(f"{a.dtype.str}{a.shape}".encode() + a.tobytes() for a in arrays), repr(rest))
     with _LOCK:
         figure = _SHARED.get(key)
+        if figure is not None:
+            _SHARED.move_to_end(key)
     if figure is None:
-        figure = frozen(build())
+        built = frozen(build())
         with _LOCK:
-            while len(_SHARED) >= _SHARED_MAX:
-                _SHARED.pop(next(iter(_SHARED)))
-            _SHARED[key] = figure
+            figure = _SHARED.setdefault(key, built)
+            _SHARED.move_to_end(key)
+            while len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)
     return figure
 
 

@@ -176,7 +176,11 @@ def _src(png: bytes, key: str) -> str:
     """The PNG's /media/ URL, registered for this session (held while its last run used it, like st.image's)."""
     if not runtime.exists():  # bare mode: no server to fetch from
         return ""
-    return runtime.get_instance().media_file_mgr.add(png, "image/png", f"avz-grid.{key}")
+    url = runtime.get_instance().media_file_mgr.add(png, "image/png", f"avz-grid.{key}")
+    # The component sets the URL as it is, so it carries the server's path prefix itself (st.image's
+    # frontend adds it): with server.baseUrlPath = "class", media lives under /class/media/.
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}{url}" if base and url.startswith("/") else url
 
 
 def clickable(grid: TileGrid, key: str) -> int | None:
