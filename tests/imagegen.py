@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -236,7 +237,9 @@ def ppm_bytes() -> bytes:
 
 
 def pdf_bytes() -> bytes:
-    return _save(sample_image((16, 16)), "PDF")
+    """Dates pinned: Pillow stamps the current second, so two calls across a second boundary differed."""
+    when = time.gmtime(1_767_225_600)  # 2026-01-01
+    return _save(sample_image((16, 16)), "PDF", creationDate=when, modDate=when)
 
 
 def svg_bytes() -> bytes:
