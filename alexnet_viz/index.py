@@ -38,6 +38,7 @@ from .mosaic import receptive_field
 from .predict_cli import ImageFiles, _loader, collect
 from .probe import model_device, pick_device
 from .spec import Spec
+from .train import ddp
 from .weights import default_weights, load_model
 
 FORMAT = 1
@@ -305,8 +306,8 @@ def offered() -> list[Path]:
 
 
 def run(folder: str, out: str, **options) -> int:
-    """The command: build, save on rank 0, say what was done."""
-    try:
+    """The command: build, save on rank 0, say what was done; under torchrun the ranks leave together."""
+    with ddp.leaving_together():
         if int(os.environ.get("RANK", "0")) == 0:
             _check_writable(out)
         index = build_index(folder, **options)
@@ -314,26 +315,7 @@ def run(folder: str, out: str, **options) -> int:
             path = save_index(index, out)
             print(f"indexed {len(index.files) - len(index.errors)} images of {folder} ({len(index.errors)} "
                   f"unreadable) into {path}", file=sys.stderr)
-        _leave_together()
         return 0
-    finally:
-        _close_group()
-
-
-def _leave_together() -> None:
-    """Under torchrun, wait until rank 0 has saved: a rank that closes its gloo connections while
-    another still uses them can make that one abort ("Connection closed by peer")."""
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.barrier()
-
-
-def _close_group() -> None:
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.destroy_process_group()
 
 
 __all__ = ["INDEX_ENV", "Index", "LayerTop", "Tracker", "build_index", "index_batches", "load_index", "offered",

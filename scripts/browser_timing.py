@@ -137,7 +137,7 @@ def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_i
             caption: str | None = None) -> Timing:
     """Run `action`, then wait for the rerun to finish and the page to be painted.
 
-    With `new_image`, also wait until the page's first image (the channel grid) is a new one; with
+    With `new_image`, also wait until a new channel grid (the page's first image) has been drawn; with
     `caption`, until a caption contains that text (an upload's own name: not the sample's grid).
     """
     before = page.locator(_FIRST_IMG).first.get_attribute("src") if new_image else None
@@ -154,21 +154,20 @@ def measure(page, rec: Recorder, name: str, action, timeout: float = 60.0, new_i
         page.wait_for_timeout(5)
     # A widget's rerun may be followed by another (callbacks, query-param writes): settle briefly.
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
-    if new_image:
-        page.wait_for_function("([sel, before]) => { const i = document.querySelector(sel); return i && i.src && "
-                               "!i.src.endsWith(before); }", arg=[_FIRST_IMG, before or ""], timeout=timeout * 1000)
+    if new_image:  # the watcher installed above has seen the new grid drawn
+        page.wait_for_function("() => window.__gridAt !== null", timeout=timeout * 1000)
     if caption:
         page.wait_for_function("(text) => Array.from(document.querySelectorAll('[data-testid=\"stCaptionContainer\"]'))"
                                ".some(c => c.innerText.includes(text))", arg=caption, timeout=timeout * 1000)
     images = page.evaluate(_PAINTED_JS)
     seconds = time.perf_counter() - t0
     finished = rec.finished_at - t0
-    grid_ms = page.evaluate("() => window.__gridAt") if new_image else None
+    grid_s = page.evaluate("() => window.__gridAt") / 1e3 if new_image else None
     page.wait_for_timeout(200)  # let late responses land in the byte count (not in the time)
     http = rec.http_since(http0)
     largest = sorted(http, key=lambda x: -x[1])[:4]
     return Timing(name, seconds, rec.ws_bytes - ws0, sum(b for _, b in http), images, largest, finished,
-                  rec.finished - finished0, grid_ms / 1e3 if grid_ms is not None else None)
+                  rec.finished - finished0, grid_s)
 
 
 def _goto_page(page, base: str, path: str):

@@ -1,11 +1,15 @@
 """The process group: one process by default, DistributedDataParallel when torchrun started us.
 
+Also used by `alexnet_viz.index`, whose ranks shard a folder and leave the group the same way.
+
 torchrun sets RANK, LOCAL_RANK and WORLD_SIZE (and the rendezvous variables), so the same command
 line trains on one CPU, eight GPUs or two machines. NCCL on CUDA, gloo on the CPU.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -45,9 +49,21 @@ def setup(device: torch.device) -> Dist:
     return Dist(rank, world, local, device)
 
 
-def teardown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+@contextmanager
+def leaving_together() -> Iterator[None]:
+    """Close torchrun's process group on the way out, once every rank got there if all went well.
+
+    A rank that closed its gloo connections while another still used them (writing its last
+    files) made that one abort with "Connection closed by peer" (SIGABRT). After an error nobody
+    waits: torchrun stops the other ranks.
+    """
+    try:
+        yield
+        if dist.is_initialized():
+            dist.barrier()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def sum_all(values: list[float], where: Dist) -> list[float]:

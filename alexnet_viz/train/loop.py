@@ -373,12 +373,5 @@ class Trainer:
 
 def train(config: TrainConfig) -> RunResult:
     """Train per `config` (one process, or one rank of a torchrun launch) and return how it ended."""
-    try:
-        trainer = Trainer(config)
-        result = trainer.run()
-        # Every rank leaves together: a rank that closed its gloo connections while another was
-        # still writing its last files could see "Connection closed by peer" and abort (SIGABRT).
-        ddp.barrier(trainer.where)
-        return result
-    finally:
-        ddp.teardown()
+    with ddp.leaving_together():
+        return Trainer(config).run()
