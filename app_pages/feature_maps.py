@@ -1,13 +1,16 @@
 """Feature maps: every channel of a layer for your image, one channel up close, and where it looks."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from alexnet_viz import colours
 from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.mosaic import receptive_field
-from ui import analysis, grids
+from ui import analysis, closeup, grids
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context
 from ui.urls import unit_page_link, url_choice, url_write
@@ -38,9 +41,17 @@ def stage(name: str, pre: bool) -> str:
     return "after the ReLU" + (" and the LRN" if layer.lrn is not None else "")
 
 
+def _pick_unit(widget: str, rows: str, cols: str) -> None:
+    """A click on a close-up (before the rerun): that unit's row and column go into the unit inputs."""
+    unit = st.session_state.get(widget, {}).get("unit")
+    if isinstance(unit, list) and len(unit) == 2:
+        st.session_state[rows], st.session_state[cols] = int(unit[0]), int(unit[1])
+
+
 @st.fragment
 def channel_view(name: str, channels: int) -> None:
-    """One channel: zoomed with hover values, before/after ReLU, on the input, and a unit's receptive field."""
+    """One channel: zoomed with its values under the pointer, before/after ReLU, on the input, and the receptive
+    field of a unit (picked by a click on a close-up or by row and column)."""
     row = book.row(name)
     side = row.out_shape[1]
     res = or_stop(analysis.layer, ref, ctx.key, name)
@@ -55,19 +66,26 @@ def channel_view(name: str, channels: int) -> None:
     post = res.post[channel]
     peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
     unit = f"{ref.digest[:12]}_{name}_{channel}"  # a new image, layer or channel starts at its strongest unit
-    i = int(unit_row.number_input("Unit row", 0, side - 1, int(peak_i), key=f"fm_row_{unit}",
-                                  help="Default: this channel's strongest unit."))
-    j = int(unit_col.number_input("Unit column", 0, side - 1, int(peak_j), key=f"fm_col_{unit}",
-                                  help="Default: this channel's strongest unit."))
+    rows, cols = f"fm_row_{unit}", f"fm_col_{unit}"
+    st.session_state.setdefault(rows, int(peak_i))
+    st.session_state.setdefault(cols, int(peak_j))
+    i = int(unit_row.number_input("Unit row", 0, side - 1, key=rows, help="Default: this channel's strongest unit."))
+    j = int(unit_col.number_input("Unit column", 0, side - 1, key=cols,
+                                  help="Default: this channel's strongest unit. Or click a unit in a close-up."))
     if not post.any():
         st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0.")
     after, before = st.columns(2)
-    after.plotly_chart(analysis.channel_figure(ref, ctx.key, name, channel, False),
-                       key="fm_zoom_post", config={"displaylogo": False, "displayModeBar": False})
+
+    def zoom(where: DeltaGenerator, pre: bool, widget: str) -> None:
+        with where:
+            closeup.show(closeup.channel_map(ref, ctx.key, name, channel, pre),
+                         f"{name} channel {channel}, {stage(name, pre)}", (i, j), widget,
+                         functools.partial(_pick_unit, widget, rows, cols))
+
+    zoom(after, False, "fm_zoom_post")
     if res.pre is not None:
         pre = res.pre[channel]
-        before.plotly_chart(analysis.channel_figure(ref, ctx.key, name, channel, True),
-                            key="fm_zoom_pre", config={"displaylogo": False, "displayModeBar": False})
+        zoom(before, True, "fm_zoom_pre")
         before.caption(f"The ReLU zeroes the {float((pre <= 0).mean()):.0%} of this map's {pre.size} units that "
                        f"are negative or zero before it ({colours.SIGN_LEGEND}).")
     else:

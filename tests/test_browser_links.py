@@ -110,6 +110,47 @@ def test_a_click_on_a_grid_tile_opens_that_channel_then_its_unit_page(app_url, b
         context.close()
 
 
+def test_a_close_up_reads_values_under_the_pointer_and_a_click_picks_the_unit(app_url, browser):
+    from playwright.sync_api import expect
+
+    context, page = _page(browser, {"width": 1440, "height": 900})
+    try:
+        page.goto(f"{app_url}/feature-maps?layer=C3&channel=5")
+        _settled(page)
+        after = page.locator("figure.avz-map").first
+        img = after.locator("img")
+        expect(img).to_be_visible(timeout=WAIT_MS)
+        expect(after.locator(".title")).to_have_text("C3 channel 5, after the ReLU")
+        box = img.bounding_box()
+        assert box is not None
+        side = 27  # C3 is 27×27 in the article's network
+        row, col = 20, 4
+        target = {"x": (col + 0.5) * box["width"] / side, "y": (row + 0.5) * box["height"] / side}
+        img.hover(position=target)
+        readout = after.locator(".readout")
+        expect(readout).to_contain_text(f"row, col ({row}, {col}): ")
+        value = float(readout.inner_text().rsplit(":", 1)[1])
+        assert img.get_attribute("title").startswith(f"row {row}, col {col}: ")
+        img.click(position=target)
+        expect(page.get_by_role("spinbutton", name="Unit row")).to_have_value(str(row), timeout=WAIT_MS)
+        expect(page.get_by_role("spinbutton", name="Unit column")).to_have_value(str(col), timeout=WAIT_MS)
+        _settled(page)
+        caption = page.get_by_text(f"Receptive field of unit ({row}, {col}), value")
+        expect(caption).to_be_visible(timeout=WAIT_MS)
+        shown = float(caption.inner_text().split("value ", 1)[1].split(":", 1)[0])
+        assert shown == pytest.approx(value, rel=1e-3, abs=1e-6)  # the pointer read the unit the page now uses
+        # The marker sits on the picked unit, in both close-ups.
+        for fig in page.locator("figure.avz-map").all():
+            mark = fig.locator(".mark").bounding_box()
+            pic = fig.locator("img").bounding_box()
+            assert mark is not None and pic is not None
+            assert round((mark["x"] - pic["x"]) / pic["width"] * side) == col
+            assert round((mark["y"] - pic["y"]) / pic["height"] * side) == row
+        _no_error_on(page)
+    finally:
+        context.close()
+
+
 def test_a_click_on_a_ledger_row_opens_the_layer_page(app_url, browser):
     from playwright.sync_api import expect
 

@@ -1,6 +1,7 @@
 """The image pages under AppTest: the default sample, uploads good and bad, deep links, isolation."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -25,9 +26,18 @@ def _png(width: int = 180, height: int = 120) -> bytes:
     return buf.getvalue()
 
 
+def _components(at: AppTest, name: str) -> list[dict]:
+    return [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.component_name == name]
+
+
 def _grids(at: AppTest) -> list[dict]:
     """The clickable tile grids' data (ui.grids): picture, layout, caption."""
-    return [json.loads(e.proto.json) for e in at.get("bidi_component")]
+    return _components(at, "alexnet_viz.tile_grid")
+
+
+def _closeups(at: AppTest) -> list[dict]:
+    """The channel close-ups' data (ui.closeup): picture, values, marked unit, title."""
+    return _components(at, "alexnet_viz.value_map")
 
 
 def _texts(at: AppTest) -> str:
@@ -56,7 +66,13 @@ def test_default_sample_fills_the_page(page):
         grid = _grids(at)[0]
         # served from /media/ as st.image's pictures are, not inline in every rerun's message
         assert grid["order"] == list(range(96)) and "/media/" in grid["src"] and grid["src"].endswith(".png")
-        assert len(at.get("plotly_chart")) == 2  # the zoomed channel after and before the ReLU
+        after, before = _closeups(at)  # the zoomed channel after and before the ReLU, no plotly to lay out
+        assert not at.get("plotly_chart")
+        assert after["title"] == "C1 channel 0, after the ReLU" and "before the ReLU" in before["title"]
+        values = np.frombuffer(base64.b64decode(after["values"]), dtype="<f4").reshape(after["h"], after["w"])
+        assert values.shape == (55, 55) and values.min() >= 0  # the exact float32 values, after a ReLU
+        assert np.unravel_index(int(np.argmax(values)), values.shape) == tuple(after["mark"])  # its strongest unit
+        assert np.frombuffer(base64.b64decode(before["values"]), dtype="<f4").min() < 0
         assert len(at.dataframe) == 1
     else:
         assert len(at.get("plotly_chart")) == 1  # the top-5 chart
@@ -110,7 +126,7 @@ def test_feature_map_deep_link_and_controls():
     at.selectbox(key="fm_layer").set_value("S8").run()
     assert not at.exception
     assert at.query_params["layer"] == "S8"
-    assert len(at.get("plotly_chart")) == 1  # a pooling layer has no "before ReLU"
+    assert len(_closeups(at)) == 1  # a pooling layer has no "before ReLU"
     bad = open_page(FEATURES, {"layer": "F99", "channel": "abc"})  # nonsense in the URL falls back, with a note
     assert bad.selectbox(key="fm_layer").value == "C1" and bad.number_input(key="fm_channel").value == 0
     notes = [i.value for i in bad.info]

@@ -66,6 +66,6 @@ def test_grid_media_urls_carry_the_servers_path_prefix(monkeypatch: pytest.Monke
         for base, expected in (("", "/media/abc.png"), ("class", "/class/media/abc.png"),
                                ("/a/b/", "/a/b/media/abc.png")):
             config.set_option("server.baseUrlPath", base)
-            assert grids._src(b"png", "k") == expected
+            assert grids.media_url(b"png", "k") == expected
     finally:
         config.set_option("server.baseUrlPath", before)

@@ -40,7 +40,8 @@ class ImageRef:
         return ImageRef(data=data, digest=hashlib.sha256(data).hexdigest(), label=label)
 
 
-_HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
+# How every image cache in the app keys an ImageRef: by its digest, never by its bytes.
+HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
 
 
 def _model(key: ModelKey) -> "AlexNet":
@@ -56,7 +57,7 @@ class Prepared:
     original_size: tuple[int, int]  # (width, height) of the decoded image
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def prepare(ref: ImageRef, variant: str) -> Prepared:
     """Decode and preprocess once per image and variant; ImageError for bytes that are no image."""
     from alexnet_viz.images import load_image, network_view, to_tensor
@@ -73,15 +74,6 @@ def _tensor(ref: ImageRef, variant: str):
     return torch.from_numpy(np.array(prepare(ref, variant).x))
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=12, show_spinner="Running the image through the network…")
-def activations(ref: ImageRef, key: ModelKey) -> dict[str, np.ndarray]:
-    """Every layer's output ("C1", "C1.pre", ... "F11") for one image, float32, batch dim dropped."""
-    from alexnet_viz.probe import capture
-
-    out = capture(_model(key), _tensor(ref, key.variant))
-    return {key: value[0].float().numpy() for key, value in out.items()}
-
-
 @dataclass(frozen=True)
 class LayerResult:
     """One layer's output for one image, with ".pre" (before the ReLU) when the layer has a ReLU."""
@@ -91,50 +83,40 @@ class LayerResult:
     stats: dict[str, np.ndarray]
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=96, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=96, show_spinner="Running the image through the network…")
 def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
-    """A single layer's arrays (reruns unpickle this one layer, not the whole network's output)."""
-    acts = activations(ref, key)
-    post = acts[name]
+    """One layer's arrays, float32 with the batch dim dropped, from a forward pass that stops at that
+    layer: a new photo's first view (C1) costs C1's convolution, not the whole network and a copy
+    of every layer's output (reruns unpickle this one layer)."""
+    from alexnet_viz.probe import capture
+
+    out = {k: v[0].float().numpy() for k, v in capture(_model(key), _tensor(ref, key.variant), [name]).items()}
+    post = out[name]
     stats = pf.channel_stats(post) if post.ndim == 3 else {}
-    return LayerResult(post=post, pre=acts.get(f"{name}.pre"), stats=stats)
+    return LayerResult(post=post, pre=out.get(f"{name}.pre"), stats=stats)
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def view_jpeg(ref: ImageRef, variant: str) -> bytes:
     """The picture the network sees, encoded once (st.image would re-encode an array every rerun)."""
     return mosaic.jpeg_bytes(prepare(ref, variant).view)
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def channel_overlay_jpeg(ref: ImageRef, key: ModelKey, name: str, channel: int) -> bytes:
     """One channel's activation blended over the network's view of the image."""
     res = layer(ref, key, name)
     return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.variant).view, res.post[channel]))
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def receptive_field_png(ref: ImageRef, variant: str, name: str, row: int, col: int) -> bytes:
     """The unit's receptive field outlined on the network's view of the image (PNG: a crisp outline)."""
     box = mosaic.receptive_field(variant, name, row, col)
     return mosaic.png_bytes(mosaic.draw_box(prepare(ref, variant).view, box))
 
 
-# Figures are cached as shared objects (cache_resource): building a plotly figure costs 10-60 ms of
-# Python, unpickling one nearly as much. st.plotly_chart only reads them, and so do the pages.
-
-@st.cache_resource(hash_funcs=_HASH, max_entries=256, show_spinner=False)
-def channel_figure(ref: ImageRef, key: ModelKey, name: str, channel: int, pre: bool):
-    """The zoomed heatmap of one channel, after (or before) the ReLU; never modify the returned figure."""
-    res = layer(ref, key, name)
-    maps = res.pre if pre else res.post
-    if maps is None:
-        raise ValueError(f"{name} has no output before a ReLU")
-    title = f"{name} channel {channel}, " + ("before the ReLU" if pre else "output (hover for values)")
-    return pf.channel_heatmap(maps[channel], title=title, diverging=pre)
-
-
-@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def layer_npy(ref: ImageRef, key: ModelKey, name: str) -> bytes:
     """The layer's output as a .npy file, for the download button."""
     buf = io.BytesIO()
@@ -142,7 +124,7 @@ def layer_npy(ref: ImageRef, key: ModelKey, name: str) -> bytes:
     return buf.getvalue()
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner="Classifying…")
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner="Classifying…")
 def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> "Prediction":
     """Top-k classes with the warm latency of one forward pass on the server's device."""
     from alexnet_viz.probe import predict
@@ -150,7 +132,7 @@ def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> "Prediction":
     return predict(_model(key), _tensor(ref, key.variant), k=k)
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def explanation(ref: ImageRef, key: ModelKey, method: str, target: int) -> np.ndarray:
     """An attribution map (S, S) in [0, 1] for class `target` by Grad-CAM, saliency or occlusion."""
     from alexnet_viz import explain
@@ -159,14 +141,16 @@ def explanation(ref: ImageRef, key: ModelKey, method: str, target: int) -> np.nd
     return np.asarray(fn(_model(key), _tensor(ref, key.variant), target), dtype=np.float32)
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=128, show_spinner=False)
 def explanation_jpeg(ref: ImageRef, key: ModelKey, method: str, target: int) -> bytes:
     """The attribution map blended over the network's view, as JPEG bytes."""
     heat = explanation(ref, key, method, target)
     return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.variant).view, heat))
 
 
-@st.cache_resource(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+# Figures are cached as shared objects (cache_resource): building a plotly figure costs 10-60 ms of
+# Python, unpickling one nearly as much. st.plotly_chart only reads them, and so do the pages.
+@st.cache_resource(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def top_figure(ref: ImageRef, key: ModelKey):
     """The top-5 bar chart (shared; never modify the returned figure)."""
     top = prediction(ref, key)

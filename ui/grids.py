@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import html
 from dataclasses import dataclass
-from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
@@ -21,18 +20,19 @@ from streamlit import runtime
 from alexnet_viz import colours, mosaic
 from alexnet_viz.modelkey import ModelKey
 from ui import analysis
-from ui.analysis import ImageRef
+from ui.analysis import HASH, ImageRef
 
-_HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
 
-_CSS = """
-.avz-grid { max-width: 100%; }
-.avz-grid img { display: block; max-width: 100%; height: auto; cursor: pointer; image-rendering: pixelated; }
-.avz-grid figcaption { font-size: 0.875rem; opacity: 0.7; margin-top: 0.25rem; }
+BAR_CSS = """
 .avz-bar { max-width: 420px; margin: 0.35rem 0 0.5rem 0; font-size: 0.8rem; }
 .avz-bar .ramp { height: 12px; border: 1px solid rgba(128, 128, 128, 0.5); }
 .avz-bar .ends { display: flex; justify-content: space-between; }
 """
+_CSS = """
+.avz-grid { max-width: 100%; }
+.avz-grid img { display: block; max-width: 100%; height: auto; cursor: pointer; image-rendering: pixelated; }
+.avz-grid figcaption { font-size: 0.875rem; opacity: 0.7; margin-top: 0.25rem; }
+""" + BAR_CSS
 
 # Called on every render; keeps one <figure> per mount and swaps its picture when the data changes.
 _JS = """
@@ -99,7 +99,7 @@ def bar_html(bar: Bar) -> str:
 
 def colour_bar(bar: Bar) -> None:
     """Draw a colour bar under a picture (overlays, kernels) that is not a tile grid."""
-    st.html(f"<style>{_CSS}</style><div class='avz-bar'>{bar_html(bar)}</div>")
+    st.html(f"<style>{BAR_CSS}</style><div class='avz-bar'>{bar_html(bar)}</div>")
 
 
 def _value(v: float) -> str:
@@ -141,7 +141,7 @@ def feature_bar(maps: np.ndarray, pre: bool, mode: mosaic.Normalise) -> Bar:
     return Bar(cmap, "tile's lowest", "tile's highest", "each tile on its own range; the close-up has the values")
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosaic.Normalise,
                  sort: mosaic.SortBy, caption: str) -> TileGrid:
     """All channels of a layer as one clickable PNG, cached by everything that changes the picture."""
@@ -172,7 +172,7 @@ def kernel_grid(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | No
     return _grid(m, caption, bar, "kernel", "one-kernel")
 
 
-def _src(png: bytes, key: str) -> str:
+def media_url(png: bytes, key: str) -> str:
     """The PNG's /media/ URL, registered for this session (held while its last run used it, like st.image's)."""
     if not runtime.exists():  # bare mode: no server to fetch from
         return ""
@@ -185,7 +185,7 @@ def _src(png: bytes, key: str) -> str:
 
 def clickable(grid: TileGrid, key: str) -> int | None:
     """Mount a grid; the channel (or kernel) whose tile was clicked in the run the click started, else None."""
-    result = _COMPONENT(data={**grid.data, "src": _src(grid.png, key)}, key=key, on_tile_change=_no_op,
+    result = _COMPONENT(data={**grid.data, "src": media_url(grid.png, key)}, key=key, on_tile_change=_no_op,
                         width="stretch")
     tile = getattr(result, "tile", None)
     return None if tile is None else int(tile)

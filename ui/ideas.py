@@ -6,7 +6,7 @@ the library's frozen dataclasses; the shared model is only read (weights copied 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -16,7 +16,7 @@ from alexnet_viz import probe_figures as pf
 from alexnet_viz.modelkey import ModelKey
 from alexnet_viz.spec import LRN, get_spec
 from ui import analysis
-from ui.analysis import ImageRef
+from ui.analysis import HASH, ImageRef
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.ideas import LrnCheck, ReluEffect
     from alexnet_viz.units import ConvUnit, DenseUnit, PoolUnit
 
-_HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
 
 
 def c1_lrn(key: ModelKey) -> tuple[LRN, bool]:
@@ -47,7 +46,7 @@ class C1Stages:
     high: float
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=32, show_spinner="Normalising C1…")
+@st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner="Normalising C1…")
 def c1_stages(ref: ImageRef, key: ModelKey, channel: int) -> C1Stages:
     from alexnet_viz.ideas import check_lrn, lrn_paper, relu_effect
 
@@ -62,7 +61,7 @@ def c1_stages(ref: ImageRef, key: ModelKey, channel: int) -> C1Stages:
                     low=float(res.pre.min()), high=float(res.pre.max()))
 
 
-@st.cache_resource(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_resource(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def stage_figure(ref: ImageRef, key: ModelKey, channel: int, stage: str):
     """One C1 channel at one stage as the app's heatmap (shared; never modify the returned figure)."""
     s = c1_stages(ref, key, channel)
@@ -73,7 +72,7 @@ def stage_figure(ref: ImageRef, key: ModelKey, channel: int, stage: str):
 
 # --- augmentation ----------------------------------------------------------------------------------
 
-@st.cache_data(hash_funcs=_HASH, max_entries=32, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner=False)
 def base(ref: ImageRef) -> np.ndarray:
     """The photo at the paper's 256×256 (shorter side to 256, central square)."""
     from alexnet_viz.augment import base_image
@@ -96,7 +95,7 @@ class Crops:
     outlined: bytes
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=32, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner=False)
 def crops(ref: ImageRef, crop: int, count: int, seed: int) -> Crops:
     from PIL import Image, ImageDraw
 
@@ -112,14 +111,14 @@ def crops(ref: ImageRef, crop: int, count: int, seed: int) -> Crops:
                  outlined=mosaic.jpeg_bytes(np.asarray(img)))
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=32, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner=False)
 def pca(ref: ImageRef) -> ColourPCA:
     from alexnet_viz.augment import colour_pca
 
     return colour_pca(base(ref))
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def colour_noise(ref: ImageRef, seeds: tuple[int, ...], boost: float,
                  imagenet: bool) -> tuple[bytes, tuple[tuple[np.ndarray, np.ndarray], ...]]:
     """The base photo, then one PCA colour shift per seed (× boost, for visibility), as one grid; each α and shift."""
@@ -139,7 +138,7 @@ def colour_noise(ref: ImageRef, seeds: tuple[int, ...], boost: float,
     return _grid(tiles, cols=len(tiles)), tuple(draws)
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=16, show_spinner="Classifying ten crops in one batch…")
+@st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner="Classifying ten crops in one batch…")
 def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
     """The ten-crop prediction and the ten crops as one grid (corners and centre, then mirrored)."""
     from alexnet_viz.augment import ten_crop_prediction, ten_crops
@@ -168,7 +167,7 @@ def _weights(key: ModelKey, name: str) -> tuple[np.ndarray, np.ndarray]:
     return params["weight"].float().cpu().numpy().copy(), params["bias"].float().cpu().numpy().copy()
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> ConvUnit:
     from alexnet_viz.units import conv_unit
 
@@ -181,7 +180,7 @@ def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> C
                      row=row, col=col, forward=float(pre[channel, row, col]), rel_tol=rel_tol(key, conv=True))
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> tuple[bytes, bytes]:
     """The unit's 11×11 patch of the picture (black where it covers padding) and its kernel, enlarged."""
     unit = c1_unit(ref, key, channel, row, col)
@@ -194,7 +193,7 @@ def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int)
     return mosaic.png_bytes(big), mosaic.kernel_tiles(w, scale=16, kernels=range(channel, channel + 1)).png()
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> PoolUnit:
     from alexnet_viz.units import pool_unit
 
@@ -204,7 +203,7 @@ def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> P
                      forward=float(s2[channel, row, col]))
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def f9_unit(ref: ImageRef, key: ModelKey, unit: int) -> tuple[DenseUnit, tuple[int, int, int]]:
     """The F9 unit's dot product over S8's flattened output, and S8's (C, H, W) shape to place the inputs."""
     from alexnet_viz.units import dense_unit

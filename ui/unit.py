@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -20,7 +19,7 @@ import streamlit as st
 from alexnet_viz import mosaic
 from alexnet_viz.featviz import DEFAULT, Settings
 from alexnet_viz.modelkey import ModelKey
-from ui.analysis import ImageRef, kernels, prepare
+from ui.analysis import HASH, ImageRef, kernels, prepare
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SLICES = 8  # the strongest input slices drawn for a deep kernel
 DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's diversity objective)
-_HASH: dict[str | type, Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}  # as ui/analysis.py keys images
 
 
 def featvis(key: ModelKey, layer: str, channel: int, settings: Settings = DEFAULT) -> FeatureVis | None:
@@ -129,7 +127,7 @@ def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
                       norms=tuple(float(norms[i]) for i in top), side=k.shape[-1])
 
 
-@st.cache_data(hash_funcs=_HASH, max_entries=128, show_spinner="Knocking the unit out…")
+@st.cache_data(hash_funcs=HASH, max_entries=128, show_spinner="Knocking the unit out…")
 def ablation(ref: ImageRef, key: ModelKey, layer: str, channels: tuple[int, ...]) -> Ablation:
     """The user's top-5 with and without `channels` of `layer`."""
     import torch
