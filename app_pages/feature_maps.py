@@ -44,8 +44,8 @@ def stage(name: str, pre: bool) -> str:
 def _pick_unit(widget: str, rows: str, cols: str) -> None:
     """A click on a close-up (before the rerun): that unit's row and column go into the unit inputs."""
     unit = st.session_state.get(widget, {}).get("unit")
-    if isinstance(unit, list) and len(unit) == 2:
-        st.session_state[rows], st.session_state[cols] = int(unit[0]), int(unit[1])
+    if isinstance(unit, list) and len(unit) == 2 and all(isinstance(v, int) and v >= 0 for v in unit):
+        st.session_state[rows], st.session_state[cols] = unit  # past the edge: the input resets it
 
 
 @st.fragment
@@ -53,7 +53,7 @@ def channel_view(name: str, channels: int) -> None:
     """One channel: zoomed with its values under the pointer, before/after ReLU, on the input, and the receptive
     field of a unit (picked by a click on a close-up or by row and column)."""
     row = book.row(name)
-    side = row.out_shape[1]
+    height, width = row.out_shape[1], row.out_shape[2]
     res = or_stop(analysis.layer, ref, ctx.key, name)
     url_choice("fm_channel", "channel", list(range(channels)), 0, parse=int)
     pick, unit_row, unit_col = st.columns([2, 1, 1])
@@ -69,8 +69,8 @@ def channel_view(name: str, channels: int) -> None:
     rows, cols = f"fm_row_{unit}", f"fm_col_{unit}"
     st.session_state.setdefault(rows, int(peak_i))
     st.session_state.setdefault(cols, int(peak_j))
-    i = int(unit_row.number_input("Unit row", 0, side - 1, key=rows, help="Default: this channel's strongest unit."))
-    j = int(unit_col.number_input("Unit column", 0, side - 1, key=cols,
+    i = int(unit_row.number_input("Unit row", 0, height - 1, key=rows, help="Default: this channel's strongest unit."))
+    j = int(unit_col.number_input("Unit column", 0, width - 1, key=cols,
                                   help="Default: this channel's strongest unit. Or click a unit in a close-up."))
     if not post.any():
         st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0.")
@@ -104,7 +104,7 @@ def channel_view(name: str, channels: int) -> None:
     inside = f"{share:.0%} of it inside the image" if share < 1 else "all of it inside the image"
     field.image(analysis.receptive_field_png(ref, ctx.variant, name, i, j), width="stretch", output_format="PNG",
                 caption=f"Receptive field of unit ({i}, {j}), value {float(post[i, j]):.4g}: each of the "
-                        f"{side}×{side} units of {name} sees a {row.rf}×{row.rf} window of the input ({inside} "
+                        f"{height}×{width} units of {name} sees a {row.rf}×{row.rf} window of the input ({inside} "
                         f"for this unit; the rest is padding), and neighbours are {row.jump} pixels apart.")
 
 

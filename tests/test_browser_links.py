@@ -146,6 +146,16 @@ def test_a_close_up_reads_values_under_the_pointer_and_a_click_picks_the_unit(ap
             assert mark is not None and pic is not None
             assert round((mark["x"] - pic["x"]) / pic["width"] * side) == col
             assert round((mark["y"] - pic["y"]) / pic["height"] * side) == row
+        # The close-up before the ReLU picks a unit too (its own callback, its own widget).
+        before = page.locator("figure.avz-map").nth(1)
+        expect(before.locator(".title")).to_have_text("C3 channel 5, before the ReLU")
+        pic = before.locator("img").bounding_box()
+        assert pic is not None
+        before.locator("img").click(position={"x": 26.5 * pic["width"] / side, "y": 0.5 * pic["height"] / side})
+        expect(page.get_by_role("spinbutton", name="Unit row")).to_have_value("0", timeout=WAIT_MS)
+        expect(page.get_by_role("spinbutton", name="Unit column")).to_have_value("26", timeout=WAIT_MS)
+        _settled(page)
+        expect(page.get_by_text("Receptive field of unit (0, 26), value")).to_be_visible(timeout=WAIT_MS)
         _no_error_on(page)
     finally:
         context.close()
