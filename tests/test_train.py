@@ -20,6 +20,7 @@ from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import demo, runs
 from alexnet_viz.train.config import DEMO_RECIPE, resolve
 from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, collate, discover, eval_view, train_view
+from alexnet_viz.train.loop import Trainer
 from alexnet_viz.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,6 +231,14 @@ def _said(out: subprocess.CompletedProcess) -> str:
 # --- DDP (CPU, gloo, two processes) --------------------------------------------------------------
 
 DDP_TOLERANCE = 1e-4  # relative, per logged loss: float32 sums of the same gradients in another order
+# The weights cannot be compared to float precision. Two processes compute each half batch with other
+# kernels than one process computes the whole (another summation order), and a ReLU whose input is
+# within rounding of 0 then opens in one run and stays shut in the other: on a Xeon with AMX, one of
+# the 18,432 C6 outputs of step 2's batch (+1.0e-8 in float32, -8.2e-8 in float64) carried ~1 % of
+# every lower layer's gradient. So the runs must agree to within a small share of how far
+# training moved each tensor (measured there: at most 2.6 % after 4 steps; 0 elsewhere); a two-process
+# run that did not average its gradients, or summed them, would differ by about as much as it moved.
+DDP_WEIGHT_SHARE = 0.1
 
 
 @pytest.mark.slow
@@ -246,7 +255,9 @@ def test_two_processes_follow_the_one_process_loss_curve(tiny: Path, tmp_path: P
     assert len(a) == len(b) == 4
     assert np.allclose(a, b, rtol=DDP_TOLERANCE, atol=0), (a, b)
     wa, wb = _weights(tmp_path / "one"), _weights(tmp_path / "two")
-    assert all(torch.allclose(wa[k], wb[k], rtol=1e-4, atol=1e-6) for k in wa)
+    w0 = Trainer(tiny_config(tiny, tmp_path / "init", dropout=0.0, threads=None)).model.state_dict()
+    share = {k: float((wa[k] - wb[k]).norm() / (wa[k] - w0[k]).norm()) for k in wa}
+    assert max(share.values()) < DDP_WEIGHT_SHARE, share
     # a resumed two-process run equals the uninterrupted one
     part = _cli(*common, "--run-dir", str(tmp_path / "part"), "--max-steps", "3", torchrun=2)
     assert part.returncode == 0 and "--resume" in part.stderr, _said(part)
