@@ -5,6 +5,8 @@ Screenshots of every page at 390×844 go to $ALEXNET_SHOTS (default: the test's 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WAIT_MS = 120_000
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
 PAGES = ["/overview", "/layers?layer=C3", "/lab", "/operations", "/article", "/feature-maps", "/filters",
          "/filters?layer=C3", "/prediction", "/ideas", "/unit", "/training"]
 
@@ -24,6 +27,18 @@ PAGES = ["/overview", "/layers?layer=C3", "/lab", "/operations", "/article", "/f
 def _page(browser, viewport):
     context = browser.new_context(viewport=viewport)
     return context, context.new_page()
+
+
+@contextmanager
+def _opened(browser, url: str) -> Iterator:
+    """A page at desktop width on `url`, settled; its browser context closed afterwards."""
+    context, page = _page(browser, DESKTOP)
+    try:
+        page.goto(url)
+        _settled(page)
+        yield page
+    finally:
+        context.close()
 
 
 def _settled(page) -> None:
@@ -64,7 +79,7 @@ def test_every_page_fits_a_phone(app_url, browser, tmp_path):
 def test_overview_opens_at_its_own_path_and_at_the_root(app_url, browser):
     from playwright.sync_api import expect
 
-    context, page = _page(browser, {"width": 1440, "height": 900})
+    context, page = _page(browser, DESKTOP)
     try:
         for path in ("/overview?variant=paper", "/?variant=paper"):
             page.goto(app_url + path)
@@ -80,10 +95,7 @@ def test_overview_opens_at_its_own_path_and_at_the_root(app_url, browser):
 def test_a_click_on_a_grid_tile_opens_that_channel_then_its_unit_page(app_url, browser):
     from playwright.sync_api import expect
 
-    context, page = _page(browser, {"width": 1440, "height": 900})
-    try:
-        page.goto(f"{app_url}/feature-maps?layer=C1")
-        _settled(page)
+    with _opened(browser, f"{app_url}/feature-maps?layer=C1") as page:
         grid = page.locator("figure.avz-grid img")
         expect(grid).to_be_visible(timeout=WAIT_MS)
         m = mosaic.feature_grid(np.zeros((96, 55, 55), dtype=np.float32))
@@ -106,17 +118,12 @@ def test_a_click_on_a_grid_tile_opens_that_channel_then_its_unit_page(app_url, b
         _settled(page)
         assert "/unit?" in page.url and "layer=C1" in page.url and f"channel={row * m.cols + col}" in page.url
         _no_error_on(page)
-    finally:
-        context.close()
 
 
 def test_a_close_up_reads_values_under_the_pointer_and_a_click_picks_the_unit(app_url, browser):
     from playwright.sync_api import expect
 
-    context, page = _page(browser, {"width": 1440, "height": 900})
-    try:
-        page.goto(f"{app_url}/feature-maps?layer=C3&channel=5")
-        _settled(page)
+    with _opened(browser, f"{app_url}/feature-maps?layer=C3&channel=5") as page:
         after = page.locator("figure.avz-map").first
         img = after.locator("img")
         expect(img).to_be_visible(timeout=WAIT_MS)
@@ -157,17 +164,12 @@ def test_a_close_up_reads_values_under_the_pointer_and_a_click_picks_the_unit(ap
         _settled(page)
         expect(page.get_by_text("Receptive field of unit (0, 26), value")).to_be_visible(timeout=WAIT_MS)
         _no_error_on(page)
-    finally:
-        context.close()
 
 
 def test_a_click_on_a_ledger_row_opens_the_layer_page(app_url, browser):
     from playwright.sync_api import expect
 
-    context, page = _page(browser, {"width": 1440, "height": 900})
-    try:
-        page.goto(f"{app_url}/overview")
-        _settled(page)
+    with _opened(browser, f"{app_url}/overview") as page:
         table = page.locator('[data-testid="stDataFrame"]').first
         table.scroll_into_view_if_needed()
         box = table.bounding_box()
@@ -176,8 +178,6 @@ def test_a_click_on_a_ledger_row_opens_the_layer_page(app_url, browser):
         expect(page.locator("h1").first).to_contain_text("Layer by layer", timeout=WAIT_MS)
         assert box is not None
         assert "layer=C3" in page.url
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("path, asked, shown", [("/layers?layer=C99", "C99", "C1"),
@@ -186,13 +186,8 @@ def test_a_click_on_a_ledger_row_opens_the_layer_page(app_url, browser):
 def test_a_bad_link_says_what_it_shows_instead(app_url, browser, path, asked, shown):
     from playwright.sync_api import expect
 
-    context, page = _page(browser, {"width": 1440, "height": 900})
-    try:
-        page.goto(app_url + path)
-        _settled(page)
+    with _opened(browser, app_url + path) as page:
         note = page.locator('[data-testid="stAlert"]').filter(has_text="The link asks for")
         expect(note.first).to_contain_text(asked, timeout=WAIT_MS)
         expect(note.first).to_contain_text(f"showing {shown}")
         _no_error_on(page)
-    finally:
-        context.close()

@@ -11,13 +11,13 @@ reports the unit as a trigger value; the page turns it into the unit whose recep
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from alexnet_viz import colours, mosaic
+from alexnet_viz import mosaic
 from alexnet_viz.modelkey import ModelKey
 from ui import analysis, grids
 
@@ -105,13 +105,8 @@ def value_map(values: np.ndarray, signed: bool) -> ValueMap:
     z = np.asarray(values, dtype=np.float32)
     if z.ndim != 2:
         raise ValueError(f"a channel map must be 2-D, not {z.shape}")
-    cmap = colours.DIVERGING if signed else colours.SEQUENTIAL
-    picture = mosaic.feature_grid(z[None], mode="map", cmap=cmap, symmetric=signed, scale=1, gap=0)
-    if signed:
-        bound = float(np.abs(z).max())
-        bar = grids.Bar(cmap, f"{-bound:.3g}", f"{bound:.3g}", f"value before the ReLU ({colours.SIGN_LEGEND})", "0")
-    else:
-        bar = grids.Bar(cmap, f"{float(z.min()):.3g}", f"{float(z.max()):.3g}", "value, this map's lowest to highest")
+    bar = grids.value_bar(z, signed, "value, this map's lowest to highest")
+    picture = mosaic.feature_grid(z[None], mode="map", cmap=bar.cmap, symmetric=signed, scale=1, gap=0)
     return ValueMap(png=picture.png(), values=base64.b64encode(z.astype("<f4").tobytes()).decode("ascii"),
                     height=z.shape[0], width=z.shape[1], bar=bar)
 

@@ -127,14 +127,21 @@ def _grid(m: mosaic.Mosaic, caption: str, bar: Bar | None, unit: str, scroll_to:
     return TileGrid(data=data, order=tuple(data["order"]), png=m.png())
 
 
+def value_bar(values: np.ndarray, pre: bool, label: str) -> Bar:
+    """A bar with the true values at its ends: before the ReLU symmetric about 0 on the sign colours,
+    after it from the lowest to the highest value (`label` says of what)."""
+    if pre:
+        bound = float(np.abs(values).max())
+        return Bar(colours.DIVERGING, _value(-bound), _value(bound), f"value before the ReLU ({colours.SIGN_LEGEND})",
+                   "0")
+    return Bar(colours.SEQUENTIAL, _value(float(values.min())), _value(float(values.max())), label)
+
+
 def feature_bar(maps: np.ndarray, pre: bool, mode: mosaic.Normalise) -> Bar:
     """The feature grid's colour bar: true values for one range per layer, each tile's own range otherwise."""
-    cmap = colours.DIVERGING if pre else colours.SEQUENTIAL
     if mode == "layer":
-        if pre:
-            bound = float(np.abs(maps).max())
-            return Bar(cmap, _value(-bound), _value(bound), f"value before the ReLU ({colours.SIGN_LEGEND})", "0")
-        return Bar(cmap, _value(float(maps.min())), _value(float(maps.max())), "activation, one range for the layer")
+        return value_bar(maps, pre, "activation, one range for the layer")
+    cmap = colours.DIVERGING if pre else colours.SEQUENTIAL
     if pre:
         return Bar(cmap, "−(largest |value|)", "+(largest |value|)",
                    f"each tile on its own range ({colours.SIGN_LEGEND}); hover a close-up for values", "0")
