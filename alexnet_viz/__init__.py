@@ -8,9 +8,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import AlexVizError, ImageError, SpecError, WeightsError
-from .bookkeeping import Ledger, Row, ledger, min_input_size
-from .spec import ARTICLE, LRN, PAPER, TORCHVISION, VARIANTS, LayerSpec, Spec, get_spec
+from alexnet_viz.core.bookkeeping import Ledger, Row, ledger, min_input_size
+from alexnet_viz.core.spec import ARTICLE, LRN, PAPER, TORCHVISION, VARIANTS, LayerSpec, Spec, get_spec
+from alexnet_viz.errors import AlexVizError, ImageError, SpecError, WeightsError
 
 _LAZY = {
     "build_model": "model",

@@ -2,9 +2,9 @@
 where a network keeps its parameters and does its work (the overview's two comparisons)."""
 from __future__ import annotations
 
-from .bookkeeping import Ledger, ledger
-from .formatting import shape_text
-from .spec import ARTICLE, LRN, VARIANTS
+from alexnet_viz.core.bookkeeping import Ledger, ledger
+from alexnet_viz.core.formatting import shape_text
+from alexnet_viz.core.spec import ARTICLE, LRN, VARIANTS
 
 _COMPARED = (("out", "width"), ("padding", "padding"), ("groups", "groups"), ("lrn", "LRN"),
              ("adaptive", "adaptive pool"))

@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass, replace
 from typing import cast
 
-from .errors import SpecError
-from .bookkeeping import Ledger, ledger, min_input_size
-from .spec import LayerKind, LayerSpec, Spec
+from alexnet_viz.core.bookkeeping import Ledger, ledger, min_input_size
+from alexnet_viz.core.spec import LayerKind, LayerSpec, Spec
+from alexnet_viz.errors import SpecError
 
 COLUMNS: tuple[str, ...] = ("layer", "kind", "channels", "kernel", "stride", "padding", "groups")
 POOL_KINDS: tuple[str, ...] = ("maxpool", "avgpool")
@@ -157,7 +157,7 @@ def verify_with_torch(spec: Spec, input_size: int | None = None) -> list[dict]:
     import torch
     from torchinfo import summary
 
-    from .model import build_model
+    from alexnet_viz.core.model import build_model
 
     size = spec.input_size if input_size is None else input_size
     book = ledger(spec, size)

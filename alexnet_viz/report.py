@@ -8,11 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from .bookkeeping import Ledger, Row
-from .formatting import fmt_count, shape_text
+from alexnet_viz.core.bookkeeping import Ledger, Row
+from alexnet_viz.core.formatting import fmt_count, shape_text
 
 FORMATS = ("table", "csv", "json", "markdown")
 NOT_APPLICABLE = "-"  # a field that a fully connected layer does not have

@@ -2,11 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz import article, paper
-from alexnet_viz.errata import VERDICTS, Finding, counts, findings, render
-from alexnet_viz.errata_article import CONV_CEIL, CONV1_CFG, POOL_CEIL, rounding_table
-from alexnet_viz.spec import ARTICLE, PAPER
-from alexnet_viz.training_memory import ASSUMPTIONS, breakdown, training_memory
+from alexnet_viz.analysis.training_memory import ASSUMPTIONS, breakdown, training_memory
+from alexnet_viz.core.spec import ARTICLE, PAPER
+from alexnet_viz.errata import VERDICTS, Finding, article, counts, findings, paper, render
+from alexnet_viz.errata.findings_article import CONV1_CFG, CONV_CEIL, POOL_CEIL, rounding_table
 
 LABELS = {"computed": "Computed", "paper": "The paper"}
 ICONS = {"correct": ":material/check_circle:", "wrong": ":material/cancel:", "misleading": ":material/warning:",

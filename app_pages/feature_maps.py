@@ -7,9 +7,8 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from alexnet_viz import colours
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.mosaic import receptive_field
+from alexnet_viz.core.bookkeeping import ledger, receptive_field
+from alexnet_viz.figures import colours
 from ui import analysis, closeup, grids
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context

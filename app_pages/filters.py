@@ -1,11 +1,13 @@
 """Filters: the kernels each conv layer learned (or was initialised with), and their weight histograms."""
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
-from alexnet_viz import colours
-from alexnet_viz.mosaic import split_groups
-from alexnet_viz.probe_figures import kernel_heatmap
+from alexnet_viz.figures import colours
+from alexnet_viz.figures.activations import kernel_heatmap
+from alexnet_viz.figures.mosaic import split_groups
 from ui import analysis, grids
 from ui.image_input import or_stop, weights_banner
 from ui.state import context
@@ -36,9 +38,10 @@ def kernel_view() -> None:
     groups = ctx.spec.layer(name).groups
     parts = split_groups(out, towers)
     if w.shape[1] == 3:
-        mode = c2.radio("Colours", ["map", "layer"], horizontal=True, key="flt_mode",
+        picked = c2.radio("Colours", ["map", "layer"], horizontal=True, key="flt_mode",
                         format_func={"map": "each kernel stretched to full contrast",
                                      "layer": "one range for the layer (grey = 0)"}.get)
+        mode: Literal["map", "layer"] = "layer" if picked == "layer" else "map"
         st.markdown(f"{name}'s {out} kernels of {k}×{k}×3, drawn as colour pictures: the RGB pattern each "
                     "one responds to most.")
         in_channel = None

@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
-from alexnet_viz.figures import value_grids, vector_bars
-from alexnet_viz.idea_figures import activation_figure, tower_strip
-from alexnet_viz.claims import CLAIMS
-from alexnet_viz.ideas import activation_curves
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.operations import pool_geometry
-from alexnet_viz.probe_figures import channel_heatmap
-from alexnet_viz.spec import PAPER, VARIANTS
-from alexnet_viz.stack import layer_stack, tower_plan
-from alexnet_viz.units import flat_position
+from alexnet_viz.analysis.units import flat_position
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import PAPER, VARIANTS
+from alexnet_viz.errata.claims import CLAIMS
+from alexnet_viz.figures.activations import channel_heatmap
+from alexnet_viz.figures.architecture import value_grids, vector_bars
+from alexnet_viz.figures.ideas import activation_figure, tower_strip
+from alexnet_viz.ideas.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
+from alexnet_viz.ideas.basics import activation_curves
+from alexnet_viz.ideas.operations import pool_geometry
+from alexnet_viz.ideas.stack import layer_stack, tower_plan
 from ui import analysis, ideas
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context
@@ -124,7 +124,7 @@ def dropout() -> None:
     if not (x > 0).all():
         st.info("F9 has fewer than six active units for this picture; dropout is shown on six small numbers.")
         x = np.arange(1.0, 7.0)
-    from alexnet_viz.ideas import dropout_demo
+    from alexnet_viz.ideas.basics import dropout_demo
 
     seed = int(st.columns([1, 2])[0].number_input("Seed for the dropout masks", 0, 9999, 0, key="ideas_drop_seed"))
     demo = dropout_demo(x, 0.5, trials=2000, seed=seed)

@@ -2,6 +2,8 @@
 import pandas as pd
 import streamlit as st
 
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import VARIANTS, Spec
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.lab import (
     VERIFY_MAX_ACTIVATION_BYTES,
@@ -10,9 +12,7 @@ from alexnet_viz.lab import (
     spec_rows,
     verify_with_torch,
 )
-from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.report import render
-from alexnet_viz.spec import VARIANTS, Spec
 from ui.ledger_table import ledger_table
 from ui.state import context
 from ui.totals import totals_row

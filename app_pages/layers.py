@@ -1,14 +1,14 @@
 """Layer by layer: one layer's diagram and every number derived in front of the reader."""
 import streamlit as st
 
-from alexnet_viz import article
-from alexnet_viz.derive import derive
-from alexnet_viz.figures import layer_diagram
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.idea_figures import tower_link_figure
-from alexnet_viz.names import ARTICLE_SOURCE, PAPER_SOURCE, TORCH_SOURCE, module_plan
-from alexnet_viz.spec import Spec
-from alexnet_viz.stack import layer_stack, tower_plan
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.names import ARTICLE_SOURCE, PAPER_SOURCE, TORCH_SOURCE, module_plan
+from alexnet_viz.core.spec import Spec
+from alexnet_viz.errata import article
+from alexnet_viz.errata.derive import derive
+from alexnet_viz.figures.architecture import layer_diagram
+from alexnet_viz.figures.ideas import tower_link_figure
+from alexnet_viz.ideas.stack import layer_stack, tower_plan
 from ui.charts import frozen
 from ui.state import context
 from ui.tables import derivation_table
@@ -53,7 +53,7 @@ with left:
                    "outlined; magenta: the single output value it produces. Spatial sides are to scale.")
 with right:
     compared = [s for s in result.steps if s.agrees is not None]
-    agree = sum(s.agrees for s in compared)
+    agree = sum(bool(s.agrees) for s in compared)
     if compared:
         st.metric("Article's stated numbers that agree", f"{agree} of {len(compared)}")
     if name in article.NAMES:

@@ -5,13 +5,26 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz import article, colours
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import PAPER
+from alexnet_viz.errata import article
+from alexnet_viz.errata.claims import CLAIMS
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.claims import CLAIMS
-from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_connected, output_side, pool,
-                                    pool_geometry, pool_step, random_values, relu, softmax, softmax_working)
-from alexnet_viz.spec import PAPER
+from alexnet_viz.figures import colours
+from alexnet_viz.ideas.operations import (
+    conv_step,
+    convolve,
+    dense_example,
+    fully_connected,
+    output_side,
+    pool,
+    pool_geometry,
+    pool_step,
+    random_values,
+    relu,
+    softmax,
+    softmax_working,
+)
 from ui.charts import dense_figure, value_grids, vector_bars  # shared, frozen figures per distinct input
 
 
@@ -115,14 +128,14 @@ with conv_tab:
 with pool_tab:
     fig3 = article.FIGURE3
     size = fig3.input_hwc[0]
-    controls = st.columns(4)
-    kind = controls[0].radio("Pooling", ["max", "avg"], horizontal=True, key="pool_kind",
+    pool_controls = st.columns(4)
+    kind = pool_controls[0].radio("Pooling", ["max", "avg"], horizontal=True, key="pool_kind",
                              format_func=lambda v: {"max": "max", "avg": "average"}[v])
-    channel = controls[1].selectbox("Channel", range(fig3.input_hwc[2]), format_func=lambda i: f"channel {i + 1}",
+    channel = pool_controls[1].selectbox("Channel", range(fig3.input_hwc[2]), format_func=lambda i: f"channel {i + 1}",
                                     key="pool_channel")
-    pk = controls[2].slider("Window (kernel)", 1, 4, fig3.kernel_hwc[0], key="pool_kernel",
+    pk = pool_controls[2].slider("Window (kernel)", 1, 4, fig3.kernel_hwc[0], key="pool_kernel",
                             help="AlexNet uses 3 (overlapping with stride 2); the article's Figure 3 uses 2.")
-    ps = controls[3].slider("Stride", 1, 4, fig3.stride, key="pool_stride")
+    ps = pool_controls[3].slider("Stride", 1, 4, fig3.stride, key="pool_stride")
     px = random_values((fig3.input_hwc[2], size, size), int(seed) + 500, 0, 9)
     px[channel] = _editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}", editing)
     try:

@@ -3,12 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from alexnet_viz.compare import variant_differences, where_it_lives
-from alexnet_viz.figures import block_diagram, params_vs_macs, variants_chart
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.spec import VARIANTS, Spec
-from alexnet_viz.stack import tower_plan
-from ui.ledger_table import ledger_table
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import VARIANTS, Spec
+from alexnet_viz.figures.architecture import block_diagram, params_vs_macs, variants_chart
+from alexnet_viz.ideas.stack import tower_plan
 from ui.charts import frozen
+from ui.ledger_table import ledger_table
 from ui.state import context
 from ui.totals import totals_row
 

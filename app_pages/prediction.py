@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz import colours
+from alexnet_viz.figures import colours
 from ui import analysis, grids
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context
@@ -37,7 +37,7 @@ with facts:
 @st.fragment
 def explanations() -> None:
     """Class picker and the three attribution maps; reruns alone when the class changes."""
-    from alexnet_viz.probe import categories
+    from alexnet_viz.analysis.probe import categories
 
     names = categories(ctx.spec.layers[-1].out)
     options = list(top.indices) + [i for i in range(len(names)) if i not in top.indices]

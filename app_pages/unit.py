@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz import colours
-from alexnet_viz.ablate import tower_channels, towers
-from alexnet_viz.featviz import FeatureVis, Settings
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.probe import categories
+from alexnet_viz.analysis.ablate import tower_channels, towers
+from alexnet_viz.analysis.featviz import FeatureVis, Settings
+from alexnet_viz.analysis.probe import categories
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.figures import colours
 from ui import analysis, unit
 from ui.image_input import image_picker, or_stop, weights_banner
 from ui.state import context

@@ -144,7 +144,7 @@ class StreamlitSession:
 def sticky_cookie(base_url: str, timeout: float = 30.0) -> str | None:
     """Load the page as a browser does first and return the cookies it set ("name=value; ..."), or None.
 
-    Behind the proxy of alexnet_viz.serve this is the replica cookie that keeps the websocket and
+    Behind the proxy of alexnet_viz.serving.serve this is the replica cookie that keeps the websocket and
     uploads of one browser on one process; a direct Streamlit server sets only its XSRF cookie.
     """
     with urllib.request.urlopen(f"{base_url.rstrip('/')}/", timeout=timeout) as resp:

@@ -24,13 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from alexnet_viz.casting import cast_input, twin
-from alexnet_viz.featviz import Settings, visualize
-from alexnet_viz.precision import PRECISIONS
-from alexnet_viz.index import Tracker, build_index, index_batches, spatial_layers
-from alexnet_viz.predict_cli import ImageFiles, _loader, collect
-from alexnet_viz.weights import load_model
-
+from alexnet_viz.analysis.featviz import Settings, visualize
+from alexnet_viz.analysis.index import Tracker, build_index, index_batches, spatial_layers
+from alexnet_viz.cli.predict import ImageFiles, _loader, collect
+from alexnet_viz.core.casting import cast_input, twin
+from alexnet_viz.core.precision import PRECISIONS
+from alexnet_viz.core.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"

@@ -32,9 +32,9 @@ def main() -> int:
     import torch
     from streamlit.testing.v1 import AppTest
 
-    from alexnet_viz.augment import base_image, ten_crops, to_batch
-    from alexnet_viz.images import load_image
-    from alexnet_viz.model import build_model
+    from alexnet_viz.core.model import build_model
+    from alexnet_viz.ideas.augment import base_image, ten_crops, to_batch
+    from alexnet_viz.inputs.images import load_image
 
     at = AppTest.from_file(str(ROOT / "app_pages" / "ideas.py"), default_timeout=600)
     start = time.perf_counter()

@@ -173,7 +173,7 @@ def serving(layout: str, script: str, env: dict[str, str], log: Path,
         raise ValueError(f"layout {layout!r}: use direct or proxyN, e.g. proxy2")
     if Path(script).name != "streamlit_app.py" or server_args:
         raise ValueError("the proxy layouts serve the app itself (streamlit_app.py) with its own options")
-    from alexnet_viz.serve import running
+    from alexnet_viz.serving.serve import running
 
     with running(int(layout[5:]), port=free_port(), run_dir=log.with_suffix(""), env=env) as lay:
         yield lay.url, [r.proc.pid for r in lay.replicas if r.proc is not None], lay.proxy.pid
@@ -235,7 +235,7 @@ def process_memory(replicas: int, env: dict[str, str]) -> list[dict[str, float]]
     views = [LANDING, *heavy_views()[:1], View("prediction", (("sample", SAMPLES[0]),))]
     log = Path(tempfile.gettempdir()) / f"alexnet_viz-memory-{replicas}.log"
     with serving(f"proxy{replicas}", "streamlit_app.py", env, log) as (url, pids, _proxy):
-        from alexnet_viz.serve import COOKIE
+        from alexnet_viz.serving.serve import COOKIE
 
         for i in range(len(pids)):  # the same views on every replica, pinned by the proxy's cookie
             session = StreamlitSession(url, timeout=180, cookie=f"{COOKIE}=r{i + 1}")

@@ -21,11 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from alexnet_viz.model import build_model
+from alexnet_viz.core.model import build_model
 from alexnet_viz.train.config import resolve
 from alexnet_viz.train.data import collate
 from alexnet_viz.train.loop import Trainer, _rescale_head
-
 
 ROOT = Path(__file__).resolve().parent.parent
 

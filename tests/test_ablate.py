@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from alexnet_viz.ablate import ablate, ablated_logits, tower_channels
+from alexnet_viz.analysis.ablate import ablate, ablated_logits, tower_channels
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import PAPER
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.model import build_model
-from alexnet_viz.spec import PAPER
 from tests.test_explain import picture, tiny
 from tests.test_probe import assert_unchanged, snapshot
 

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from alexnet_viz import SpecError, get_spec, ledger
-from alexnet_viz.model import AlexNet, build_model
-from alexnet_viz.spec import ARTICLE, LayerSpec, Spec
+from alexnet_viz.core.model import AlexNet, build_model
+from alexnet_viz.core.spec import ARTICLE, LayerSpec, Spec
 
 # each preset at its own size in the fast loop; the smallest and odd sizes with the slow tests
 CASES = [("article", 224), ("paper", 227), ("torchvision", 224),

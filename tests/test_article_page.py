@@ -3,7 +3,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from alexnet_viz import errata, paper
+from alexnet_viz import errata
+from alexnet_viz.errata import paper
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "article.py")
 

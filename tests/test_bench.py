@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from alexnet_viz import bench
-from alexnet_viz.bench import render, run_bench
-from alexnet_viz.bookkeeping import ledger
+from alexnet_viz.analysis import bench
+from alexnet_viz.analysis.bench import render, run_bench
 from alexnet_viz.cli import main
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import ARTICLE, Spec, get_spec
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.spec import ARTICLE, Spec, get_spec
 
 
 def tiny(base: Spec = ARTICLE) -> Spec:

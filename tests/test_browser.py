@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet_viz import mosaic
+from alexnet_viz.figures import mosaic
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

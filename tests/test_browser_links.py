@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet_viz import mosaic
+from alexnet_viz.figures import mosaic
 from devtools.pagecheck import CONTENT_HEIGHT, SCROLL_WIDTH, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

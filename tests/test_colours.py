@@ -1,11 +1,11 @@
-"""One colour language: every view that draws a sign uses the same hues, defined in alexnet_viz.colours."""
+"""One colour language: every view that draws a sign uses the same hues, defined in alexnet_viz.figures.colours."""
 from __future__ import annotations
 
 import numpy as np
 
-from alexnet_viz import colours, mosaic
-from alexnet_viz import probe_figures as pf
-from alexnet_viz.figures import dense_figure, value_grids
+from alexnet_viz.figures import activations as pf
+from alexnet_viz.figures import colours, mosaic
+from alexnet_viz.figures.architecture import dense_figure, value_grids
 
 RED, BLUE = colours.hex_colour(colours.POSITIVE), colours.hex_colour(colours.NEGATIVE)
 

@@ -1,13 +1,13 @@
 """Derivations show the working with the layer's own numbers and compare with the article honestly."""
 import pytest
 
-from alexnet_viz import article
-from alexnet_viz.bookkeeping import ledger
 from alexnet_viz.compare import variant_differences, where_it_lives
-from alexnet_viz.derive import derive
-from alexnet_viz.formatting import fmt_bytes
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.formatting import fmt_bytes
+from alexnet_viz.core.spec import ARTICLE, NAMES, PAPER, VARIANTS
+from alexnet_viz.errata import article
+from alexnet_viz.errata.derive import derive
 from alexnet_viz.report import records
-from alexnet_viz.spec import ARTICLE, NAMES, PAPER, VARIANTS
 
 
 def _step(d, label):

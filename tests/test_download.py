@@ -14,10 +14,10 @@ import pytest
 import torch
 from filelock import FileLock
 
-from alexnet_viz import download, weights
-from alexnet_viz.download import Progress, fetch, partials
+from alexnet_viz.core import download, weights
+from alexnet_viz.core.download import Progress, fetch, partials
+from alexnet_viz.core.pretrained import IMAGENET1K_V1, URL_ENV_VAR
 from alexnet_viz.errors import DownloadError, WeightsError
-from alexnet_viz.pretrained import IMAGENET1K_V1, URL_ENV_VAR
 from tests.fileserver import dead_port, serving
 
 BODY = np.random.default_rng(7).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
@@ -183,7 +183,7 @@ def test_progress_words() -> None:
 
 
 def test_downloaded_weights_load_through_load_model(tmp_path, monkeypatch) -> None:
-    from alexnet_viz.model import build_model
+    from alexnet_viz.core.model import build_model
     from tests.test_weights import TINY, _assert_same
 
     state = build_model(TINY, seed=2).state_dict()

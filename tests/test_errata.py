@@ -6,10 +6,13 @@ from dataclasses import replace
 import pytest
 from torch import nn
 
-from alexnet_viz import article, errata, errata_article, errata_paper, paper
+from alexnet_viz import errata
 from alexnet_viz.cli import main
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.spec import ARTICLE, PAPER
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import ARTICLE, PAPER
+from alexnet_viz.errata import article, paper
+from alexnet_viz.errata import findings_article as errata_article
+from alexnet_viz.errata import findings_paper as errata_paper
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from alexnet_viz.analysis.explain import grad_cam, occlusion, saliency, twin
+from alexnet_viz.analysis.probe import capture
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION, Spec
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.explain import grad_cam, occlusion, saliency, twin
-from alexnet_viz.model import build_model
-from alexnet_viz.probe import capture
-from alexnet_viz.spec import ARTICLE, PAPER, TORCHVISION, Spec
 
 
 def tiny(base: Spec = ARTICLE, classes: int = 10) -> Spec:

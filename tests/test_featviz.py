@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from alexnet_viz import featviz
+from alexnet_viz.analysis import featviz
+from alexnet_viz.analysis.featviz import FourierImage, Settings, cached_visualize, load_cached, unit_value, visualize
+from alexnet_viz.core.model import build_model
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.featviz import FourierImage, Settings, cached_visualize, load_cached, unit_value, visualize
-from alexnet_viz.model import build_model
 from tests.test_explain import tiny
 from tests.test_probe import assert_unchanged, snapshot
 

@@ -4,12 +4,19 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.figures import (block_diagram, dense_figure, layer_diagram, params_vs_macs, value_grids,
-                                 variants_chart, vector_bars)
-from alexnet_viz.model import build_model
-from alexnet_viz.probe import capture
-from alexnet_viz.spec import VARIANTS
+from alexnet_viz.analysis.probe import capture
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import VARIANTS
+from alexnet_viz.figures.architecture import (
+    block_diagram,
+    dense_figure,
+    layer_diagram,
+    params_vs_macs,
+    value_grids,
+    variants_chart,
+    vector_bars,
+)
 
 
 def _meshes(fig, name=None):

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from alexnet_viz import featviz
+from alexnet_viz.analysis import featviz
+from alexnet_viz.analysis.gallery import parse_channels
 from alexnet_viz.cli import main
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.gallery import parse_channels
 
 ARGS = ["visualize", "--layer", "C1", "--steps", "2", "--size", "32", "--weights", "random", "--device", "cpu"]
 

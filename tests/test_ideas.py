@@ -10,17 +10,28 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from alexnet_viz.augment import (IMAGENET_EIGVAL, IMAGENET_EIGVEC, add_colour, base_image, colour_pca, colour_shift,
-                                 crop_count, random_crops, ten_crop_prediction, ten_crops, to_batch)
+from alexnet_viz.analysis.probe import capture
+from alexnet_viz.analysis.units import conv_unit, dense_unit, flat_position, pool_unit
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import LRN, PAPER, VARIANTS
 from alexnet_viz.errors import SpecError
-from alexnet_viz.ideas import activation_curves, check_lrn, dropout_demo, lrn_paper, lrn_torch, relu_effect
-from alexnet_viz.images import network_view
-from alexnet_viz.model import build_model
-from alexnet_viz.operations import pool_geometry
-from alexnet_viz.probe import capture
-from alexnet_viz.spec import LRN, PAPER, VARIANTS
-from alexnet_viz.stack import layer_stack, tower_plan, towers
-from alexnet_viz.units import conv_unit, dense_unit, flat_position, pool_unit
+from alexnet_viz.ideas.augment import (
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+    add_colour,
+    base_image,
+    colour_pca,
+    colour_shift,
+    crop_count,
+    random_crops,
+    ten_crop_prediction,
+    ten_crops,
+    to_batch,
+)
+from alexnet_viz.ideas.basics import activation_curves, check_lrn, dropout_demo, lrn_paper, lrn_torch, relu_effect
+from alexnet_viz.ideas.operations import pool_geometry
+from alexnet_viz.ideas.stack import layer_stack, tower_plan, towers
+from alexnet_viz.inputs.images import network_view
 
 
 def _maps(seed: int = 0, shape: tuple[int, int, int] = (12, 5, 5), scale: float = 40.0) -> np.ndarray:
@@ -259,8 +270,8 @@ def test_pool_geometry_overlap_and_coverage():
 def test_tower_strip_draws_red_links_only_where_the_gpus_talk():
     import plotly.graph_objects as go
 
-    from alexnet_viz.idea_figures import tower_strip
-    from alexnet_viz.bookkeeping import ledger
+    from alexnet_viz.core.bookkeeping import ledger
+    from alexnet_viz.figures.ideas import tower_strip
 
     fig = tower_strip(ledger(PAPER))
     lines = [t for t in fig.data if isinstance(t, go.Scatter) and t.mode == "lines"]
@@ -273,7 +284,7 @@ def test_tower_strip_draws_red_links_only_where_the_gpus_talk():
 
 
 def test_the_tolerance_is_relative_to_the_sum_of_magnitudes():
-    from alexnet_viz.units import TF32_TOL
+    from alexnet_viz.analysis.units import TF32_TOL
 
     x, w, b = np.ones((3, 11, 11)), np.full((1, 3, 11, 11), 0.5), np.array([1.0])
     strict = conv_unit(x, w, b, stride=4, padding=0, groups=1, channel=0, row=0, col=0, forward=182.6)

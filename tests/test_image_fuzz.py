@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from alexnet_viz.errors import ImageError
-from alexnet_viz.images import load_image
+from alexnet_viz.inputs.images import load_image
 from tests import imagegen as gen
 
 pytestmark = pytest.mark.slow  # hundreds of decodes: the fast loop keeps the fixed corpora of test_images

@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from alexnet_viz import images
 from alexnet_viz.errors import AlexVizError, ImageError
-from alexnet_viz.images import from_tensor, load_image, network_view, to_tensor
+from alexnet_viz.inputs import images
+from alexnet_viz.inputs.images import from_tensor, load_image, network_view, to_tensor
 from tests import imagegen as gen
 
 WHITE = (255, 255, 255)

@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
+from alexnet_viz.analysis.index import build_index, load_index, save_index, spatial_layers
+from alexnet_viz.analysis.probe import capture
 from alexnet_viz.cli import main
+from alexnet_viz.core.bookkeeping import receptive_field
+from alexnet_viz.core.model import build_model
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.images import load_image, to_tensor
-from alexnet_viz.index import build_index, load_index, save_index, spatial_layers
-from alexnet_viz.model import build_model
-from alexnet_viz.mosaic import receptive_field
-from alexnet_viz.probe import capture
+from alexnet_viz.inputs.images import load_image, to_tensor
 from tests.imagegen import text_bytes, truncated_png_bytes
 from tests.test_explain import tiny
 
@@ -113,7 +113,7 @@ def test_the_command_takes_precision(folder, tmp_path) -> None:
 
 
 def test_an_unwritable_out_is_refused_before_any_image_is_read(folder, tmp_path, monkeypatch) -> None:
-    import alexnet_viz.index as index_module
+    import alexnet_viz.analysis.index as index_module
 
     monkeypatch.setattr(index_module, "build_index", lambda *a, **k: pytest.fail("indexed before checking --out"))
     (tmp_path / "a-file").write_text("not a folder")
@@ -127,7 +127,7 @@ def test_not_a_folder_is_a_library_error(tmp_path) -> None:
 
 
 def test_an_empty_folder_is_refused_before_the_model_loads(tmp_path, monkeypatch) -> None:
-    import alexnet_viz.index as index_module
+    import alexnet_viz.analysis.index as index_module
 
     monkeypatch.setattr(index_module, "load_model", lambda *a, **k: pytest.fail("model loaded for nothing"))
     (tmp_path / "notes.txt").write_text("no pictures here")

@@ -3,10 +3,10 @@ import math
 
 import pytest
 
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import ARTICLE, PAPER, VARIANTS
 from alexnet_viz.errors import SpecError
 from alexnet_viz.lab import COLUMNS, apply_row, evaluate, spec_rows, verify_with_torch
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.spec import ARTICLE, PAPER, VARIANTS
 
 
 def _edit(rows, name, **changes):

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alexnet_viz import ARTICLE, PAPER, TORCHVISION, SpecError, ledger, min_input_size
-from alexnet_viz.bookkeeping import MAX_VALUE
-from alexnet_viz.spec import LAYER_KINDS
+from alexnet_viz.core.bookkeeping import MAX_VALUE
+from alexnet_viz.core.spec import LAYER_KINDS
 
 # The article's table (shapes as H, W, C; params; running totals), as the article prints it.
 ARTICLE_TABLE = {
@@ -147,7 +147,7 @@ def test_start_is_the_centre_of_unit_zero() -> None:
 
 def test_the_package_function_does_not_shadow_its_module() -> None:
     import alexnet_viz
-    import alexnet_viz.bookkeeping
+    import alexnet_viz.core.bookkeeping
 
-    assert callable(alexnet_viz.ledger) and alexnet_viz.ledger is alexnet_viz.bookkeeping.ledger
-    assert alexnet_viz.bookkeeping.conv_out(224, 11, 4, 2) == (55, 55.25)
+    assert callable(alexnet_viz.ledger) and alexnet_viz.ledger is alexnet_viz.core.bookkeeping.ledger
+    assert alexnet_viz.core.bookkeeping.conv_out(224, 11, 4, 2) == (55, 55.25)

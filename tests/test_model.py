@@ -7,8 +7,8 @@ import torchvision
 from torch import nn
 
 from alexnet_viz import ledger
-from alexnet_viz.model import build_model
-from alexnet_viz.spec import NAMES
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import NAMES
 
 
 @pytest.fixture(scope="module")

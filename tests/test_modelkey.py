@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from alexnet_viz.modelkey import ModelKey
+from alexnet_viz.core.modelkey import ModelKey
 
 
 def test_equal_keys_are_one_dictionary_entry_and_fields_tell_them_apart() -> None:
@@ -23,6 +23,6 @@ def test_load_builds_the_named_network_with_its_provenance() -> None:
 def test_the_key_module_does_not_import_torch_by_itself() -> None:
     import subprocess
 
-    code = "import sys, alexnet_viz.modelkey; print('torch' in sys.modules)"
+    code = "import sys, alexnet_viz.core.modelkey; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

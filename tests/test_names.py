@@ -6,10 +6,10 @@ import torchvision
 from torch import nn
 
 from alexnet_viz import ledger
-from alexnet_viz.model import build_model
-from alexnet_viz.names import module_plan, paper_names
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.names import module_plan, paper_names
+from alexnet_viz.core.spec import ARTICLE, VARIANTS
 from alexnet_viz.report import render
-from alexnet_viz.spec import ARTICLE, VARIANTS
 
 _TYPES = {"conv": nn.Conv2d, "fc": nn.Linear, "maxpool": nn.MaxPool2d, "avgpool": nn.AvgPool2d}
 # Caffe's bvlc_alexnet names for the paper's eight weighted layers and three max-pools

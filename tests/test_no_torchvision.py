@@ -19,7 +19,11 @@ LIBRARY = """
 import io, sys
 import numpy as np
 from PIL import Image
-from alexnet_viz import explain, images, mosaic, probe, weights
+from alexnet_viz.analysis import explain
+from alexnet_viz.inputs import images
+from alexnet_viz.figures import mosaic
+from alexnet_viz.analysis import probe
+from alexnet_viz.core import weights
 
 buf = io.BytesIO()
 Image.fromarray(np.random.default_rng(0).integers(0, 256, (150, 210, 3), dtype=np.uint8)).save(buf, "PNG")

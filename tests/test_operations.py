@@ -4,10 +4,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alexnet_viz import article
+from alexnet_viz.errata import article
 from alexnet_viz.errors import SpecError
-from alexnet_viz.operations import (conv_step, convolve, dense_example, fully_connected, output_side, pool, pool_step,
-                                    random_values, relu, softmax, softmax_working)
+from alexnet_viz.ideas.operations import (
+    conv_step,
+    convolve,
+    dense_example,
+    fully_connected,
+    output_side,
+    pool,
+    pool_step,
+    random_values,
+    relu,
+    softmax,
+    softmax_working,
+)
 
 
 @pytest.mark.parametrize("stride,padding", [(1, 0), (1, 1), (2, 0), (2, 2), (3, 1)])

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from alexnet_viz import errata
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.spec import VARIANTS
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.spec import VARIANTS
 from tests.conftest import PAGE_DIR
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]

@@ -170,7 +170,7 @@ def test_camera_is_off_until_asked_for_then_its_photo_is_used():
 def test_pages_leave_the_shared_model_as_they_found_it():
     import torch
 
-    from alexnet_viz.modelkey import ModelKey
+    from alexnet_viz.core.modelkey import ModelKey
     from ui.state import shared_model
 
     model = shared_model(ModelKey("article", "random", "cpu"))  # the same cached object the pages use

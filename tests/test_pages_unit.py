@@ -61,9 +61,9 @@ def test_several_channels_are_knocked_out_together() -> None:
     """The page's numbers are the library's for channels 3, 5 and 9 of the default sample, recomputed here."""
     import torch
 
-    from alexnet_viz.ablate import ablate
-    from alexnet_viz.images import load_image, to_tensor
-    from alexnet_viz.weights import load_model
+    from alexnet_viz.analysis.ablate import ablate
+    from alexnet_viz.core.weights import load_model
+    from alexnet_viz.inputs.images import load_image, to_tensor
     from ui.image_input import DEFAULT_SAMPLE, SAMPLES, SAMPLES_DIR
 
     at = open_page(UNIT, {"layer": "C3", "channel": "3"})
@@ -83,7 +83,7 @@ def test_several_channels_are_knocked_out_together() -> None:
 
 @pytest.mark.slow
 def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
-    from alexnet_viz.index import build_index, save_index
+    from alexnet_viz.analysis.index import build_index, save_index
     from ui.image_input import SAMPLES_DIR
 
     index = build_index(SAMPLES_DIR, variant="article", weights="random", k=3, workers=0)
@@ -131,7 +131,7 @@ def test_a_fully_connected_unit_is_a_unit_too() -> None:
     """F9 and F10 units: a feature visualisation, no dataset patch, F9's weights as the S8 maps it reads."""
     import numpy as np
 
-    from alexnet_viz.weights import load_model
+    from alexnet_viz.core.weights import load_model
 
     at = open_page(UNIT, {"layer": "F9", "channel": "5"})
     text = _texts(at)

@@ -11,10 +11,10 @@ import torch
 import torchvision
 from PIL import Image
 
+from alexnet_viz.analysis.probe import categories
 from alexnet_viz.cli import main
-from alexnet_viz.images import load_image, to_tensor
-from alexnet_viz.predict_cli import collect
-from alexnet_viz.probe import categories
+from alexnet_viz.cli.predict import collect
+from alexnet_viz.inputs.images import load_image, to_tensor
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from alexnet_viz.pretrained import IMAGENET1K_V1, URL_ENV_VAR, hash_in_name, imagenet_weights
+from alexnet_viz.core.pretrained import IMAGENET1K_V1, URL_ENV_VAR, hash_in_name, imagenet_weights
 
 
 def test_every_fact_mirrors_torchvisions_entry() -> None:
@@ -46,13 +46,13 @@ def test_url_override_is_for_another_copy(monkeypatch) -> None:
     assert other.categories == IMAGENET1K_V1.categories
     monkeypatch.setenv(URL_ENV_VAR, "http://127.0.0.1:1/weights.pth")
     with pytest.raises(ValueError, match="carries no"):
-        imagenet_weights().sha_prefix
+        _ = imagenet_weights().sha_prefix
 
 
 def test_reading_the_facts_imports_no_torch() -> None:
     import subprocess
 
-    code = ("import sys; from alexnet_viz.pretrained import IMAGENET1K_V1 as W; "
+    code = ("import sys; from alexnet_viz.core.pretrained import IMAGENET1K_V1 as W; "
             "assert len(W.categories) == 1000 and W.transforms.crop == 224; "
             "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

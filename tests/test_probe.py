@@ -9,10 +9,11 @@ import torch
 from torch import nn
 
 from alexnet_viz import ledger
+from alexnet_viz.analysis.probe import capture, categories, predict, predict_batch
+from alexnet_viz.core.device import pick_device
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION, Spec
 from alexnet_viz.errors import AlexVizError, DeviceError, SpecError
-from alexnet_viz.model import build_model
-from alexnet_viz.probe import capture, categories, pick_device, predict, predict_batch
-from alexnet_viz.spec import ARTICLE, PAPER, TORCHVISION, Spec
 
 
 def tiny(base: Spec = ARTICLE, classes: int = 1000) -> Spec:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alexnet_viz import probe_figures as pf
+from alexnet_viz.figures import activations as pf
 
 
 def test_channel_heatmap_keeps_float32_values_and_hover():

@@ -46,7 +46,7 @@ def test_hostile_pickle_really_runs_code_when_loaded_unsafely(tmp_path):
 
 
 def test_code_running_pickle_is_refused_without_running(tmp_path):
-    from alexnet_viz.weights import load_model
+    from alexnet_viz.core.weights import load_model
 
     marker = tmp_path / "marker"
     path = _hostile_pth(tmp_path, marker)
@@ -58,7 +58,7 @@ def test_code_running_pickle_is_refused_without_running(tmp_path):
 
 @pytest.fixture(scope="module")
 def article_keys() -> list[str]:
-    from alexnet_viz.model import build_model
+    from alexnet_viz.core.model import build_model
 
     with torch.device("meta"):
         model = build_model("article")
@@ -66,7 +66,7 @@ def article_keys() -> list[str]:
 
 
 def test_state_dict_of_another_architecture_is_refused_with_its_keys(tmp_path, article_keys):
-    from alexnet_viz.weights import load_model
+    from alexnet_viz.core.weights import load_model
 
     other = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 2))
     path = tmp_path / "resnetish.pth"
@@ -79,7 +79,7 @@ def test_state_dict_of_another_architecture_is_refused_with_its_keys(tmp_path, a
 
 
 def test_state_dict_with_right_keys_but_wrong_shapes_is_refused(tmp_path, article_keys):
-    from alexnet_viz.weights import load_model
+    from alexnet_viz.core.weights import load_model
 
     path = tmp_path / "shapes.pth"
     torch.save({k: torch.zeros(1) for k in article_keys}, path)
@@ -99,7 +99,7 @@ def _png_header_only(width: int, height: int) -> bytes:
 
 
 def test_decompression_bomb_is_refused_before_decoding():
-    from alexnet_viz.images import MAX_PIXELS, load_image
+    from alexnet_viz.inputs.images import MAX_PIXELS, load_image
 
     side = math.isqrt(MAX_PIXELS) + 16  # just over the limit
     bomb = _png_header_only(side, side)
@@ -109,14 +109,14 @@ def test_decompression_bomb_is_refused_before_decoding():
 
 
 def test_huge_decompression_bomb_is_refused():
-    from alexnet_viz.images import load_image
+    from alexnet_viz.inputs.images import load_image
 
     with pytest.raises(ImageError):
         load_image(_png_header_only(60_000, 60_000))  # 3.6 gigapixels, ~11 GB decoded
 
 
 def test_a_pickle_is_not_an_image(tmp_path):
-    from alexnet_viz.images import load_image
+    from alexnet_viz.inputs.images import load_image
 
     marker = tmp_path / "marker"
     with pytest.raises(ImageError):
@@ -128,8 +128,8 @@ def test_a_pickle_is_not_an_image(tmp_path):
 
 def _killer_edit():
     """The red team's edit: 61 M parameters pass the parameter cap, 25 GiB of activations do not."""
+    from alexnet_viz.core.spec import VARIANTS
     from alexnet_viz.lab import evaluate, spec_rows
-    from alexnet_viz.spec import VARIANTS
 
     base = VARIANTS["torchvision"]
     rows = [dict(r, channels=1200, stride=1, padding=5) if r["layer"] == "C1" else
@@ -140,7 +140,8 @@ def _killer_edit():
 
 
 def test_verify_refuses_from_the_ledger_before_building_anything(monkeypatch):
-    from alexnet_viz import lab, model
+    from alexnet_viz import lab
+    from alexnet_viz.core import model
     from alexnet_viz.errors import SpecError
 
     def must_not_build(*args, **kwargs):
@@ -156,9 +157,10 @@ def test_verify_refuses_from_the_ledger_before_building_anything(monkeypatch):
 
 
 def test_verify_turns_an_allocation_failure_into_a_message(monkeypatch):
-    from alexnet_viz import lab, model
+    from alexnet_viz import lab
+    from alexnet_viz.core import model
+    from alexnet_viz.core.spec import VARIANTS
     from alexnet_viz.errors import SpecError
-    from alexnet_viz.spec import VARIANTS
 
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: not enough memory: "

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_viz import serve
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.serving import serve
 
 
 def test_serve_from_an_installed_package_says_it_needs_a_checkout(monkeypatch: pytest.MonkeyPatch,

@@ -212,7 +212,7 @@ def _haproxy() -> str:
 
 
 def test_generated_haproxy_config_is_valid_and_closes_what_it_must(tmp_path):
-    from alexnet_viz.serve import COOKIE, haproxy_config
+    from alexnet_viz.serving.serve import COOKIE, haproxy_config
 
     text = haproxy_config("0.0.0.0", 80, [("r1", 9001), ("r2", 9002)])
     (tmp_path / "haproxy.cfg").write_text(text)
@@ -227,7 +227,7 @@ def test_generated_haproxy_config_is_valid_and_closes_what_it_must(tmp_path):
 
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
-    from alexnet_viz.serve import free_port, running
+    from alexnet_viz.serving.serve import free_port, running
 
     _haproxy()
     with running(2, port=free_port(), run_dir=tmp_path_factory.mktemp("serve"),
@@ -237,7 +237,7 @@ def layout(tmp_path_factory):
 
 def _browser(url: str, replica: str | None = None) -> tuple[requests.Session, str]:
     """A requests session holding what a browser would after loading the page (or pinned to `replica`)."""
-    from alexnet_viz.serve import COOKIE
+    from alexnet_viz.serving.serve import COOKIE
 
     http = requests.Session()
     if replica:
@@ -264,7 +264,7 @@ def test_proxy_keeps_metrics_private(layout):
 
 @pytest.mark.slow
 def test_uploads_reach_the_process_holding_the_websocket_and_are_limited(layout):
-    from alexnet_viz.serve import COOKIE
+    from alexnet_viz.serving.serve import COOKIE
 
     http, cookie = _browser(layout.url)
     session = StreamlitSession(layout.url, timeout=120, cookie=cookie)
@@ -324,8 +324,8 @@ def test_a_frozen_figure_sends_exactly_what_the_figure_would():
     """ui/charts.py shares figures between sessions and computes their dict once; the wire JSON is unchanged."""
     import plotly.io
 
-    from alexnet_viz.figures import block_diagram, value_grids
-    from alexnet_viz.bookkeeping import ledger
+    from alexnet_viz.core.bookkeeping import ledger
+    from alexnet_viz.figures.architecture import block_diagram, value_grids
     from ui.charts import FrozenFigure, frozen
 
     for make in (lambda: block_diagram(ledger("article")),

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 
+from alexnet_viz.core.weights import load_model
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import demo, runs
 from alexnet_viz.train.config import DEMO_RECIPE, resolve
 from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, collate, discover, eval_view, train_view
 from alexnet_viz.train.loop import Trainer
-from alexnet_viz.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,10 +4,10 @@ import gc
 import pytest
 import torch
 
-from alexnet_viz.bookkeeping import ledger
-from alexnet_viz.model import build_model
-from alexnet_viz.spec import ARTICLE, PAPER
-from alexnet_viz.training_memory import MEASURED_BATCHES, saved_bytes, step_peak, training_memory
+from alexnet_viz.analysis.training_memory import MEASURED_BATCHES, saved_bytes, step_peak, training_memory
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import ARTICLE, PAPER
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from alexnet_viz.mosaic import kernel_tiles
+from alexnet_viz.figures.mosaic import kernel_tiles
 from alexnet_viz.train import runs
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """Sentences the app states about AlexNet: the torchvision variant's lineage, pooling's arithmetic, F9's field."""
-from alexnet_viz.derive import derive
-from alexnet_viz.spec import ARTICLE, TORCHVISION
+from alexnet_viz.core.spec import ARTICLE, TORCHVISION
+from alexnet_viz.errata.derive import derive
 
 
 def test_torchvision_variant_is_based_on_one_weird_trick_not_the_same():

@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-import alexnet_viz.featviz
+import alexnet_viz.analysis.featviz
 import ui.unit as unit
+from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.modelkey import ModelKey
 
 
 def test_a_second_visitor_waits_for_the_slot_then_is_told(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,7 +21,7 @@ def test_a_second_visitor_waits_for_the_slot_then_is_told(monkeypatch: pytest.Mo
         release.wait(30)
         return f"{layer}:{channel}"
 
-    monkeypatch.setattr(alexnet_viz.featviz, "cached_visualize", slow)
+    monkeypatch.setattr(alexnet_viz.analysis.featviz, "cached_visualize", slow)
     monkeypatch.setattr(unit, "shared_model", lambda key: object())
     monkeypatch.setattr(unit, "FEATVIZ_WAIT_S", 0.2)
     key = ModelKey("article", "random")
@@ -43,7 +43,7 @@ PHONE_COLUMN = 358  # px: a 390-px phone viewport less Streamlit's side padding 
 @pytest.mark.parametrize("variant", ["article", "paper", "torchvision"])
 def test_kernel_pictures_fit_a_phone(variant: str) -> None:
     """Each conv kernel view, and F9's, is drawn at a fixed width: it must fit the phone's column, not overflow it."""
-    from alexnet_viz.bookkeeping import ledger
+    from alexnet_viz.core.bookkeeping import ledger
 
     key = ModelKey(variant, "random")
     for row in ledger(variant).rows:
@@ -60,8 +60,8 @@ def test_feature_visualisation_sets_and_patch_mosaics_fit_a_phone() -> None:
     import numpy as np
     from PIL import Image
 
-    from alexnet_viz import mosaic
-    from alexnet_viz.featviz import FeatureVis, Settings
+    from alexnet_viz.analysis.featviz import FeatureVis, Settings
+    from alexnet_viz.figures import mosaic
 
     four = FeatureVis("C3", 0, np.zeros((4, 128, 128, 3), np.uint8), (0.0,) * 4, 0.0, Settings(batch=4))
     assert Image.open(io.BytesIO(unit.featvis_png(four))).width <= PHONE_COLUMN

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet_viz import weights
+from alexnet_viz.core import download, weights
+from alexnet_viz.core.model import build_model
+from alexnet_viz.core.pretrained import IMAGENET1K_V1, URL_ENV_VAR, PretrainedWeights, imagenet_weights
+from alexnet_viz.core.provenance import Provenance
+from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION
+from alexnet_viz.core.weights import default_weights, embed_state_dict, load_model
 from alexnet_viz.errors import WeightsError
-from alexnet_viz.model import build_model
-from alexnet_viz.spec import ARTICLE, PAPER, TORCHVISION
-from alexnet_viz import download
-from alexnet_viz.pretrained import IMAGENET1K_V1, URL_ENV_VAR, PretrainedWeights, imagenet_weights
-from alexnet_viz.weights import Provenance, default_weights, embed_state_dict, load_model
 
 # Small heads keep these models at ~4 M parameters; only the embedding test needs the real sizes.
 TINY = replace(ARTICLE.with_layer("F9", out=8).with_layer("F10", out=8).with_layer("F11", out=10), name="tiny")
@@ -207,7 +207,8 @@ def test_embedding_is_exact_for_any_wider_network() -> None:
     x = torch.randn(3, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         a, b = small(x), wide(x)
-    assert a.abs().max() > 1e-2 and (a - b).abs().max() < 1e-5
+    # float32 sums in another order (the wide net adds exact zeros): relative, not absolute, agreement
+    assert a.abs().max() > 1e-2 and (a - b).abs().max() < 1e-5 * a.abs().max()
     c3 = wide.layer("C3")
     assert torch.count_nonzero(c3.weight[192:]) == 0 and torch.count_nonzero(c3.bias[192:]) == 0
     assert torch.count_nonzero(c3.weight[:, 64:]) == 0
@@ -366,7 +367,7 @@ def test_provenance_describe() -> None:
 def test_weights_are_memory_mapped_so_processes_share_them(tmp_path) -> None:
     """A zip-format file is mapped, not copied (N server processes share one page-cache copy); the older
     single-stream format still loads, read into memory."""
-    from alexnet_viz.safeload import read_state_dict
+    from alexnet_viz.core.safeload import read_state_dict
 
     state = build_model(TINY, seed=4).state_dict()
     mapped, legacy = tmp_path / "mapped.pth", tmp_path / "legacy.pth"

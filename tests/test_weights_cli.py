@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from alexnet_viz.cli import main
-from alexnet_viz.pretrained import URL_ENV_VAR
+from alexnet_viz.core.pretrained import URL_ENV_VAR
 from tests.fileserver import dead_port, serving
 
 BODY = b"weights for the command line" * 5000

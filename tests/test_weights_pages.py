@@ -10,8 +10,8 @@ import hashlib
 import pytest
 import streamlit as st
 
-from alexnet_viz.modelkey import ModelKey
-from alexnet_viz.pretrained import URL_ENV_VAR
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.pretrained import URL_ENV_VAR
 from tests.conftest import PAGE_DIR, open_page
 from tests.fileserver import dead_port, serving
 
@@ -89,7 +89,7 @@ def test_default_downloads_imagenet_and_uses_it(monkeypatch, tmp_path):
     """Full-size weights (an article-shaped state dict, 244 MB) served locally load as "ImageNet"."""
     import torch
 
-    from alexnet_viz.model import build_model
+    from alexnet_viz.core.model import build_model
 
     path = tmp_path / "w.pth"
     torch.save(build_model("torchvision", seed=3).state_dict(), path)

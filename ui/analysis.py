@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
 
-from alexnet_viz import mosaic
-from alexnet_viz import probe_figures as pf
-from alexnet_viz.modelkey import ModelKey
+from alexnet_viz.core.bookkeeping import receptive_field
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.figures import activations as pf
+from alexnet_viz.figures import mosaic
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alexnet_viz.model import AlexNet
-    from alexnet_viz.probe import Prediction
-    from alexnet_viz.weights import Provenance
+    from alexnet_viz.analysis.probe import Prediction
+    from alexnet_viz.core.model import AlexNet
+    from alexnet_viz.core.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class ImageRef:
     label: str
 
     @staticmethod
-    def of(data: bytes, label: str) -> "ImageRef":
+    def of(data: bytes, label: str) -> ImageRef:
         """Hash once here, so every cache lookup afterwards compares a short digest, not the bytes."""
         return ImageRef(data=data, digest=hashlib.sha256(data).hexdigest(), label=label)
 
@@ -44,7 +46,7 @@ class ImageRef:
 HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
 
 
-def _model(key: ModelKey) -> "AlexNet":
+def _model(key: ModelKey) -> AlexNet:
     return shared_model(key)
 
 
@@ -60,7 +62,7 @@ class Prepared:
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def prepare(ref: ImageRef, variant: str) -> Prepared:
     """Decode and preprocess once per image and variant; ImageError for bytes that are no image."""
-    from alexnet_viz.images import load_image, network_view, to_tensor
+    from alexnet_viz.inputs.images import load_image, network_view, to_tensor
 
     image = load_image(ref.data)
     view = np.asarray(network_view(image, variant), dtype=np.uint8)
@@ -88,7 +90,7 @@ def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
     """One layer's arrays, float32 with the batch dim dropped, from a forward pass that stops at that
     layer: a new photo's first view (C1) costs C1's convolution, not the whole network and a copy
     of every layer's output (reruns unpickle this one layer)."""
-    from alexnet_viz.probe import capture
+    from alexnet_viz.analysis.probe import capture
 
     out = {k: v[0].float().numpy() for k, v in capture(_model(key), _tensor(ref, key.variant), [name]).items()}
     post = out[name]
@@ -112,7 +114,7 @@ def channel_overlay_jpeg(ref: ImageRef, key: ModelKey, name: str, channel: int) 
 @st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def receptive_field_png(ref: ImageRef, variant: str, name: str, row: int, col: int) -> bytes:
     """The unit's receptive field outlined on the network's view of the image (PNG: a crisp outline)."""
-    box = mosaic.receptive_field(variant, name, row, col)
+    box = receptive_field(variant, name, row, col)
     return mosaic.png_bytes(mosaic.draw_box(prepare(ref, variant).view, box))
 
 
@@ -125,9 +127,9 @@ def layer_npy(ref: ImageRef, key: ModelKey, name: str) -> bytes:
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner="Classifying…")
-def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> "Prediction":
+def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> Prediction:
     """Top-k classes with the warm latency of one forward pass on the server's device."""
-    from alexnet_viz.probe import predict
+    from alexnet_viz.analysis.probe import predict
 
     return predict(_model(key), _tensor(ref, key.variant), k=k)
 
@@ -135,7 +137,7 @@ def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> "Prediction":
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def explanation(ref: ImageRef, key: ModelKey, method: str, target: int) -> np.ndarray:
     """An attribution map (S, S) in [0, 1] for class `target` by Grad-CAM, saliency or occlusion."""
-    from alexnet_viz import explain
+    from alexnet_viz.analysis import explain
 
     fn = explain.METHODS[method]
     return np.asarray(fn(_model(key), _tensor(ref, key.variant), target), dtype=np.float32)
@@ -181,7 +183,7 @@ def histogram_figure(key: ModelKey):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def provenance(key: ModelKey) -> "Provenance":
+def provenance(key: ModelKey) -> Provenance:
     """Where the shared model's weights came from (the library's own record, cached per key)."""
     prov = _model(key).provenance
     if prov is None:  # load_model always sets it; a bare build_model() never reaches the pages

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from alexnet_viz import figures
+from alexnet_viz.figures import architecture as figures
 
 
 class FrozenFigure(go.Figure):
@@ -78,18 +78,18 @@ def _shared(name: str, build: Callable[[], go.Figure], arrays: Sequence[np.ndarr
 
 
 def value_grids(arrays: list[np.ndarray], titles: list[str], **options: Any) -> FrozenFigure:
-    """alexnet_viz.figures.value_grids, shared and frozen."""
+    """alexnet_viz.figures.architecture.value_grids, shared and frozen."""
     return _shared("value_grids", lambda: figures.value_grids(arrays, titles, **options), arrays, titles, options)
 
 
 def vector_bars(values: dict[str, np.ndarray], **options: Any) -> FrozenFigure:
-    """alexnet_viz.figures.vector_bars, shared and frozen."""
+    """alexnet_viz.figures.architecture.vector_bars, shared and frozen."""
     return _shared("vector_bars", lambda: figures.vector_bars(values, **options), list(values.values()),
                    list(values), options)
 
 
 def dense_figure(x: np.ndarray, hidden: np.ndarray, output: np.ndarray, w1: np.ndarray, w2: np.ndarray,
                  **options: Any) -> FrozenFigure:
-    """alexnet_viz.figures.dense_figure, shared and frozen."""
+    """alexnet_viz.figures.architecture.dense_figure, shared and frozen."""
     return _shared("dense_figure", lambda: figures.dense_figure(x, hidden, output, w1, w2, **options),
                    (x, hidden, output, w1, w2), options)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from alexnet_viz import mosaic
-from alexnet_viz.modelkey import ModelKey
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.figures import mosaic
 from ui import analysis, grids
 
 _CSS = """

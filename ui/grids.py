@@ -17,11 +17,10 @@ import numpy as np
 import streamlit as st
 from streamlit import runtime
 
-from alexnet_viz import colours, mosaic
-from alexnet_viz.modelkey import ModelKey
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.figures import colours, mosaic
 from ui import analysis
 from ui.analysis import HASH, ImageRef
-
 
 BAR_CSS = """
 .avz-bar { max-width: 420px; margin: 0.35rem 0 0.5rem 0; font-size: 0.8rem; }

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from alexnet_viz import mosaic
-from alexnet_viz import probe_figures as pf
-from alexnet_viz.modelkey import ModelKey
-from alexnet_viz.spec import LRN, get_spec
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import LRN, get_spec
+from alexnet_viz.figures import activations as pf
+from alexnet_viz.figures import mosaic
 from ui import analysis
 from ui.analysis import HASH, ImageRef
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alexnet_viz.augment import ColourPCA, TenCrop
-    from alexnet_viz.ideas import LrnCheck, ReluEffect
-    from alexnet_viz.units import ConvUnit, DenseUnit, PoolUnit
+    from alexnet_viz.analysis.units import ConvUnit, DenseUnit, PoolUnit
+    from alexnet_viz.ideas.augment import ColourPCA, TenCrop
+    from alexnet_viz.ideas.basics import LrnCheck, ReluEffect
 
 
 
@@ -48,7 +48,7 @@ class C1Stages:
 
 @st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner="Normalising C1…")
 def c1_stages(ref: ImageRef, key: ModelKey, channel: int) -> C1Stages:
-    from alexnet_viz.ideas import check_lrn, lrn_paper, relu_effect
+    from alexnet_viz.ideas.basics import check_lrn, lrn_paper, relu_effect
 
     res = analysis.layer(ref, key, "C1")
     assert res.pre is not None  # C1 always has a ReLU
@@ -75,8 +75,8 @@ def stage_figure(ref: ImageRef, key: ModelKey, channel: int, stage: str):
 @st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner=False)
 def base(ref: ImageRef) -> np.ndarray:
     """The photo at the paper's 256×256 (shorter side to 256, central square)."""
-    from alexnet_viz.augment import base_image
-    from alexnet_viz.images import load_image
+    from alexnet_viz.ideas.augment import base_image
+    from alexnet_viz.inputs.images import load_image
 
     return base_image(load_image(ref.data))
 
@@ -99,7 +99,7 @@ class Crops:
 def crops(ref: ImageRef, crop: int, count: int, seed: int) -> Crops:
     from PIL import Image, ImageDraw
 
-    from alexnet_viz.augment import random_crops
+    from alexnet_viz.ideas.augment import random_crops
 
     picture = base(ref)
     chosen = random_crops(picture, crop, count, seed)
@@ -113,7 +113,7 @@ def crops(ref: ImageRef, crop: int, count: int, seed: int) -> Crops:
 
 @st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner=False)
 def pca(ref: ImageRef) -> ColourPCA:
-    from alexnet_viz.augment import colour_pca
+    from alexnet_viz.ideas.augment import colour_pca
 
     return colour_pca(base(ref))
 
@@ -122,7 +122,7 @@ def pca(ref: ImageRef) -> ColourPCA:
 def colour_noise(ref: ImageRef, seeds: tuple[int, ...], boost: float,
                  imagenet: bool) -> tuple[bytes, tuple[tuple[np.ndarray, np.ndarray], ...]]:
     """The base photo, then one PCA colour shift per seed (× boost, for visibility), as one grid; each α and shift."""
-    from alexnet_viz.augment import IMAGENET_EIGVAL, IMAGENET_EIGVEC, add_colour, colour_shift, draw_alphas
+    from alexnet_viz.ideas.augment import IMAGENET_EIGVAL, IMAGENET_EIGVEC, add_colour, colour_shift, draw_alphas
 
     if imagenet:
         vals, vecs = np.array(IMAGENET_EIGVAL), np.array(IMAGENET_EIGVEC)
@@ -141,7 +141,7 @@ def colour_noise(ref: ImageRef, seeds: tuple[int, ...], boost: float,
 @st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner="Classifying ten crops in one batch…")
 def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
     """The ten-crop prediction and the ten crops as one grid (corners and centre, then mirrored)."""
-    from alexnet_viz.augment import ten_crop_prediction, ten_crops
+    from alexnet_viz.ideas.augment import ten_crop_prediction, ten_crops
 
     crops_ = ten_crops(base(ref), get_spec(key.variant).input_size)
     return ten_crop_prediction(shared_model(key), crops_), _grid([c.pixels for c in crops_], cols=5)
@@ -152,7 +152,7 @@ def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
 def rel_tol(key: ModelKey, conv: bool) -> float:
     """How closely the forward pass can match a float64 sum on this server's device: float32 on the CPU;
     on CUDA, TF32 when PyTorch allows it for convolutions (its default) or matrix products."""
-    from alexnet_viz.units import FLOAT32_TOL, TF32_TOL
+    from alexnet_viz.analysis.units import FLOAT32_TOL, TF32_TOL
 
     if not key.device.startswith("cuda"):
         return FLOAT32_TOL
@@ -169,7 +169,7 @@ def _weights(key: ModelKey, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> ConvUnit:
-    from alexnet_viz.units import conv_unit
+    from alexnet_viz.analysis.units import conv_unit
 
     layer = get_spec(key.variant).layer("C1")
     w, b = _weights(key, "C1")
@@ -195,7 +195,7 @@ def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int)
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> PoolUnit:
-    from alexnet_viz.units import pool_unit
+    from alexnet_viz.analysis.units import pool_unit
 
     layer = get_spec(key.variant).layer("S2")
     c1, s2 = analysis.layer(ref, key, "C1").post, analysis.layer(ref, key, "S2").post
@@ -206,7 +206,7 @@ def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> P
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def f9_unit(ref: ImageRef, key: ModelKey, unit: int) -> tuple[DenseUnit, tuple[int, int, int]]:
     """The F9 unit's dot product over S8's flattened output, and S8's (C, H, W) shape to place the inputs."""
-    from alexnet_viz.units import dense_unit
+    from alexnet_viz.analysis.units import dense_unit
 
     s8 = analysis.layer(ref, key, "S8").post
     pre = analysis.layer(ref, key, "F9").pre

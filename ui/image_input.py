@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import streamlit as st
 from streamlit import config
 
+from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.modelkey import ModelKey
 from ui.analysis import ImageRef, Prepared, prepare
 from ui.urls import url_news, url_write
 
@@ -198,10 +199,10 @@ MAX_ENLARGEMENT = 4.0  # beyond this the network sees mostly interpolation, not 
 
 def blur_note(original_size: tuple[int, int], variant: str) -> str | None:
     """A note when preprocessing enlarges the photo more than 4× (a side under 64 px at AlexNet's 256)."""
-    from alexnet_viz.pretrained import IMAGENET1K_V1
-    from alexnet_viz.spec import get_spec
+    from alexnet_viz.core.pretrained import IMAGENET1K_V1
+    from alexnet_viz.core.spec import get_spec
 
-    # The shorter side is resized to this before the centre crop (alexnet_viz.images.network_view).
+    # The shorter side is resized to this before the centre crop (alexnet_viz.inputs.images.network_view).
     target = max(IMAGENET1K_V1.transforms.resize, get_spec(variant).input_size)
     factor = target / max(1, min(original_size))
     if factor <= MAX_ENLARGEMENT:

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.bookkeeping import Ledger
+from alexnet_viz.core.bookkeeping import Ledger
 from alexnet_viz.report import COLUMNS, records
 
 

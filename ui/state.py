@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from alexnet_viz.modelkey import ModelKey
-from alexnet_viz.spec import VARIANTS, Spec
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import VARIANTS, Spec
 from ui.urls import url_choice, url_write
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alexnet_viz.download import Downloader, Progress
-    from alexnet_viz.model import AlexNet
+    from alexnet_viz.core.download import Downloader, Progress
+    from alexnet_viz.core.model import AlexNet
 
 VARIANT_KEY = "variant"
 
@@ -38,19 +38,19 @@ def requested_weights() -> str:
             return argv[i + 1]
         if arg.startswith("--weights="):
             return arg.split("=", 1)[1]
-    from alexnet_viz.weights import ENV_VAR
+    from alexnet_viz.core.weights import ENV_VAR
 
     return os.environ.get(ENV_VAR, "").strip() or "imagenet"
 
 
-def imagenet_download() -> "Downloader":
+def imagenet_download() -> Downloader:
     """This process's one download of the ImageNet file: every session reads the same progress."""
-    from alexnet_viz.weights import imagenet_downloader
+    from alexnet_viz.core.weights import imagenet_downloader
 
     return imagenet_downloader()
 
 
-def imagenet_failure() -> "Progress | None":
+def imagenet_failure() -> Progress | None:
     """The ImageNet download's failure while it stands (None once the file is in place or a retry runs)."""
     fetcher = imagenet_download()
     progress = fetcher.progress
@@ -70,18 +70,18 @@ def server_weights() -> str:
 
 @st.cache_resource(show_spinner=False)
 def server_device() -> str:
-    from alexnet_viz.probe import pick_device
+    from alexnet_viz.core.device import pick_device
 
     return str(pick_device(os.environ.get("ALEXNET_DEVICE") or None))
 
 
 MAX_MODELS = 6  # keys held at once (variants x weights x devices); the oldest unused one is dropped
-_MODELS: OrderedDict[ModelKey, "AlexNet"] = OrderedDict()
+_MODELS: OrderedDict[ModelKey, AlexNet] = OrderedDict()
 _KEY_LOCKS: dict[ModelKey, threading.Lock] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def shared_model(key: ModelKey) -> "AlexNet":
+def shared_model(key: ModelKey) -> AlexNet:
     """One read-only model per key for every session; pages never modify it.
 
     Held in this module, not in st.cache_resource: any browser can send Streamlit's clear_cache
@@ -138,7 +138,7 @@ def sidebar() -> None:
 
 def _weights_label(weights: str, spec: Spec) -> str:
     if weights == "imagenet":
-        from alexnet_viz.pretrained import IMAGENET1K_V1
+        from alexnet_viz.core.pretrained import IMAGENET1K_V1
 
         return f"ImageNet ({IMAGENET1K_V1.source})"
     if weights == "random":

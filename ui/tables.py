@@ -9,7 +9,7 @@ import html
 
 import streamlit as st
 
-from alexnet_viz.derive import Derivation
+from alexnet_viz.errata.derive import Derivation
 
 _CSS = """
 .avz-steps { border-collapse: collapse; width: 100%; font-size: 0.95rem; }

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz.formatting import fmt_bytes
-from alexnet_viz.bookkeeping import Ledger
+from alexnet_viz.core.bookkeeping import Ledger
+from alexnet_viz.core.formatting import fmt_bytes
 
 
 def totals_row(book: Ledger, params_change: int = 0) -> None:

@@ -1,6 +1,6 @@
 """Cached results for the unit page: feature visualisation, kernel, dataset examples, ablation.
 
-Feature visualisations live in the library's disk cache (alexnet_viz.featviz), which outlives the
+Feature visualisations live in the library's disk cache (alexnet_viz.analysis.featviz), which outlives the
 server, so they are read from there on every run rather than cached again in memory. The rest
 is keyed on ImageRef + ModelKey like ui/analysis.py; the shared model is only read.
 """
@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from alexnet_viz import mosaic
-from alexnet_viz.featviz import DEFAULT, Settings
-from alexnet_viz.modelkey import ModelKey
+from alexnet_viz.analysis.featviz import DEFAULT, Settings
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.figures import mosaic
 from ui.analysis import HASH, ImageRef, kernels, prepare
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alexnet_viz.ablate import Ablation
-    from alexnet_viz.featviz import FeatureVis, Progress
-    from alexnet_viz.index import Index
+    from alexnet_viz.analysis.ablate import Ablation
+    from alexnet_viz.analysis.featviz import FeatureVis, Progress
+    from alexnet_viz.analysis.index import Index
 
 SLICES = 8  # the strongest input slices drawn for a deep kernel
 DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's diversity objective)
@@ -33,7 +33,7 @@ DIVERSE = Settings(batch=4, diversity=5.0)  # four images pushed apart (lucent's
 
 def featvis(key: ModelKey, layer: str, channel: int, settings: Settings = DEFAULT) -> FeatureVis | None:
     """The unit's feature visualisation if it was computed before (by anyone, even the CLI), else None."""
-    from alexnet_viz.featviz import load_cached
+    from alexnet_viz.analysis.featviz import load_cached
 
     return load_cached(shared_model(key), layer, channel, settings)
 
@@ -52,8 +52,8 @@ def compute_featvis(key: ModelKey, layer: str, channel: int, progress: Progress,
 
     Waits for a free slot first; a unit another visitor just computed is then read from the disk cache.
     """
+    from alexnet_viz.analysis.featviz import cached_visualize
     from alexnet_viz.errors import AlexVizError
-    from alexnet_viz.featviz import cached_visualize
 
     if not _FEATVIZ_SLOT.acquire(timeout=FEATVIZ_WAIT_S):
         raise AlexVizError("Other visitors' feature visualisations are being computed right now; try again in a "
@@ -85,7 +85,7 @@ class KernelView:
 
 def _fc_unit_weights(key: ModelKey, layer: str, channel: int) -> np.ndarray | None:
     """A fully connected unit's weights laid out as the (C, H, W) maps it reads, when it reads maps (F9)."""
-    from alexnet_viz.bookkeeping import ledger
+    from alexnet_viz.core.bookkeeping import ledger
 
     model = shared_model(key)
     rows = ledger(model.spec).rows
@@ -132,7 +132,7 @@ def ablation(ref: ImageRef, key: ModelKey, layer: str, channels: tuple[int, ...]
     """The user's top-5 with and without `channels` of `layer`."""
     import torch
 
-    from alexnet_viz.ablate import ablate
+    from alexnet_viz.analysis.ablate import ablate
 
     x = torch.from_numpy(np.array(prepare(ref, key.variant).x))
     return ablate(shared_model(key), x, layer, channels)
@@ -142,15 +142,15 @@ def ablation(ref: ImageRef, key: ModelKey, layer: str, channels: tuple[int, ...]
 
 @st.cache_resource(max_entries=8, show_spinner="Opening the dataset index…")
 def _load(path: str, mtime: float) -> Index:
-    from alexnet_viz.index import load_index
+    from alexnet_viz.analysis.index import load_index
 
     return load_index(path)
 
 
 def indexes(key: ModelKey) -> dict[str, Index]:
     """The offered indexes (ALEXNET_INDEX, set by whoever runs the server) made with this very network."""
-    from alexnet_viz.featviz import weights_id
-    from alexnet_viz.index import offered
+    from alexnet_viz.analysis.index import offered
+    from alexnet_viz.core.provenance import weights_id
 
     found = {}
     mine = weights_id(shared_model(key))
@@ -183,7 +183,7 @@ def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches
     """Crops of the channel's top images where it fires most, from the files the index names."""
     from PIL import Image
 
-    from alexnet_viz.images import load_image, network_view
+    from alexnet_viz.inputs.images import load_image, network_view
 
     index = indexes(key)[index_name]
     tiles, values, names = [], [], []

@@ -5,7 +5,8 @@ when a widget is first drawn: a session sent a new link shows that view.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

@@ -1,6 +1,6 @@
 """What pages showing the network's insides say about its weights: the download's progress, the random-weights banner.
 
-The ImageNet file is fetched once per server, in the background (alexnet_viz.download); every
+The ImageNet file is fetched once per server, in the background (alexnet_viz.core.download); every
 session that opens such a page meanwhile watches the same progress bar. When the download fails
 the server goes on with random weights, and the banner tells the learner what that means for what
 they see; the details for whoever runs the server sit in an expander.
@@ -11,10 +11,11 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from alexnet_viz.download import Progress
-from alexnet_viz.modelkey import ModelKey
-from alexnet_viz.pretrained import imagenet_weights
-from alexnet_viz.weights import ENV_VAR, Provenance
+from alexnet_viz.core.download import Progress
+from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.pretrained import imagenet_weights
+from alexnet_viz.core.provenance import Provenance
+from alexnet_viz.core.weights import ENV_VAR
 from ui.state import imagenet_download, imagenet_failure, requested_weights
 
 POLL_S = 0.3

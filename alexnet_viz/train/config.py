@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import AlexVizError
-from ..spec import VARIANTS
+from alexnet_viz.core.spec import VARIANTS
+from alexnet_viz.errors import AlexVizError
 
 RUNS_ENV = "ALEXNET_RUNS"
 Schedule = Literal["plateau", "step"]

@@ -1,7 +1,7 @@
 """Images for training: an ImageFolder of our own, the paper's augmentations, resumable sampling.
 
 The app must never import torchvision (tests/test_no_torchvision.py), so folders are read with
-alexnet_viz.images.load_image, the same hardened decoder the app uses. Every random choice of an
+alexnet_viz.inputs.images.load_image, the same hardened decoder the app uses. Every random choice of an
 augmentation comes from a generator seeded by (seed, epoch, sample index): a sample looks the same
 whichever process or worker loads it, which is what makes a DDP run equal a one-process run and a
 resumed run equal an uninterrupted one.
@@ -19,8 +19,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler, Sampler
 
-from ..errors import AlexVizError
-from ..images import ACCEPTED_FORMATS, IMAGENET_MEAN, IMAGENET_STD, load_image
+from alexnet_viz.errors import AlexVizError
+from alexnet_viz.inputs.images import ACCEPTED_FORMATS, IMAGENET_MEAN, IMAGENET_STD, load_image
 
 Sample = tuple[torch.Tensor, int] | None
 _MEAN = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)

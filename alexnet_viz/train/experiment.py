@@ -22,12 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import AlexVizError
-from . import demo
-from .config import TrainConfig, runs_root
-from .data import discover
-from .runs import RESULT_FILE
-from .sources import data_root
+from alexnet_viz.errors import AlexVizError
+from alexnet_viz.train import demo
+from alexnet_viz.train.config import TrainConfig, runs_root
+from alexnet_viz.train.data import discover
+from alexnet_viz.train.runs import RESULT_FILE
+from alexnet_viz.train.sources import data_root
 
 PAPER_CLAIM = "six times faster (Krizhevsky et al. 2012, Sec 3.1 and Figure 1)"
 TARGET = 0.25
@@ -69,7 +69,7 @@ def _demo_tensors(per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor
 
 
 def _cifar_tensors(limit: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from ..images import load_image
+    from alexnet_viz.inputs.images import load_image
 
     split = discover(data_root(TrainConfig(dataset="cifar10")))
     items = split.train[:: max(1, len(split.train) // limit)][:limit]

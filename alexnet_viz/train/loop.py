@@ -26,16 +26,16 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
-from ..embed import param_shapes
-from ..errors import AlexVizError
-from ..model import AlexNet, build_model
-from ..mosaic import kernel_tiles
-from ..probe import autocast_context, pick_device
-from ..spec import VARIANTS, Spec, get_spec
-from . import ddp, runs
-from .config import TrainConfig, load_config
-from .data import Augment, EpochSampler, FolderImages, Split, collate, discover, pca_lighting, shard
-from .sources import data_root
+from alexnet_viz.core.device import autocast_context, pick_device
+from alexnet_viz.core.embed import param_shapes
+from alexnet_viz.core.model import AlexNet, build_model
+from alexnet_viz.core.spec import VARIANTS, Spec, get_spec
+from alexnet_viz.errors import AlexVizError
+from alexnet_viz.figures.mosaic import kernel_tiles
+from alexnet_viz.train import ddp, runs
+from alexnet_viz.train.config import TrainConfig, load_config
+from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, Split, collate, discover, pca_lighting, shard
+from alexnet_viz.train.sources import data_root
 
 
 @dataclass(frozen=True)

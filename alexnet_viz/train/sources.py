@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import AlexVizError
-from . import demo
-from .config import TrainConfig, runs_root
+from alexnet_viz.errors import AlexVizError
+from alexnet_viz.train import demo
+from alexnet_viz.train.config import TrainConfig, runs_root
 
 DATASETS = ("cifar10", "imagenette")
 

@@ -1,0 +1,1 @@
+"""Looking inside a running network: activations, attributions, visualisations, indexes, benchmarks."""

@@ -1,0 +1,265 @@
+"""Fetching one large file once, however many sessions and server processes ask for it at the same time.
+
+Every session of a server may open a page that needs the ImageNet file in the same second, and
+several server processes may share one cache. So: a file lock in the cache folder lets one process
+download while the others wait and then read its result; each download writes its own uniquely
+named temporary file, renamed into place only when complete; the hash is taken of the file that
+landed, after the rename, and a file that does not match is removed. Within a process one
+`Downloader` per destination runs the download in a background thread and publishes its progress,
+so every session shows the same bar and none starts a second download.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from filelock import FileLock, Timeout
+
+from alexnet_viz.core.safeload import sha256_file
+from alexnet_viz.errors import DownloadError
+
+DEFAULT_TIMEOUT_S = 20.0  # seconds without a byte (or without an answer) before a download is given up
+_CHUNK = 1 << 16
+_RATE_WINDOW_S = 5.0
+PARTIAL_SUFFIX = ".partial"
+
+State = Literal["idle", "waiting", "running", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A download's state at one moment, safe to read from any thread."""
+
+    state: State
+    done: int = 0  # bytes received so far
+    total: int | None = None  # bytes announced by the server (Content-Length), if it said
+    rate: float = 0.0  # bytes per second over the last few seconds
+    error: str = ""  # the whole message, for whoever runs the server
+    reason: str = ""  # a few words, for whoever reads the page
+    sha256: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        return min(1.0, self.done / self.total) if self.total else None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the current rate, when both the size and a rate are known."""
+        if not self.total or self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)
+
+    def describe(self) -> str:
+        """"41.2 of 233.1 MB · 8.3 MB/s · about 23 s left" (what is known of it)."""
+        mb = 1e6
+        parts = [f"{self.done / mb:.1f} of {self.total / mb:.1f} MB" if self.total else f"{self.done / mb:.1f} MB"]
+        if self.rate > 0:
+            parts.append(f"{self.rate / mb:.1f} MB/s")
+        eta = self.eta_s
+        if eta is not None:
+            parts.append(f"about {eta:.0f} s left" if eta < 120 else f"about {eta / 60:.0f} min left")
+        return " · ".join(parts)
+
+
+Report = Callable[[Progress], None]
+
+
+class _Rate:
+    """Bytes per second over a sliding window, so a stall shows as a falling rate, not an average."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def add(self, done: int) -> float:
+        now = time.monotonic()
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > _RATE_WINDOW_S:
+            self._samples.popleft()
+        t0, d0 = self._samples[0]
+        return (done - d0) / (now - t0) if now > t0 else 0.0
+
+
+def partials(dest: Path) -> list[Path]:
+    """Temporary files of downloads into `dest` (finished or abandoned ones are removed)."""
+    return sorted(dest.parent.glob(f"{dest.name}.*{PARTIAL_SUFFIX}"))
+
+
+def fetch(url: str, dest: str | Path, accepts: Callable[[str], bool], *, timeout: float = DEFAULT_TIMEOUT_S,
+          report: Report | None = None) -> str:
+    """Download `url` to `dest` unless it is there already; return the SHA-256 of the file at `dest`.
+
+    `accepts(sha256)` says whether a file is the one wanted. Holds `<dest>.lock` while it works, so
+    of several processes or threads one downloads and the rest find its file. Raises DownloadError
+    (a WeightsError) with the reason; nothing but a verified `dest` is ever left behind.
+    """
+    dest = Path(dest)
+    tell = report or (lambda _p: None)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"Cannot create the weights cache folder {dest.parent} ({exc.strerror or exc}); set "
+                            "TORCH_HOME to a writable folder.", "the server cannot write its cache folder") from exc
+    lock = FileLock(str(dest) + ".lock")
+    while True:  # wait for another process's download, showing how far its temporary file has grown
+        try:
+            lock.acquire(timeout=0.5)
+            break
+        except Timeout:
+            tell(Progress("waiting", done=max((_size(p) for p in partials(dest)), default=0)))
+        except OSError as exc:
+            raise DownloadError(f"Cannot lock {dest}.lock ({exc.strerror or exc}); set TORCH_HOME to a writable "
+                                "folder.", "the server cannot write its cache folder") from exc
+    try:
+        if dest.is_file():  # another thread or process finished while this one waited
+            return _verified(dest, accepts, url, discard=False)
+        for stale in partials(dest):  # the lock is ours, so these belong to downloads that died
+            stale.unlink(missing_ok=True)
+        tmp = dest.with_name(f"{dest.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
+        try:
+            _stream(url, tmp, timeout, tell)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return _verified(dest, accepts, url, discard=True)
+    finally:
+        lock.release()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _stream(url: str, tmp: Path, timeout: float, tell: Report) -> None:
+    rate, done, total = _Rate(), 0, None
+    tell(Progress("running"))
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                tell(Progress("running", done, total, rate.add(done)))
+    except TimeoutError as exc:
+        raise DownloadError(f"The download from {url} stalled: no data for {timeout:.0f} s after "
+                            f"{done / 1e6:.1f} MB.", "the server stopped sending") from exc
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(f"The server at {url} answered {exc.code} {exc.reason}.",
+                            f"the server answered {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        why = exc.reason
+        short = ("the server stopped answering" if isinstance(why, TimeoutError) else
+                 "the server refused the connection" if isinstance(why, ConnectionRefusedError) else
+                 "this server has no connection to the internet")
+        raise DownloadError(f"Could not download {url} ({why}).", short) from exc
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # resets, bad URLs, broken HTTP
+        raise DownloadError(f"The download from {url} broke off after {done / 1e6:.1f} MB ({exc!r}).",
+                            "the connection broke off") from exc
+    if total is not None and done != total:
+        raise DownloadError(f"The download from {url} stopped at {done} of {total} bytes.",
+                            "the download stopped before the end")
+
+
+def _verified(dest: Path, accepts: Callable[[str], bool], url: str, *, discard: bool) -> str:
+    """The SHA-256 of what is on disk at `dest`; a fresh download that is not the wanted file is removed."""
+    sha = sha256_file(dest)
+    if accepts(sha):
+        return sha
+    if discard:
+        dest.unlink(missing_ok=True)
+        raise DownloadError(f"The file downloaded from {url} has SHA-256 {sha[:16]}…, which is not the file "
+                            "expected, so it was deleted.", "the file that arrived was not the expected one")
+    raise DownloadError(f"The cached file {dest} has SHA-256 {sha[:16]}…, which is not the file expected: it is "
+                        "damaged, truncated or was replaced, so it was not loaded. Delete it to download it again, "
+                        "or put a good copy there.", "the cached file is damaged")
+
+
+class Downloader:
+    """One destination's download for this whole process: started once, progress readable by anyone."""
+
+    def __init__(self, url: str, dest: Path, accepts: Callable[[str], bool], timeout: float) -> None:
+        self.url, self.dest, self._accepts, self._timeout = url, dest, accepts, timeout
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._progress = Progress("idle")
+
+    @property
+    def progress(self) -> Progress:
+        return self._progress  # replaced whole, never mutated: a plain read is consistent
+
+    def start(self, *, retry: bool = False) -> Progress:
+        """Begin downloading in the background unless it is under way, done, or failed (and not `retry`)."""
+        with self._lock:
+            state = self._progress.state
+            finished = state == "done" and self.dest.is_file()  # a deleted file is fetched again
+            if state in ("waiting", "running") or finished or (state == "failed" and not retry):
+                return self._progress
+            self._progress = Progress("running")
+            self._thread = threading.Thread(target=self._run, name=f"download {self.dest.name}", daemon=True)
+            self._thread.start()
+            return self._progress
+
+    def wait(self, timeout: float | None = None) -> Progress:
+        """The progress once the download ends, or after `timeout` seconds, whichever is first."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self._progress
+
+    def result(self, *, retry: bool = False) -> str:
+        """Start (or join) the download and wait for it; the file's SHA-256, or its DownloadError."""
+        self.start(retry=retry)
+        done = self.wait()
+        if done.state != "done":
+            raise DownloadError(done.error, done.reason)
+        return done.sha256
+
+    def _publish(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def _run(self) -> None:
+        last = Progress("running")
+
+        def tell(p: Progress) -> None:
+            nonlocal last
+            last = p
+            self._publish(p)
+
+        try:
+            sha = fetch(self.url, self.dest, self._accepts, timeout=self._timeout, report=tell)
+            self._publish(replace(last, state="done", sha256=sha, rate=0.0))
+        except DownloadError as exc:
+            self._publish(replace(last, state="failed", error=str(exc), reason=exc.reason, rate=0.0))
+        except Exception as exc:  # noqa: BLE001 - a background thread must report its failure, not vanish
+            self._publish(replace(last, state="failed", error=f"{type(exc).__name__}: {exc}",
+                                  reason="an unexpected error on the server", rate=0.0))
+
+
+_REGISTRY: dict[tuple[str, Path], Downloader] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def downloader(url: str, dest: str | Path, accepts: Callable[[str], bool], *,
+               timeout: float = DEFAULT_TIMEOUT_S) -> Downloader:
+    """The process's one Downloader for (url, dest): every session that asks gets the same object."""
+    key = (url, Path(dest).absolute())
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(key)
+        if found is None:
+            found = _REGISTRY[key] = Downloader(url, key[1], accepts, timeout)
+        return found
+
+
+__all__ = ["Progress", "Downloader", "downloader", "fetch", "partials", "DEFAULT_TIMEOUT_S", "PARTIAL_SUFFIX"]

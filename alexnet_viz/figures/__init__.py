@@ -1,0 +1,1 @@
+"""Pictures as pure functions of data: plotly figures, image mosaics, the colour language."""

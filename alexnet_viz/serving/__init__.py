@@ -1,0 +1,1 @@
+"""Serving a class: several Streamlit processes behind HAProxy."""
