@@ -1,17 +1,13 @@
 """The article page: every finding shows its evidence's basis and its sources; the memory measurement is shown."""
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from alexnet_viz import errata
 from alexnet_viz.errata import paper
+from tests.helpers import PAGE_DIR, ROOT, texts
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "article.py")
-
-
-def _texts(at: AppTest) -> str:
-    boxes = [*at.error, *at.warning, *at.info]
-    return "\n".join([b.value for b in boxes] + [c.value for c in at.caption])
+PAGE = str(ROOT / PAGE_DIR / "article.py")
+BOXES_AND_CAPTIONS = ("error", "warning", "info", "caption")
 
 
 def _table(at: AppTest, column: str):
@@ -22,7 +18,7 @@ def _table(at: AppTest, column: str):
 def test_findings_show_basis_and_sources_and_the_caption_is_true():
     at = AppTest.from_file(PAGE, default_timeout=180).run()
     assert not at.exception, [e.value for e in at.exception]
-    text = _texts(at)
+    text = texts(at, BOXES_AND_CAPTIONS)
     assert "nothing in the evidence column is typed in" not in text
     assert "*The paper:*" in text and "*Computed:*" in text  # both kinds of evidence, labelled
     shown = [f for f in errata.findings() if f.verdict != "correct"]

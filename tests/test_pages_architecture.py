@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from alexnet_viz import errata
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import VARIANTS
-from tests.conftest import PAGE_DIR
+from tests.helpers import PAGE_DIR
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]
 APP = "../streamlit_app.py"

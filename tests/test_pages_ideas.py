@@ -7,25 +7,20 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PAGE_DIR, open_page
-from tests.test_pages_image import _png, _texts, _upload
+from tests.helpers import PAGE_DIR, SHOWN, open_page, png, texts, upload
 
 IDEAS = f"{PAGE_DIR}/ideas.py"
 pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 SECTIONS = ["ReLU: max(x, 0)", "Local response normalisation", "Overlapping pooling", "Dropout", "Data augmentation",
             "Two GPUs", "The operations on the real thing"]
-
-
-def _all(at: AppTest) -> str:
-    return _texts(at) + "\n" + "\n".join([h.value for h in at.header] + [c.value for c in at.code]
-                                         + [str(i.value) for i in at.info])
+EVERYTHING = (*SHOWN, "header", "code", "info")
 
 
 @pytest.mark.slow
 def test_every_idea_is_computed_on_the_default_photo():
     at = open_page(IDEAS)
     assert not at.error
-    text = _all(at)
+    text = texts(at, EVERYTHING)
     assert [h.value for h in at.header] == SECTIONS
     assert "Chelsea the cat" in text and any("random" in w.value for w in at.warning)
     assert re.search(r"ReLU sets \*\*\d+\.\d%\*\* to zero", text)
@@ -48,7 +43,7 @@ def test_every_idea_is_computed_on_the_default_photo():
 @pytest.mark.slow
 def test_paper_variant_unit_controls_and_an_upload():
     at = open_page(IDEAS, {"variant": "paper", "sample": "rocket"})
-    text = _all(at)
+    text = texts(at, EVERYTHING)
     assert "has no LRN" not in text and "model's own C1 output and the formula agree" in text
     at.number_input(key="ideas_u_ch").set_value(40).run()
     at.number_input(key="ideas_u_row").set_value(0).run()
@@ -57,12 +52,12 @@ def test_paper_variant_unit_controls_and_an_upload():
     assert not at.exception and not at.error
     code = "\n".join(c.value for c in at.code)
     assert "C1.pre[40, 0, 54]" in code and "✓ equal" in code
-    assert "**F9 unit 4095**" in _all(at)
+    assert "**F9 unit 4095**" in texts(at, EVERYTHING)
     at.number_input(key="ideas_channel").set_value(95).run()
     first = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not at.exception and "C1 channel 95" in first["layout"]["title"]["text"]
-    at = _upload(at, "photo.png", _png())
-    assert not at.error and "your upload **photo.png**" in _all(at)
+    at = upload(at, "photo.png", png())
+    assert not at.error and "your upload **photo.png**" in texts(at, EVERYTHING)
 
 
 def _layers(variant: str, layer: str) -> AppTest:

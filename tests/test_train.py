@@ -22,8 +22,7 @@ from alexnet_viz.train import demo, runs
 from alexnet_viz.train.config import DEMO_RECIPE, resolve
 from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, collate, discover, eval_view, train_view
 from alexnet_viz.train.loop import Trainer
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
