@@ -1,15 +1,12 @@
 """What several test files share: where the app's pages live, opening a page in AppTest, a browser."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The folder the entry script registers its pages from (read, so renaming app_pages/ needs no edit in the tests).
-PAGE_DIR = re.search(r'st\.Page\("([^"]+)/[^"/]+\.py"', (ROOT / "streamlit_app.py").read_text()).group(1)
 APP = "../streamlit_app.py"  # for AppTest.from_file, relative to this folder
 
 
