@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parent.parent
-# The folder the entry script registers its pages from (read, so renaming app_pages/ needs no edit in the tests).
-PAGE_DIR = re.search(r'st\.Page\("([^"]+)/[^"/]+\.py"', (ROOT / "streamlit_app.py").read_text()).group(1)
 APP = "../streamlit_app.py"  # for AppTest.from_file, relative to this folder
 
 
