@@ -184,6 +184,14 @@ def test_layers_marks_where_the_article_disagrees():
     assert any("614,656" in w.value and f"{ledger('paper').row('C3').params:,}" in w.value for w in at.warning)
 
 
+def test_layers_marks_the_articles_own_errors_in_its_own_network():
+    at = _page("layers", "article")
+    at.query_params["layer"] = "C5"
+    at.run()
+    assert not at.exception
+    assert any("from C4 (it has no layer C4)" in w.value for w in at.warning)
+
+
 def test_overview_opens_a_layer_from_its_block_name():  # a ledger row: tests/test_browser_links.py
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.button_group(key="blocks_open").set_value("C5").run()
