@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import PAGE_DIR, components, open_page, png, texts, upload
+from tests.helpers import components, open_page, png, texts, upload
+from ui.navigation import PAGE_DIR
 
 pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 FEATURES, FILTERS, PREDICTION = (f"{PAGE_DIR}/{name}.py" for name in ("feature_maps", "filters", "prediction"))

@@ -7,8 +7,9 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import PAGE_DIR, open_page, texts
+from tests.helpers import open_page, texts
 from tests.test_pages_image import FEATURES, FILTERS
+from ui.navigation import PAGE_DIR
 
 UNIT = f"{PAGE_DIR}/unit.py"
 WORDS = ("caption", "markdown", "image")  # the unit page's text: its captions, markdown, pictures' captions
