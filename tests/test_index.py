@@ -114,11 +114,14 @@ def test_the_command_takes_precision(folder, tmp_path) -> None:
 
 def test_an_unwritable_out_is_refused_before_any_image_is_read(folder, tmp_path, monkeypatch) -> None:
     import alexnet_viz.analysis.index as index_module
+    from alexnet_viz.cli import build_parser
+    from alexnet_viz.cli import index as index_command
 
     monkeypatch.setattr(index_module, "build_index", lambda *a, **k: pytest.fail("indexed before checking --out"))
     (tmp_path / "a-file").write_text("not a folder")
+    args = build_parser().parse_args(["index", str(folder), "--out", str(tmp_path / "a-file" / "index.npz")])
     with pytest.raises(AlexVizError, match="writable --out"):
-        index_module.run(str(folder), str(tmp_path / "a-file" / "index.npz"))
+        index_command.run(args)
 
 
 def test_not_a_folder_is_a_library_error(tmp_path) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from alexnet_viz.core.bookkeeping import ledger, receptive_field
+from alexnet_viz.core.bookkeeping import ledger, receptive_field, split_groups
 from alexnet_viz.core.model import build_model
 from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.figures import mosaic
@@ -83,9 +83,9 @@ def test_kernel_tiles_colour_and_slice():
 
 
 def test_split_groups():
-    assert mosaic.split_groups(96, 2) == [range(0, 48), range(48, 96)]
+    assert split_groups(96, 2) == [range(0, 48), range(48, 96)]
     with pytest.raises(ValueError):
-        mosaic.split_groups(5, 2)
+        split_groups(5, 2)
 
 
 def test_overlay_keeps_shape_and_follows_heat():

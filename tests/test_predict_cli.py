@@ -13,7 +13,7 @@ from PIL import Image
 
 from alexnet_viz.analysis.probe import categories
 from alexnet_viz.cli import main
-from alexnet_viz.cli.predict import collect
+from alexnet_viz.inputs.imagefiles import collect
 from alexnet_viz.inputs.images import load_image, to_tensor
 
 

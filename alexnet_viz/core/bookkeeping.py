@@ -279,6 +279,14 @@ def ledger(variant_or_spec: str | Spec, input_size: int | None = None) -> Ledger
                   min_input_size=min_input_size(spec))
 
 
+def split_groups(n: int, groups: int) -> list[range]:
+    """The output-channel ranges of each group (each GPU in the paper), in order."""
+    if groups < 1 or n % groups:
+        raise ValueError(f"{n} channels do not split into {groups} groups")
+    size = n // groups
+    return [range(g * size, (g + 1) * size) for g in range(groups)]
+
+
 @dataclass(frozen=True)
 class Box:
     """A receptive field on the input: the full window (may reach into padding) and its visible part."""

@@ -303,14 +303,14 @@ IMAGENET_MEAN: tuple[float, float, float] = IMAGENET1K_V1.transforms.mean
 IMAGENET_STD: tuple[float, float, float] = IMAGENET1K_V1.transforms.std
 
 
-def _center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
+def center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
     """torchvision's centre crop of a PIL image no smaller than the crop, with its rounding."""
     top = int(round((image.height - height) / 2.0))
     left = int(round((image.width - width) / 2.0))
     return image.crop((left, top, left + width, top + height))
 
 
-def _resize_shorter(image: Image.Image, side: int) -> Image.Image:
+def resize_shorter(image: Image.Image, side: int) -> Image.Image:
     """torchvision's resize of a PIL image's shorter side to `side` (Pillow bilinear, antialiased)."""
     w, h = image.size
     short, long = (w, h) if w <= h else (h, w)
@@ -335,9 +335,9 @@ def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") ->
     w, h = image.size
     short = min(w, h)
     if max(w, h) > MAX_ASPECT * short:
-        image = _center_crop(image, min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short))
-    image = _resize_shorter(image, max(IMAGENET1K_V1.transforms.resize, spec.input_size))
-    return _center_crop(image, spec.input_size, spec.input_size)
+        image = center_crop(image, min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short))
+    image = resize_shorter(image, max(IMAGENET1K_V1.transforms.resize, spec.input_size))
+    return center_crop(image, spec.input_size, spec.input_size)
 
 
 def to_tensor(image: Image.Image, spec_or_variant: str | Spec = "article") -> torch.Tensor:

@@ -132,7 +132,7 @@ def _save_filters(run: Path, model: AlexNet, epoch: int) -> None:
 
 
 @torch.no_grad()
-def _rescale_head(model: AlexNet, seed: int) -> None:
+def rescale_head(model: AlexNet, seed: int) -> None:
     """A narrowed head gets He-scaled weights, N(0, 2/fan_in) (1/fan_in for F11), and zero biases.
 
     The variants' N(0, 0.01) suits 4096-wide layers; at 512 it shrinks the signal about 4x per
@@ -163,7 +163,7 @@ class Trainer:
         self.split = self._split()
         self.model = build_model(self.spec, seed=config.seed).to(self.where.device).train()
         if config.fc_width is not None:
-            _rescale_head(self.model, config.seed)
+            rescale_head(self.model, config.seed)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net: nn.Module = self.model
