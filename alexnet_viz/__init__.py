@@ -10,6 +10,7 @@ from typing import Any
 
 from alexnet_viz.core.bookkeeping import Ledger, Row, ledger, min_input_size
 from alexnet_viz.core.spec import ARTICLE, LRN, PAPER, TORCHVISION, VARIANTS, LayerSpec, Spec, get_spec
+from alexnet_viz.core.weightschoice import IMAGENET, RANDOM, WeightsChoice, parse_weights
 from alexnet_viz.errors import AlexVizError, ImageError, SpecError, WeightsError
 
 _LAZY = {  # name -> the module that defines it, imported on first use
@@ -33,4 +34,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["AlexVizError", "ImageError", "SpecError", "WeightsError", "Ledger", "Row", "ledger",
            "min_input_size", "ARTICLE", "LRN", "PAPER", "TORCHVISION", "VARIANTS", "LayerSpec", "Spec",
-           "get_spec", *_LAZY]
+           "get_spec", "IMAGENET", "RANDOM", "WeightsChoice", "parse_weights", *_LAZY]

@@ -29,6 +29,7 @@ from alexnet_viz.analysis.index import Tracker, build_index, index_batches, spat
 from alexnet_viz.core.casting import cast_input, twin
 from alexnet_viz.core.precision import PRECISIONS
 from alexnet_viz.core.weights import load_model
+from alexnet_viz.core.weightschoice import RANDOM
 from alexnet_viz.inputs.imagefiles import ImageFiles, collect, loader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,7 @@ def index_rates(model, folder: Path, batch: int) -> dict[str, float]:
     plain = len(files) / float(np.median(plain_times))
     indexed = len(files) / float(np.median(index_times))
     start = time.perf_counter()
-    build_index(folder, variant=model.spec.name, weights="random", batch_size=batch, workers=2)
+    build_index(folder, spec=model.spec, weights=RANDOM, batch_size=batch, workers=2)
     pipeline = len(files) / (time.perf_counter() - start)
     return {"loader img/s": decoded, "plain forward img/s": plain, "index forward img/s": indexed,
             "index / plain": indexed / plain, "whole index command img/s": pipeline}

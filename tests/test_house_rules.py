@@ -88,3 +88,38 @@ def test_no_function_in_the_library_is_over_70_lines() -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             and (node.end_lineno or node.lineno) - node.lineno + 1 > 70]
     assert not long, "\n".join(long)
+
+
+def test_the_app_reads_no_command_line() -> None:
+    """The server's choices come from the environment (ALEXNET_WEIGHTS, ALEXNET_DEVICE), never from sys.argv."""
+    reads = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in _files(ROOT / "ui", ROOT / "app_pages",
+                                                                          ROOT / "streamlit_app.py")
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr == "argv"]
+    assert not reads, reads
+
+
+def _calls_and_signatures() -> tuple[list[str], list[str]]:
+    """get_spec( calls outside core/spec.py, and signatures with a `str | Spec` parameter, in our code."""
+    calls, signatures = [], []
+    for path in _files(*OUR_CODE):
+        for node in ast.walk(ast.parse(path.read_text())):
+            where = f"{path.relative_to(ROOT)}:{node.lineno}" if hasattr(node, "lineno") else ""
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_spec"
+                    and path != LIBRARY / "core" / "spec.py"):
+                calls.append(where)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+                if any(a.annotation is not None and {"str", "Spec"} <= {n.id for n in ast.walk(a.annotation)
+                                                                          if isinstance(n, ast.Name)}
+                       for a in args):
+                    signatures.append(f"{where} {node.name}")
+    return calls, signatures
+
+
+def test_the_variant_is_resolved_at_the_edges_and_travels_as_a_spec() -> None:
+    """A variant name becomes a Spec in few places (the ledger and load_model for callers' convenience, the
+    command line, a training run's config); everything else takes the Spec itself."""
+    calls, signatures = _calls_and_signatures()
+    assert len(calls) <= 4, calls
+    assert len(signatures) <= 3, signatures

@@ -34,8 +34,9 @@ from alexnet_viz.core.casting import cast_input, dtype_of, twin
 from alexnet_viz.core.device import model_device, pick_device
 from alexnet_viz.core.model import AlexNet
 from alexnet_viz.core.provenance import weights_id
-from alexnet_viz.core.spec import Spec
+from alexnet_viz.core.spec import ARTICLE, Spec
 from alexnet_viz.core.weights import default_weights, load_model
+from alexnet_viz.core.weightschoice import WeightsChoice
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.inputs.imagefiles import ImageFiles, collect, loader
 
@@ -183,10 +184,13 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def build_index(folder: str | Path, *, variant: str | Spec = "article", weights: str | None = None,
+def build_index(folder: str | Path, *, spec: Spec = ARTICLE, weights: WeightsChoice | None = None,
                 device: str | None = None, k: int = 16, batch_size: int = 32, workers: int | None = None,
                 precision: str = "float32") -> Index | None:
-    """Index every image under `folder`; under torchrun, rank 0 returns the merged index, others None."""
+    """Index every image under `folder`; under torchrun, rank 0 returns the merged index, others None.
+
+    No `weights`: default_weights() ($ALEXNET_WEIGHTS, else ImageNet's when cached, else random).
+    """
     if k < 1 or batch_size < 1 or (workers is not None and workers < 0):
         raise AlexVizError("--top-k and --batch-size must be at least 1, --workers at least 0.")
     dtype_of(precision)  # an unknown name fails before any file is read
@@ -204,7 +208,7 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
     dev = pick_device(device)
     if world > 1 and dev.type == "cuda" and dev.index is None:  # one GPU per process on a multi-GPU node
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    model = load_model(variant, weights or default_weights(), device=dev, progress=rank == 0)
+    model = load_model(spec, weights or default_weights(), device=dev, progress=rank == 0)
     mine = list(range(rank, len(files), world))
     tracker = Tracker(spatial_layers(model), k)
     dataset = ImageFiles([files[i] for i in mine], model.spec)

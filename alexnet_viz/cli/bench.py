@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alexnet_viz.cli.common import DEVICE_HELP
+from alexnet_viz.cli.common import DEVICE_HELP, variant_spec
 from alexnet_viz.core.precision import PRECISIONS
 from alexnet_viz.core.spec import VARIANTS
 
@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from alexnet_viz.analysis.bench import report
 
-    sys.stdout.write(report(args.variants, device=args.device, batch_size=args.batch_size, repeats=args.repeats,
+    specs = [variant_spec(v) for v in args.variants]
+    sys.stdout.write(report(specs, device=args.device, batch_size=args.batch_size, repeats=args.repeats,
                             precisions=args.precisions, threads=args.threads, as_json=args.json))
     return 0

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from alexnet_viz.cli.common import add_model_arguments
+from alexnet_viz.cli.common import add_model_arguments, chosen_weights, variant_spec
 from alexnet_viz.core.precision import PRECISIONS
 
 
@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     with ddp.leaving_together():
         if int(os.environ.get("RANK", "0")) == 0:
             check_writable(args.out)
-        index = build_index(args.folder, variant=args.variant, weights=args.weights, device=args.device,
-                            k=args.top_k, batch_size=args.batch_size, workers=args.workers, precision=args.precision)
+        index = build_index(args.folder, spec=variant_spec(args.variant), weights=chosen_weights(args.weights),
+                            device=args.device, k=args.top_k, batch_size=args.batch_size, workers=args.workers,
+                            precision=args.precision)
         if index is not None:
             path = save_index(index, args.out)
             print(f"indexed {len(index.files) - len(index.errors)} images of {args.folder} ({len(index.errors)} "

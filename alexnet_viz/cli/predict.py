@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from alexnet_viz.cli.common import add_model_arguments
+from alexnet_viz.cli.common import add_model_arguments, chosen_weights, variant_spec
 from alexnet_viz.core.precision import AUTOCAST, PRECISIONS
 from alexnet_viz.errors import AlexVizError, ImageError
 
@@ -57,15 +57,16 @@ def run(args: argparse.Namespace) -> int:
     from alexnet_viz.analysis.classify import classify
     from alexnet_viz.core.casting import dtype_of, twin
     from alexnet_viz.core.device import device_name, pick_device
-    from alexnet_viz.core.weights import default_weights, load_model
+    from alexnet_viz.core.weights import load_model
     from alexnet_viz.inputs.imagefiles import collect
 
     if args.topk < 1 or args.batch_size < 1 or (args.workers is not None and args.workers < 0):
         raise AlexVizError("--topk and --batch-size must be at least 1, --workers at least 0.")
+    spec, weights = variant_spec(args.variant), chosen_weights(args.weights)
     entries = collect(args.paths)
     dev = pick_device(args.device)
     dtype_of(args.precision)  # an unknown name fails before any file is read
-    model = twin(load_model(args.variant, args.weights or default_weights(), device=dev), args.precision)
+    model = twin(load_model(spec, weights, device=dev), args.precision)
     n_workers = min(2, os.cpu_count() or 1) if args.workers is None else args.workers
     files = [path for path, error in entries if error is None]
     classified = iter(classify(files, model, topk=args.topk, batch_size=args.batch_size, workers=n_workers,

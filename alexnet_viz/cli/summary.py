@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alexnet_viz.cli.common import variant_spec
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.report import FORMATS, render
@@ -18,5 +19,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(render(ledger(args.variant, args.input_size), args.format))
+    sys.stdout.write(render(ledger(variant_spec(args.variant), args.input_size), args.format))
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from alexnet_viz.cli.common import add_model_arguments
+from alexnet_viz.cli.common import add_model_arguments, chosen_weights, variant_spec
 from alexnet_viz.core.precision import PRECISIONS
 
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings(steps=args.steps, size=args.size, lr=args.lr, seed=args.seed, batch=args.diversity,
                         diversity=1.0 if args.diversity > 1 else 0.0, precision=args.precision)
-    folder = gallery(args.layer, args.channels, args.out, settings=settings, variant=args.variant,
-                     weights=args.weights, device=args.device)
+    folder = gallery(args.layer, args.channels, args.out, settings=settings, spec=variant_spec(args.variant),
+                     weights=chosen_weights(args.weights), device=args.device)
     print(f"gallery: {folder}")
     return 0

@@ -307,14 +307,12 @@ class Box:
         return ((cx1 - cx0 + 1) * (cy1 - cy0 + 1)) / ((x1 - x0 + 1) * (y1 - y0 + 1))
 
 
-def receptive_field(spec_or_variant: Spec | str, layer: str, row: int, col: int,
-                    input_size: int | None = None) -> Box:
+def receptive_field(spec: Spec, layer: str, row: int, col: int, input_size: int | None = None) -> Box:
     """The input pixels that unit (row, col) of `layer` sees, placed from the ledger's geometry.
 
     The ledger owns the arithmetic (rf, jump and the centre `start` of unit 0); this only puts
     unit j's centre at start + j * jump with rf pixels around it, and clips that to the image.
     """
-    spec = get_spec(spec_or_variant)
     size = input_size or spec.input_size
     target = ledger(spec, size).row(layer)
     if target.kind == "fc":
