@@ -48,7 +48,7 @@ def ours(runs: Path, batch: int, steps: int, autocast: str | None) -> float:
     t.sampler.set_epoch(0)
     loader = DataLoader(t.train_set, batch_size=batch, sampler=t.sampler, num_workers=2, collate_fn=collate,
                         drop_last=True)
-    return timed(loader, t._batch, steps)
+    return timed(loader, t.train_step, steps)
 
 
 def plain(runs: Path, batch: int, steps: int) -> tuple[float, float]:

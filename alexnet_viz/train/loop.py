@@ -251,7 +251,7 @@ class Trainer:
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step})
 
     # --- steps -----------------------------------------------------------------------------
-    def _batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
         """One SGD step; (sum of losses, correct, images) on this rank."""
         x = x.to(self.where.device, non_blocking=True)
         y = y.to(self.where.device, non_blocking=True)
@@ -318,7 +318,7 @@ class Trainer:
                 acc = [0.0, 0.0, 0.0, 0.0]  # loss sum, correct, images, skipped
                 tick = time.perf_counter()
                 for x, y, bad in loader:
-                    loss_sum, correct, n = self._batch(x, y) if len(y) else (0.0, 0.0, 0)
+                    loss_sum, correct, n = self.train_step(x, y) if len(y) else (0.0, 0.0, 0)
                     acc = [acc[0] + loss_sum, acc[1] + correct, acc[2] + n, acc[3] + bad]
                     self.step_in_epoch += 1
                     self.global_step += 1
