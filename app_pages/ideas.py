@@ -46,7 +46,7 @@ st.markdown("What made AlexNet work, each idea computed on this network and your
             "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
             "F9 recomputed by hand.")
 ctx = context()
-picked = image_picker(ctx.variant)
+picked = image_picker(ctx.spec)
 if picked is None:
     st.stop()
 ref = picked.ref
