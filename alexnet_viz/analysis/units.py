@@ -16,6 +16,17 @@ FLOAT32_TOL = 1e-5  # float32 forward vs float64 sum: a few ulps of the sum of |
 TF32_TOL = 2e-3  # CUDA convolutions in TF32 round inputs to 10 mantissa bits (2^-11 relative each)
 
 
+def forward_tolerance(device: str, *, conv: bool) -> float:
+    """How closely the forward pass on `device` can match a float64 sum: float32 on the CPU; on CUDA, TF32 when
+    PyTorch allows it for convolutions (its default) or for matrix products (fully connected layers)."""
+    if not device.startswith("cuda"):
+        return FLOAT32_TOL
+    import torch
+
+    tf32 = torch.backends.cudnn.allow_tf32 if conv else torch.backends.cuda.matmul.allow_tf32
+    return TF32_TOL if tf32 else FLOAT32_TOL
+
+
 def _tolerance(magnitude: float, rel_tol: float) -> float:
     return rel_tol * max(1.0, magnitude)
 
@@ -76,6 +87,15 @@ def conv_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, stride: in
     return ConvUnit(channel, row, col, (r0, r0 + k), (c0, c0 + k), patch, kernel, products,
                     products.sum(axis=(1, 2)), b, value, float(forward),
                     _tolerance(float(np.abs(products).sum()) + abs(b), rel_tol))
+
+
+def window_pixels(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+    """The part of an (H, W, ...) image under a unit's window [rows) × [cols), zeros (black) where the window
+    reaches into the padding around the image (ConvUnit.rows and .cols may start below 0 or end past the edge)."""
+    img = np.asarray(image)
+    pad = max(0, -rows[0], -cols[0], rows[1] - img.shape[0], cols[1] - img.shape[1])
+    padded = np.pad(img, ((pad, pad), (pad, pad)) + ((0, 0),) * (img.ndim - 2))
+    return padded[rows[0] + pad:rows[1] + pad, cols[0] + pad:cols[1] + pad]
 
 
 @dataclass(frozen=True)
