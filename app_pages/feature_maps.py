@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from alexnet_viz.analysis.units import peak
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
 from alexnet_viz.figures import colours
 from ui import analysis, closeup, grids
@@ -63,7 +63,7 @@ def channel_view(name: str, channels: int) -> None:
                    "Its feature visualisation, top dataset patches, kernel, and what the prediction loses "
                    "without it.")
     post = res.post[channel]
-    peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
+    peak_i, peak_j = peak(post)
     unit = f"{ref.digest[:12]}_{name}_{channel}"  # a new image, layer or channel starts at its strongest unit
     rows, cols = f"fm_row_{unit}", f"fm_col_{unit}"
     st.session_state.setdefault(rows, int(peak_i))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from alexnet_viz.analysis.units import FLOAT32_TOL, TF32_TOL, conv_unit, forward_tolerance, window_pixels
+from alexnet_viz.analysis.units import FLOAT32_TOL, TF32_TOL, conv_unit, forward_tolerance, peak, window_pixels
 
 
 @pytest.mark.parametrize("row,col", [(0, 0), (0, 6), (6, 6), (3, 2)])
@@ -50,3 +50,10 @@ def test_the_tolerance_follows_the_device_and_pytorchs_tf32_switches() -> None:
     with tf32(conv=False, matmul=True):
         assert forward_tolerance("cuda", conv=True) == FLOAT32_TOL
         assert forward_tolerance("cuda", conv=False) == TF32_TOL
+
+
+def test_peak_is_the_first_largest_value_in_row_major_order() -> None:
+    values = np.zeros((3, 4))
+    values[2, 1] = values[1, 3] = 5.0
+    assert peak(values) == (1, 3) and all(isinstance(i, int) for i in peak(values))
+    assert peak(np.array([1.0, 9.0, 9.0])) == (1,)

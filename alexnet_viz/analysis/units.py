@@ -89,6 +89,12 @@ def conv_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, stride: in
                     _tolerance(float(np.abs(products).sum()) + abs(b), rel_tol))
 
 
+def peak(values: np.ndarray) -> tuple[int, ...]:
+    """Where an array holds its largest value (the first in row-major order on a tie): a channel's strongest unit."""
+    a = np.asarray(values)
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(a)), a.shape))
+
+
 def window_pixels(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
     """The part of an (H, W, ...) image under a unit's window [rows) × [cols), zeros (black) where the window
     reaches into the padding around the image (ConvUnit.rows and .cols may start below 0 or end past the edge)."""
@@ -127,9 +133,9 @@ def pool_unit(maps: np.ndarray, *, kernel: int, stride: int, channel: int, row: 
         raise SpecError(f"Unit ({row}, {col}) is outside the {side}×{side} map; use 0–{side - 1}.")
     r0, c0 = row * stride, col * stride
     window = np.asarray(maps[channel, r0:r0 + kernel, c0:c0 + kernel])
-    i, j = np.unravel_index(int(np.argmax(window)), window.shape)
+    i, j = peak(window)
     return PoolUnit(channel, row, col, (r0, r0 + kernel), (c0, c0 + kernel), window, float(window.max()),
-                    (int(i), int(j)), float(forward))
+                    (i, j), float(forward))
 
 
 @dataclass(frozen=True)
