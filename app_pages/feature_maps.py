@@ -10,8 +10,8 @@ from alexnet_viz.analysis.units import peak
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
 from alexnet_viz.figures import colours
 from ui import analysis, closeup, grids
-from ui.image_input import image_picker, or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import image_page
 from ui.urls import unit_page_link, url_choice, url_write
 
 NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
@@ -20,12 +20,8 @@ SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activa
 st.title("Feature maps")
 st.markdown("What each layer makes of one picture: every channel at once, then one channel up close.")
 
-ctx = context()
-weights_banner(ctx.key)
-picked = image_picker(ctx.variant)
-if picked is None:
-    st.stop()
-ref = picked.ref
+page, ref = image_page()
+ctx = page.ctx
 book = ledger(ctx.spec)
 spatial = [r.name for r in book.rows if r.kind != "fc"]
 

@@ -11,17 +11,17 @@ from alexnet_viz.figures import colours
 from alexnet_viz.figures.activations import kernel_heatmap
 from alexnet_viz.figures.mosaic import split_groups
 from ui import analysis, grids
-from ui.image_input import or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import network_page
 from ui.urls import unit_page_link, url_choice, url_write
 
 st.title("Filters")
 st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 shows the famous "
             "picture of edge and colour detectors.")
 
-ctx = context()
-about = weights_banner(ctx.key)
-st.caption(f"Weights: {about}")
+page = network_page()
+ctx = page.ctx
+st.caption(f"Weights: {page.about_weights}")
 weights = or_stop(analysis.kernels, ctx.key)
 convs = list(weights)
 # The paper split every layer's kernels over two GPUs, whatever its connectivity (groups).

@@ -20,8 +20,8 @@ from alexnet_viz.ideas.basics import activation_curves, dropout_demo, dropout_in
 from alexnet_viz.ideas.operations import pool_comparison
 from alexnet_viz.ideas.stack import dropout_places, tower_plan
 from ui import analysis, ideas
-from ui.image_input import image_picker, or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import image_page
 
 
 def claim(name: str) -> None:
@@ -43,12 +43,9 @@ st.title("AlexNet's ideas, on the real network")
 st.markdown("What made AlexNet work, each idea computed on this network and your picture: ReLU, local response "
             "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
             "F9 recomputed by hand.")
-ctx = context()
-picked = image_picker(ctx.variant)
-if picked is None:
-    st.stop()
-ref = picked.ref
-st.caption(or_stop(weights_banner, ctx.key))
+page, ref = image_page()
+ctx = page.ctx
+st.caption(page.about_weights)
 c1 = ledger(ctx.spec).row("C1")
 
 
