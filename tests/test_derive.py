@@ -23,12 +23,27 @@ def test_c1_size_shows_unrounded_floor_and_ceiling():
     assert params.working == "(11·11·3/1 + 1) · 96" and params.result == "34,944" and params.agrees is True
 
 
+ARTICLE_ERRORS = {("C1", "output side"), ("C5", "input")}  # its ceiling formula, its "C4"
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_article_variant_agrees_with_every_stated_number(name):
+def test_article_variant_agrees_with_every_stated_number_and_marks_its_own_errors(name):
     d = derive(ARTICLE, name)
     compared = [s for s in d.steps if s.agrees is not None]
     assert compared, "every layer has at least its output shape stated"
-    assert all(s.agrees for s in compared), [(s.label, s.result, s.article) for s in compared]
+    differs = {(name, s.label) for s in compared if not s.agrees}
+    assert differs == {e for e in ARTICLE_ERRORS if e[0] == name}, [(s.label, s.result, s.article) for s in compared]
+
+
+def test_the_article_networks_own_page_shows_the_ceiling_and_c4_as_errors():
+    """README: 'a ✗ marks where it differs'. Before, the article's own network showed no ✗ at all."""
+    side = _step(derive(ARTICLE, "C1"), "output side")
+    assert side.agrees is False and side.article.startswith("56 by its formula")
+    assert "✗ differs" in derive(ARTICLE, "C1").to_markdown()
+    source = _step(derive(ARTICLE, "C5"), "input")
+    assert source.agrees is False and "from C4 (it has no layer C4)" in source.article
+    assert source.result.endswith("from S4")
+    assert _step(derive(PAPER, "C1"), "output side").agrees is True  # 227: both rules give 55
 
 
 def test_paper_c3_differs_from_the_article_because_of_groups():

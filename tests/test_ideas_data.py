@@ -45,7 +45,8 @@ def test_each_modules_short_form_is_its_settings_without_the_remarks(variant: st
             assert stage.text.startswith(stage.short.split(" α")[0]) and len(stage.short) <= len(stage.text)
             assert "(each half" not in stage.short and "(training only)" not in stage.short
     lrn = layer_stack(PAPER, "C1")[2]
-    assert lrn.short == "LocalResponseNorm n = 5, α = 0.0001, β = 0.75, k = 2" and "torch alpha" in lrn.text
+    assert lrn.short == "LocalResponseNorm n = 5, α = 0.0001, β = 0.75, k = 2, within each GPU's 48 maps"
+    assert "torch alpha" in lrn.text and "torch alpha" not in lrn.short
 
 
 def test_dropout_input_is_the_strongest_outputs_in_unit_order() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from alexnet_viz.errors import AlexVizError, ImageError
 from alexnet_viz.inputs import images
 from alexnet_viz.inputs.images import from_tensor, load_image, network_view, to_tensor
 from tests import imagegen as gen
+from tests.helpers import ROOT, run_together
 
 WHITE = (255, 255, 255)
 
@@ -240,7 +242,7 @@ def test_data_far_shorter_than_its_declared_size_is_refused(maker) -> None:
 
 
 def test_real_photos_are_far_under_the_pixels_per_byte_bound() -> None:
-    for path in sorted((images.Path(__file__).resolve().parent.parent / "assets" / "samples").glob("*.jpg")):
+    for path in sorted((ROOT / "assets" / "samples").glob("*.jpg")):
         image = load_image(path)
         assert image.width * image.height < 100 * path.stat().st_size
 
@@ -297,11 +299,7 @@ def test_at_most_decode_slots_decodes_run_at_once(monkeypatch) -> None:
 
     monkeypatch.setattr(images, "_decode", slow_decode)
     files = [gen.sample_png_bytes((64 + i, 48)) for i in range(6)]
-    threads = [threading.Thread(target=load_image, args=(f,)) for f in files]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together([partial(load_image, f) for f in files])
     assert 1 <= peak[0] <= images.DECODE_SLOTS <= 2
 
 

@@ -18,10 +18,8 @@ from alexnet_viz.core.bookkeeping import receptive_field
 from alexnet_viz.core.model import build_model
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.inputs.images import load_image, to_tensor
+from tests.helpers import ROOT, tiny
 from tests.imagegen import text_bytes, truncated_png_bytes
-from tests.test_explain import tiny
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def photos(folder: Path, n: int = 10, seed: int = 0) -> Path:

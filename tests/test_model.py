@@ -73,11 +73,20 @@ def test_torchvision_state_dict_loads_unchanged_and_computes_the_same() -> None:
         assert torch.equal(ours(x), reference(x))
 
 
-def test_paper_has_groups_and_a_paper_faithful_lrn() -> None:
+def test_paper_has_groups_and_krizhevskys_lrn() -> None:
+    """cuda-convnet2 divides the 0.0001 by n (layer.py:1331): PyTorch's alpha=1e-4, within each GPU's maps."""
     paper = build_model("paper", seed=0)
     assert [paper.layer(n).groups for n in ("C1", "C3", "C5", "C6", "C7")] == [1, 2, 1, 2, 2]
     lrn = paper.parts("C1")["lrn"]
-    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k) == (5, pytest.approx(5e-4), 0.75, 2.0)
+    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k, lrn.groups) == (5, pytest.approx(1e-4), 0.75, 2.0, 2)
+    assert paper.parts("C3")["lrn"].groups == 2
     assert "lrn" not in paper.parts("C5")
+    # a large map on GPU 2's first channel (48) must not reach GPU 1's last (47), as it would in one window
+    x = torch.ones(1, 96, 2, 2)
+    x[0, 48] = 1000.0
+    with torch.no_grad():
+        out = lrn(x)
+    assert torch.equal(out[0, 47], lrn(torch.ones(1, 96, 2, 2))[0, 47])
+    assert out[0, 49].max() < out[0, 46].max()
     with torch.no_grad():
         assert paper(torch.zeros(1, 3, 227, 227)).shape == (1, 1000)

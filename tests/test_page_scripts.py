@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PAGE_DIR, ROOT
+from tests.helpers import ROOT
+from ui.navigation import PAGE_DIR
 
 PAGES = sorted((ROOT / PAGE_DIR).glob("*.py"))
 MAX_LINES = 70

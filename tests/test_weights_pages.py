@@ -12,8 +12,9 @@ import streamlit as st
 
 from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.core.pretrained import URL_ENV_VAR
-from tests.conftest import PAGE_DIR, open_page
 from tests.fileserver import dead_port, serving
+from tests.helpers import open_page
+from ui.navigation import PAGE_DIR
 
 PAGES = PAGE_DIR
 # Feature maps computes a whole grid on top of the first model load: over the fast loop's ~5 s.

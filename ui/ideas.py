@@ -22,7 +22,7 @@ from ui.state import shared_model
 if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.analysis.units import ConvUnit, DenseUnit, PoolUnit
     from alexnet_viz.ideas.augment import ColourPCA, TenCrop
-    from alexnet_viz.ideas.basics import LrnCheck, ReluEffect
+    from alexnet_viz.ideas.basics import LrnComparison, ReluEffect
 
 
 
@@ -34,30 +34,31 @@ def c1_lrn(key: ModelKey) -> tuple[LRN, bool]:
 
 @dataclass(frozen=True)
 class C1Stages:
-    """One C1 channel before the ReLU, after it, and after the LRN (the paper's formula), plus layer-wide facts."""
+    """One C1 channel before the ReLU, after it, and after the LRN (as Krizhevsky's code computed it), plus
+    layer-wide facts."""
 
     pre: np.ndarray
     relu: np.ndarray
     lrn: np.ndarray
     effect: ReluEffect  # over the whole layer
-    check: LrnCheck  # over the whole layer, after the ReLU
-    model_diff: float | None  # paper formula vs the model's own C1 output, when the model has the LRN
+    check: LrnComparison  # the code's α/n against the printed α, over the whole layer after the ReLU
+    model_diff: float | None  # the formula by hand vs the model's own C1 output, when the model has the LRN
     low: float  # the smallest and largest pre-activation of the whole layer
     high: float
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner="Normalising C1…")
 def c1_stages(ref: ImageRef, key: ModelKey, channel: int) -> C1Stages:
-    from alexnet_viz.ideas.basics import check_lrn, lrn_paper, relu_effect
+    from alexnet_viz.ideas.basics import compare_lrn, lrn_by_hand, relu_effect
 
     res = analysis.layer(ref, key, "C1")
     assert res.pre is not None  # C1 always has a ReLU
     relu = np.maximum(res.pre, 0.0)
     lrn, in_model = c1_lrn(key)
-    normed = lrn_paper(relu, lrn)
+    normed = lrn_by_hand(relu, lrn)
     diff = float(np.abs(normed - res.post).max()) if in_model else None
     return C1Stages(pre=res.pre[channel], relu=relu[channel], lrn=normed[channel].astype(np.float32),
-                    effect=relu_effect(res.pre), check=check_lrn(relu, lrn), model_diff=diff,
+                    effect=relu_effect(res.pre), check=compare_lrn(relu, lrn), model_diff=diff,
                     low=float(res.pre.min()), high=float(res.pre.max()))
 
 

@@ -15,6 +15,7 @@ from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.errata import FORMATS as ERRATA_FORMATS
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.report import FORMATS, render
+from alexnet_viz.train.config import dropout_help
 
 DEVICE_HELP = "auto (default), cpu, cuda, cuda:N or mps"
 
@@ -142,7 +143,7 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
         "lr_factor": (float, "what each drop multiplies the lr by (paper: 0.1)"),
         "patience": (int, "plateau schedule: epochs without a better validation error before a drop"),
         "step_size": (int, "step schedule: epochs between drops"),
-        "dropout": (float, "dropout probability before F9 and F10 (paper: 0.5)"),
+        "dropout": (float, dropout_help()),
         "input_size": (int, "crop side (default: the variant's own, 224 or 227)"),
         "resize": (int, "shorter side before cropping (paper: 256)"),
         "pca_std": (float, "sigma of the PCA colour noise (paper: 0.1; 0 turns it off)"),

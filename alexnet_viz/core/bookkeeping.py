@@ -149,6 +149,10 @@ def _validate_layer(layer: LayerSpec, in_channels: int, seen_fc: bool) -> None:
                                 f"(such as {ok}) or change the channels.", name)
         if layer.lrn is not None:
             _check_int(name, "LRN size", layer.lrn.size, 1)
+            _check_int(name, "LRN groups", layer.lrn.groups, 1)
+            if layer.out % layer.lrn.groups:
+                raise SpecError(f"{name}: {layer.out} channels do not split into the LRN's {layer.lrn.groups} "
+                                f"GPU blocks; use a channel count divisible by {layer.lrn.groups}.", name)
     else:
         if 2 * layer.padding > layer.kernel:
             raise SpecError(f"{name}: pooling padding {layer.padding} is more than half the "

@@ -121,7 +121,7 @@ def colour_shift(eigvals: np.ndarray, eigvecs: np.ndarray, alphas: np.ndarray) -
 
 
 def draw_alphas(seed: int, std: float = 0.1) -> np.ndarray:
-    """α ~ N(0, 0.1): one draw per image (per epoch, in the paper)."""
+    """α_i ~ N(0, 0.1²), standard deviation 0.1 (Sec. 4.1): one draw per image (per epoch, in the paper)."""
     return np.random.default_rng(seed).normal(0.0, std, size=3)
 
 

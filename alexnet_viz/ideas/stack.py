@@ -39,10 +39,12 @@ def _pool(spec: Spec, name: str) -> Stage:
     return Stage("pool", short + (" (overlapping: stride < window)" if layer.stride < layer.kernel else ""), short)
 
 
-def _lrn(lrn: LRN) -> Stage:
-    return Stage("lrn", f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g} (torch alpha {lrn.alpha * lrn.size:g}), "
-                        f"β = {lrn.beta:g}, k = {lrn.k:g}",
-                 f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g}, β = {lrn.beta:g}, k = {lrn.k:g}")
+def _lrn(lrn: LRN, channels: int) -> Stage:
+    how = "α/n, as Krizhevsky's code computed it" if lrn.rule == "code" else "α, as Sec. 3.3 prints it"
+    per_gpu = f", within each GPU's {channels // lrn.groups} maps" if lrn.groups > 1 else ""
+    short = f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g}, β = {lrn.beta:g}, k = {lrn.k:g}{per_gpu}"
+    return Stage("lrn", f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g} applied as {how} (torch alpha "
+                        f"{lrn.torch_alpha:g}), β = {lrn.beta:g}, k = {lrn.k:g}{per_gpu}", short)
 
 
 def layer_stack(spec: Spec, name: str) -> tuple[Stage, ...]:
@@ -59,7 +61,7 @@ def layer_stack(spec: Spec, name: str) -> tuple[Stage, ...]:
     if layer.relu:
         stages.append(Stage("relu", "ReLU: max(x, 0)", "ReLU: max(x, 0)"))
     if layer.lrn is not None:
-        stages.append(_lrn(layer.lrn))
+        stages.append(_lrn(layer.lrn, layer.out))
     if layer.dropout:
         drop = Stage("dropout", f"Dropout p = {layer.dropout:g} (training only)", f"Dropout p = {layer.dropout:g}")
         stages.insert(0, drop) if spec.dropout_first else stages.append(drop)
@@ -140,5 +142,7 @@ def tower_plan(spec: Spec) -> tuple[TowerRow, ...]:
         else:
             link = "one" if last else "across"
             text = f"reads all {book.row(layer.name).in_shape[0]:,} inputs of both GPUs: the GPUs exchange data here"
+        if layer.lrn is not None and layer.lrn.groups == n:
+            text += f"; its LRN normalises each GPU's {out // n} maps on their own"
         rows.append(TowerRow(layer.name, paper_name, link, split, text))
     return tuple(rows)
