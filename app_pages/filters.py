@@ -7,9 +7,9 @@ import streamlit as st
 
 from alexnet_viz.analysis.ablate import towers as tower_count
 from alexnet_viz.analysis.kernels import input_channels
+from alexnet_viz.core.bookkeeping import split_groups
 from alexnet_viz.figures import colours
 from alexnet_viz.figures.activations import kernel_heatmap
-from alexnet_viz.figures.mosaic import split_groups
 from ui import analysis, grids
 from ui.image_input import or_stop
 from ui.page import network_page

@@ -20,7 +20,7 @@ with chart:
     st.plotly_chart(analysis.top_figure(ref, ctx.key), key="pred_top",
                     config={"displaylogo": False, "displayModeBar": False})
 with facts:
-    st.image(analysis.view_jpeg(ref, ctx.variant), caption="What the network sees", width=224, output_format="JPEG")
+    st.image(analysis.view_jpeg(ref, ctx.spec), caption="What the network sees", width=224, output_format="JPEG")
     st.metric("One forward pass, wall clock", f"{top.latency_ms:.1f} ms",
               help="Timed on this server when this image was first classified (then cached): one warm forward "
                    "pass from the input tensor to the class scores, device synchronised before and after. It is "

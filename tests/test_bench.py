@@ -55,7 +55,9 @@ def test_run_bench_measures_every_figure_in_both_precisions() -> None:
 
 def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's wiring, on tiny stand-ins for the two networks (the measuring itself is tested above)."""
-    monkeypatch.setattr(bench, "get_spec", lambda v: replace(tiny(get_spec(v)), name=v))
+    from alexnet_viz.cli import bench as bench_command
+
+    monkeypatch.setattr(bench_command, "variant_spec", lambda v: replace(tiny(get_spec(v)), name=v))
     threads = torch.get_num_threads()
     try:
         code = main(["bench", "--repeats", "1", "--batch-size", "2", "--json", "--precisions", "bf16",

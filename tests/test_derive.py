@@ -4,7 +4,7 @@ import pytest
 from alexnet_viz.compare import variant_differences, where_it_lives
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.formatting import fmt_bytes
-from alexnet_viz.core.spec import ARTICLE, NAMES, PAPER, VARIANTS
+from alexnet_viz.core.spec import ARTICLE, NAMES, PAPER, TORCHVISION, VARIANTS
 from alexnet_viz.errata import article
 from alexnet_viz.errata.derive import derive
 from alexnet_viz.report import records
@@ -15,7 +15,7 @@ def _step(d, label):
 
 
 def test_c1_size_shows_unrounded_floor_and_ceiling():
-    d = derive("article", "C1")
+    d = derive(ARTICLE, "C1")
     size = _step(d, "output side")
     assert "(224 − 11 + 2·2) / 4 + 1 = 55.25" in size.working
     assert size.result.startswith("⌊55.25⌋ = 55") and "ceiling formula gives 56" in size.result
@@ -54,23 +54,23 @@ def test_paper_c3_differs_from_the_article_because_of_groups():
 
 
 def test_flattened_input_of_f9_is_compared_by_size():
-    step = _step(derive("article", "F9"), "input")
+    step = _step(derive(ARTICLE, "F9"), "input")
     assert step.agrees is True and "flattened = 9,216" in step.article
 
 
 def test_steps_carry_ledger_numbers():
     book = ledger("torchvision", 300)
-    d = derive("torchvision", "C5", 300)
+    d = derive(TORCHVISION, "C5", 300)
     row = book.row("C5")
     assert _step(d, "running total").result == f"{row.cumulative_params:,}"
     assert f"{row.macs_without_bias:,}" in _step(d, "multiply-adds").result
     assert _step(d, "activation memory").result == fmt_bytes(row.activation_bytes)
     assert _step(d, "receptive field").result.startswith(f"{row.rf}×{row.rf}")
-    assert any(s.label == "adaptive pool" for s in derive("torchvision", "S8", 300).steps)
+    assert any(s.label == "adaptive pool" for s in derive(TORCHVISION, "S8", 300).steps)
 
 
 def test_markdown_has_one_row_per_step_and_marks():
-    d = derive("paper", "C3")
+    d = derive(PAPER, "C3")
     md = d.to_markdown()
     assert md.count("\n") == len(d.steps) + 2
     assert "✗ differs" in md and "✓ agrees" in md
@@ -78,7 +78,7 @@ def test_markdown_has_one_row_per_step_and_marks():
 
 def test_unknown_layer():
     with pytest.raises(KeyError):
-        derive("article", "C4")
+        derive(ARTICLE, "C4")
 
 
 def test_fmt_bytes():

@@ -15,7 +15,7 @@ from torch import nn
 from alexnet_viz.analysis.probe import capture
 from alexnet_viz.analysis.units import conv_unit, dense_unit, flat_position, pool_unit
 from alexnet_viz.core.model import build_model
-from alexnet_viz.core.spec import LRN, PAPER, VARIANTS
+from alexnet_viz.core.spec import ARTICLE, LRN, PAPER, VARIANTS
 from alexnet_viz.errors import SpecError
 from alexnet_viz.ideas.augment import (
     IMAGENET_EIGVAL,
@@ -88,7 +88,7 @@ def test_the_paper_models_lrn_is_krizhevskys_code_per_gpu():
     """cuda-convnet2 divides scale by size (layer.py:1331) and each GPU normalises its own 48 maps."""
     lrn = PAPER.layer("C1").lrn
     assert lrn is not None and (lrn.rule, lrn.groups, lrn.alpha, lrn.size, lrn.k) == ("code", 2, 1e-4, 5, 2.0)
-    model = build_model("paper", seed=0)
+    model = build_model(PAPER, seed=0)
     x = torch.randn(1, 3, 227, 227, generator=torch.Generator().manual_seed(1)) * 2
     out = capture(model, x, ["C1"])
     relu = np.maximum(out["C1.pre"][0].double().numpy(), 0)
@@ -130,7 +130,7 @@ def test_dropout_torch_scales_while_training_the_paper_at_test():
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_layer_stack_is_what_the_model_builds(variant):
     spec = VARIANTS[variant]
-    model = build_model(variant, seed=0)
+    model = build_model(VARIANTS[variant], seed=0)
     for name in spec.names:
         stack = layer_stack(spec, name)
         assert tuple(model.part_paths(name)) == tuple(s.role for s in stack), name
@@ -196,7 +196,7 @@ def test_random_and_ten_crops():
     assert [c.flip for c in ten] == [False] * 5 + [True] * 5
     np.testing.assert_array_equal(ten[5].pixels, ten[0].pixels[:, ::-1])
     # the centre crop is the picture the app's single-crop prediction sees
-    np.testing.assert_array_equal(ten[4].pixels, np.asarray(network_view(Image.fromarray(base), "article")))
+    np.testing.assert_array_equal(ten[4].pixels, np.asarray(network_view(Image.fromarray(base), ARTICLE)))
 
 
 def test_pca_rebuilds_the_covariance_and_shifts_colours():
@@ -216,7 +216,7 @@ def test_pca_rebuilds_the_covariance_and_shifts_colours():
 
 
 def test_ten_crop_prediction_is_the_mean_of_the_crops_softmax():
-    model = build_model("article", seed=0)
+    model = build_model(ARTICLE, seed=0)
     crops = ten_crops(base_image(_photo()), 224)
     result = ten_crop_prediction(model, crops, k=3)
     with torch.no_grad():
@@ -257,7 +257,7 @@ def test_a_wrong_forward_value_is_caught():
 
 
 def test_real_c1_s2_f9_units_equal_the_forward_pass():
-    model = build_model("paper", seed=0)
+    model = build_model(PAPER, seed=0)
     x = torch.randn(1, 3, 227, 227, generator=torch.Generator().manual_seed(4))
     acts = capture(model, x, ["C1", "S2", "S8", "F9"])
     conv = model.layer("C1")

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
+from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.errors import AlexVizError, ImageError
 from alexnet_viz.inputs import images
 from alexnet_viz.inputs.images import from_tensor, load_image, network_view, to_tensor
@@ -143,9 +144,9 @@ def test_paths_and_file_objects(tmp_path) -> None:
 
 @pytest.mark.parametrize("variant,side", [("article", 224), ("torchvision", 224), ("paper", 227)])
 def test_to_tensor_geometry(variant: str, side: int) -> None:
-    x = to_tensor(gen.sample_image((300, 200)), variant)
+    x = to_tensor(gen.sample_image((300, 200)), VARIANTS[variant])
     assert x.shape == (1, 3, side, side) and x.dtype == torch.float32
-    assert network_view(gen.sample_image((300, 200)), variant).size == (side, side)
+    assert network_view(gen.sample_image((300, 200)), VARIANTS[variant]).size == (side, side)
 
 
 def test_statistics_are_the_weights_own() -> None:
@@ -178,7 +179,7 @@ def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int
     from torchvision.models import AlexNet_Weights
     from torchvision.transforms import InterpolationMode
 
-    spec = images.get_spec(variant)
+    spec = VARIANTS[variant]
     w, h = size
     image = Image.fromarray(np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8))
     short = min(w, h)
@@ -186,14 +187,14 @@ def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int
     resize = AlexNet_Weights.IMAGENET1K_V1.transforms().resize_size[0]
     view = TF.center_crop(TF.resize(trimmed, [max(resize, spec.input_size)], InterpolationMode.BILINEAR,
                                     antialias=True), [spec.input_size, spec.input_size])
-    assert network_view(image, variant).tobytes() == view.tobytes()
+    assert network_view(image, spec).tobytes() == view.tobytes()
     x = TF.normalize(TF.convert_image_dtype(TF.pil_to_tensor(view), torch.float32),
                      list(images.IMAGENET_MEAN), list(images.IMAGENET_STD)).unsqueeze(0)
-    ours = to_tensor(image, variant)
+    ours = to_tensor(image, spec)
     assert ours.shape == (1, 3, spec.input_size, spec.input_size) and torch.equal(ours, x)
     unnormalised = (x[0] * torch.tensor(images.IMAGENET_STD).view(3, 1, 1)
                     + torch.tensor(images.IMAGENET_MEAN).view(3, 1, 1))
-    assert from_tensor(ours, variant).tobytes() == TF.to_pil_image(unnormalised.clamp(0, 1)).tobytes()
+    assert from_tensor(ours).tobytes() == TF.to_pil_image(unnormalised.clamp(0, 1)).tobytes()
 
 
 def test_from_tensor_inverts_to_tensor() -> None:

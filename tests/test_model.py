@@ -8,12 +8,12 @@ from torch import nn
 
 from alexnet_viz import ledger
 from alexnet_viz.core.model import build_model
-from alexnet_viz.core.spec import NAMES
+from alexnet_viz.core.spec import ARTICLE, NAMES, PAPER, TORCHVISION
 
 
 @pytest.fixture(scope="module")
 def article():
-    return build_model("article", seed=0)
+    return build_model(ARTICLE, seed=0)
 
 
 def test_layers_are_reachable_by_name_and_counts_match_the_ledger(article) -> None:
@@ -43,9 +43,9 @@ def test_seed_makes_the_init_repeatable_without_touching_global_rng() -> None:
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)
-    a = build_model("torchvision", seed=7)
+    a = build_model(TORCHVISION, seed=7)
     after = torch.rand(1)
-    b = build_model("torchvision", seed=7)
+    b = build_model(TORCHVISION, seed=7)
     assert torch.equal(before, after)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
@@ -54,7 +54,7 @@ def test_torchvision_initialisation_is_torchvisions_own() -> None:
     """torchvision's AlexNet keeps PyTorch's defaults: same seed, same draws, same statistics."""
     torch.manual_seed(3)
     reference = torchvision.models.alexnet()
-    ours = build_model("torchvision", seed=3)
+    ours = build_model(TORCHVISION, seed=3)
     for (name, a), b in zip(reference.state_dict().items(), ours.state_dict().values()):
         assert torch.equal(a, b), name
     c1_bias, f9_weight = ours.layer("C1").bias.detach(), ours.layer("F9").weight.detach()
@@ -66,7 +66,7 @@ def test_torchvision_initialisation_is_torchvisions_own() -> None:
 
 def test_torchvision_state_dict_loads_unchanged_and_computes_the_same() -> None:
     reference = torchvision.models.alexnet().eval()
-    ours = build_model("torchvision")
+    ours = build_model(TORCHVISION)
     ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -75,7 +75,7 @@ def test_torchvision_state_dict_loads_unchanged_and_computes_the_same() -> None:
 
 def test_paper_has_groups_and_krizhevskys_lrn() -> None:
     """cuda-convnet2 divides the 0.0001 by n (layer.py:1331): PyTorch's alpha=1e-4, within each GPU's maps."""
-    paper = build_model("paper", seed=0)
+    paper = build_model(PAPER, seed=0)
     assert [paper.layer(n).groups for n in ("C1", "C3", "C5", "C6", "C7")] == [1, 2, 1, 2, 2]
     lrn = paper.parts("C1")["lrn"]
     assert (lrn.size, lrn.alpha, lrn.beta, lrn.k, lrn.groups) == (5, pytest.approx(1e-4), 0.75, 2.0, 2)

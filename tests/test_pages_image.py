@@ -10,6 +10,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from alexnet_viz.core.spec import ARTICLE
+from alexnet_viz.core.weightschoice import RANDOM
 from tests.helpers import components, open_page, png, texts, upload
 from ui.navigation import PAGE_DIR
 
@@ -149,14 +151,14 @@ def test_pages_leave_the_shared_model_as_they_found_it():
     from alexnet_viz.core.modelkey import ModelKey
     from ui.state import shared_model
 
-    model = shared_model(ModelKey("article", "random", "cpu"))  # the same cached object the pages use
+    model = shared_model(ModelKey(ARTICLE, RANDOM, "cpu"))  # the same cached object the pages use
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     at = open_page(PREDICTION, {"sample": "astronaut", "class": "3"})
     assert at.selectbox(key="pred_class").value == 3  # the deep-linked class is explained
     at.toggle(key="pred_occlusion").set_value(True).run()
     assert not at.exception and len(at.image) == 4  # the view, Grad-CAM, saliency, occlusion
     open_page(FEATURES, {"sample": "astronaut", "layer": "C3"})
-    assert shared_model(ModelKey("article", "random", "cpu")) is model
+    assert shared_model(ModelKey(ARTICLE, RANDOM, "cpu")) is model
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not model.training and not any(m.training for m in model.modules())
@@ -211,8 +213,8 @@ def test_a_class_outside_the_top_5_gets_its_own_probability_and_rank():
 def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
     from ui.image_input import blur_note
 
-    assert blur_note((100, 63), "article") is not None and "4.1×" in blur_note((100, 63), "article")
-    assert blur_note((64, 400), "article") is None  # 256 / 64 = 4: not more than 4×
+    assert blur_note((100, 63), ARTICLE) is not None and "4.1×" in blur_note((100, 63), ARTICLE)
+    assert blur_note((64, 400), ARTICLE) is None  # 256 / 64 = 4: not more than 4×
     at = upload(open_page(FEATURES), "tiny.png", png(40, 30))
     assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
     big = upload(open_page(FEATURES), "photo.png", png())

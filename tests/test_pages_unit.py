@@ -7,6 +7,8 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from alexnet_viz.core.spec import ARTICLE
+from alexnet_viz.core.weightschoice import RANDOM
 from tests.helpers import open_page, texts
 from tests.test_pages_image import FEATURES, FILTERS
 from ui.navigation import PAGE_DIR
@@ -68,7 +70,7 @@ def test_several_channels_are_knocked_out_together() -> None:
     at.multiselect(key="unit_more").set_value([9, 5]).run()
     assert not at.exception and "setting 3 channels of C3" in texts(at, WORDS)
     shown = at.dataframe[0].value
-    x = to_tensor(load_image(SAMPLES_DIR / SAMPLES[DEFAULT_SAMPLE][0]), "article")
+    x = to_tensor(load_image(SAMPLES_DIR / SAMPLES[DEFAULT_SAMPLE][0]), ARTICLE)
     expected = ablate(load_model("article", "random", device="cpu"), x, "C3", (3, 5, 9))
     rows = {s.label: s for s in (*expected.before, *expected.after)}
     assert list(shown["class"]) == list(rows)
@@ -83,7 +85,7 @@ def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
     from alexnet_viz.analysis.index import build_index, save_index
     from ui.image_input import SAMPLES_DIR
 
-    index = build_index(SAMPLES_DIR, variant="article", weights="random", k=3, workers=0)
+    index = build_index(SAMPLES_DIR, spec=ARTICLE, weights=RANDOM, k=3, workers=0)
     monkeypatch.setenv("ALEXNET_INDEX", str(save_index(index, tmp_path / "samples.npz")))
     at = open_page(UNIT, {"layer": "C5", "channel": "2"})
     text = texts(at, WORDS)

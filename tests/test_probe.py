@@ -55,7 +55,7 @@ def test_logits_equal_a_plain_forward_and_relu_outputs_are_the_relu_of_pre() -> 
 
 def test_c1_pre_relu_map_has_negative_values_and_c1_has_none() -> None:
     """Regression: an in-place ReLU once made the captured 'pre-ReLU' map identical to the output."""
-    model = build_model("article", seed=0)
+    model = build_model(ARTICLE, seed=0)
     out = capture(model, image(), ["C1"])
     assert set(out) == {"C1.pre", "C1"}
     assert float(out["C1.pre"].min()) < 0

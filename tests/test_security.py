@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from alexnet_viz.core.spec import ARTICLE
 from alexnet_viz.errors import ImageError, WeightsError
 from tests.helpers import ROOT, RunsCode, texts
 
@@ -53,7 +54,7 @@ def article_keys() -> list[str]:
     from alexnet_viz.core.model import build_model
 
     with torch.device("meta"):
-        model = build_model("article")
+        model = build_model(ARTICLE)
     return list(model.state_dict())
 
 

@@ -18,6 +18,7 @@ from alexnet_viz.core.pretrained import IMAGENET1K_V1, URL_ENV_VAR, PretrainedWe
 from alexnet_viz.core.provenance import Provenance
 from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION
 from alexnet_viz.core.weights import default_weights, embed_state_dict, load_model
+from alexnet_viz.core.weightschoice import IMAGENET, RANDOM, WeightsChoice
 from alexnet_viz.errors import WeightsError
 from tests.helpers import assert_same_state
 
@@ -297,7 +298,7 @@ def test_first_use_downloads_verifies_and_caches(tmp_path, monkeypatch, capsys) 
     assert_same_state(model, state)
     assert source.name in capsys.readouterr().err  # the progress bar, labelled with the file
     assert _cached(hub) == [source.name]
-    assert default_weights(cache_dir=hub) == "imagenet"
+    assert default_weights(cache_dir=hub) == IMAGENET
 
 
 def test_download_with_wrong_hash_is_discarded(tmp_path, monkeypatch) -> None:
@@ -331,13 +332,13 @@ def test_unwritable_cache_is_a_weights_error(tmp_path, monkeypatch) -> None:
 
 
 def test_default_weights(monkeypatch, tmp_path) -> None:
-    assert default_weights() == "random"
+    assert default_weights() == RANDOM
     planted = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / IMAGENET1K_V1.filename
     planted.parent.mkdir(parents=True)
     planted.write_bytes(b"x")
-    assert default_weights() == "imagenet"
+    assert default_weights() == IMAGENET
     monkeypatch.setenv(weights.ENV_VAR, " /some/file.safetensors ")
-    assert default_weights() == "/some/file.safetensors"
+    assert default_weights() == WeightsChoice.file("/some/file.safetensors")
 
 
 def test_device_choice() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_viz.core.modelkey import ModelKey
-from alexnet_viz.core.spec import LRN, get_spec
+from alexnet_viz.core.spec import LRN
 from alexnet_viz.figures import activations as pf
 from alexnet_viz.figures import mosaic
 from ui import analysis
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def c1_lrn(key: ModelKey) -> tuple[LRN, bool]:
     """C1's LRN settings and whether the variant's model has one (others get the paper's, for the demo)."""
-    lrn = get_spec(key.variant).layer("C1").lrn
+    lrn = key.spec.layer("C1").lrn
     return (lrn, True) if lrn is not None else (LRN(), False)
 
 
@@ -144,7 +144,7 @@ def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
     """The ten-crop prediction and the ten crops as one grid (corners and centre, then mirrored)."""
     from alexnet_viz.ideas.augment import ten_crop_prediction, ten_crops
 
-    crops_ = ten_crops(base(ref), get_spec(key.variant).input_size)
+    crops_ = ten_crops(base(ref), key.spec.input_size)
     return ten_crop_prediction(shared_model(key), crops_), _grid([c.pixels for c in crops_], cols=5)
 
 
@@ -162,9 +162,9 @@ def _weights(key: ModelKey, name: str, rows: slice = slice(None)) -> tuple[np.nd
 def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> ConvUnit:
     from alexnet_viz.analysis.units import conv_unit, forward_tolerance
 
-    layer = get_spec(key.variant).layer("C1")
+    layer = key.spec.layer("C1")
     w, b = _weights(key, "C1")
-    x = analysis.prepare(ref, key.variant).x[0]
+    x = analysis.prepare(ref, key.spec).x[0]
     pre = analysis.layer(ref, key, "C1").pre
     assert pre is not None
     return conv_unit(x, w, b, stride=layer.stride, padding=layer.padding, groups=layer.groups, channel=channel,
@@ -178,7 +178,7 @@ def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int)
     from alexnet_viz.analysis.units import window_pixels
 
     unit = c1_unit(ref, key, channel, row, col)
-    patch = window_pixels(analysis.prepare(ref, key.variant).view, unit.rows, unit.cols)
+    patch = window_pixels(analysis.prepare(ref, key.spec).view, unit.rows, unit.cols)
     w, _ = _weights(key, "C1")
     return (mosaic.tile_rgb(patch[None], gap=0, scale=16).png(),
             mosaic.kernel_tiles(w, scale=16, kernels=range(channel, channel + 1)).png())
@@ -188,7 +188,7 @@ def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int)
 def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> PoolUnit:
     from alexnet_viz.analysis.units import pool_unit
 
-    layer = get_spec(key.variant).layer("S2")
+    layer = key.spec.layer("S2")
     c1, s2 = analysis.layer(ref, key, "C1").post, analysis.layer(ref, key, "S2").post
     return pool_unit(c1, kernel=layer.kernel, stride=layer.stride, channel=channel, row=row, col=col,
                      forward=float(s2[channel, row, col]))

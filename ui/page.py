@@ -26,7 +26,7 @@ class Page:
 
     def image(self) -> ImageRef:
         """Draw the image picker here and return the picked photo; stop the run when it cannot be used."""
-        picked = image_picker(self.ctx.variant)
+        picked = image_picker(self.ctx.spec)
         if picked is None:
             st.stop()
         return picked.ref

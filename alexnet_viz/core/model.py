@@ -12,7 +12,7 @@ from torch import nn
 
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.names import module_plan
-from alexnet_viz.core.spec import LRN, LayerSpec, Spec, get_spec
+from alexnet_viz.core.spec import ARTICLE, LRN, LayerSpec, Spec
 
 if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.core.provenance import Provenance
@@ -136,9 +136,8 @@ def _initialise(model: AlexNet, spec: Spec) -> None:
             nn.init.constant_(module.bias, layer.bias_init)
 
 
-def build_model(variant: str | Spec = "article", seed: int | None = None) -> AlexNet:
-    """A fresh AlexNet for a variant name or spec, in eval mode; `seed` makes the init repeatable."""
-    spec = get_spec(variant)
+def build_model(spec: Spec = ARTICLE, seed: int | None = None) -> AlexNet:
+    """A fresh AlexNet for a spec, in eval mode; `seed` makes the init repeatable."""
     if seed is None:
         return AlexNet(spec).eval()
     with torch.random.fork_rng(devices=[]):

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from alexnet_viz.errata import findings_article as art
-from alexnet_viz.errata import findings_general as gen
-from alexnet_viz.errata import findings_left_out as out
-from alexnet_viz.errata import findings_paper as pap
 from alexnet_viz.errata.verdicts import BASES, FORMATS, SEVERITY, VERDICTS, Finding, Source, by_severity, render
 from alexnet_viz.errata.verdicts import counts as _counts
 
 
 @lru_cache(maxsize=1)
 def findings() -> tuple[Finding, ...]:
-    """All findings: overview, basics, walkthrough, analysis, summary, then what is left out."""
+    """All findings: overview, basics, walkthrough, analysis, summary, then what is left out.
+
+    The checks are imported here, not at the top: some measure a real network (torch), and the
+    command line reads FORMATS from this package for every command, `summary` included.
+    """
+    from alexnet_viz.errata import findings_article as art
+    from alexnet_viz.errata import findings_general as gen
+    from alexnet_viz.errata import findings_left_out as out
+    from alexnet_viz.errata import findings_paper as pap
+
     return (
         pap.competition(), pap.multi_gpu(), out.neurons(),
         *gen.basics(), art.formula_finding(), *art.figures(), art.kernel_channels(), *gen.subsampling(),

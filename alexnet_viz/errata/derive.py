@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from alexnet_viz.core.bookkeeping import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
 from alexnet_viz.core.formatting import fmt_bytes, shape_text
-from alexnet_viz.core.spec import KIND_NAMES, Spec, get_spec
+from alexnet_viz.core.spec import KIND_NAMES, Spec
 from alexnet_viz.errata import article
 
 
@@ -115,10 +115,8 @@ def _macs_step(r: Row) -> Step:
                 f"{k2} values compared ({k2 - 1} comparisons) per output × {c}·{h}·{w}", "0")
 
 
-def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
-           book: Ledger | None = None) -> Derivation:
+def derive(spec: Spec, name: str, input_size: int | None = None, book: Ledger | None = None) -> Derivation:
     """Every number of layer `name`, with the working, for any spec (raises KeyError for a bad name)."""
-    spec = get_spec(spec_or_name)
     book = book or ledger(spec, input_size)
     r = book.row(name)
     idx = [row.name for row in book.rows].index(name)
