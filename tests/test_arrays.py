@@ -6,10 +6,11 @@ import torch
 
 from alexnet_viz.core.arrays import from_numpy, to_numpy
 from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import ARTICLE
 
 
 def test_a_weight_comes_out_as_a_float32_copy_the_model_never_sees() -> None:
-    model = build_model("article", seed=0)
+    model = build_model(ARTICLE, seed=0)
     weight = model.weight("C1")
     assert weight.requires_grad  # a parameter: .numpy() on it directly would raise
     out = to_numpy(weight)
