@@ -12,7 +12,7 @@ from alexnet_viz.analysis.units import flat_position
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import PAPER, VARIANTS
 from alexnet_viz.errata.claims import CLAIMS
-from alexnet_viz.errata.code import LRN_PER_GPU_SHORT, LRN_SHORT
+from alexnet_viz.errata.code import DROPOUT2, DROPOUT_CFG, DROPOUT_INVERTED, LRN_PER_GPU_SHORT, LRN_SHORT
 from alexnet_viz.figures.activations import channel_heatmap
 from alexnet_viz.figures.architecture import value_grids, vector_bars
 from alexnet_viz.figures.ideas import activation_figure, tower_strip
@@ -60,15 +60,17 @@ def lrn_readings(stages: ideas.C1Stages) -> None:
     st.markdown(f"Each value is divided by the energy at the same position in the {lrn.size} channels around it "
                 f"(j from i − {lrn.size // 2} to i + {lrn.size // 2}, cut at the first and last channel{gpus}; "
                 f"k = {lrn.k:g}, β = {lrn.beta:g}). **Two readings of c.** The paper prints c = α = {lrn.alpha:g} "
-                f"(Sec. 3.3). Krizhevsky's code reads the same {lrn.alpha:g} and divides it by n = {lrn.size} "
-                f"before use, so the network whose results the paper reports computed c = α/n = "
-                f"{chk.code.coefficient:g} ({LRN_SHORT}). PyTorch's `LocalResponseNorm` divides its `alpha` by n as "
+                f"(Sec. 3.3). Krizhevsky's released code (cuda-convnet2, 2014; also the original cuda-convnet) "
+                f"divides its scale by n = {lrn.size}, and its ImageNet config sets scale {lrn.alpha:g}, so c = α/n "
+                f"= {chk.code.coefficient:g} ({LRN_SHORT}). That config departs from the paper in places (LRN "
+                "before C1's ReLU, an extra spatial normalisation), and the 2012 one was never published. "
+                "PyTorch's `LocalResponseNorm` divides its `alpha` by n as "
                 f"well: the code's rule is `alpha={chk.code.torch_alpha:g}` there, the printed one "
                 f"`alpha={chk.printed.torch_alpha:g}`.")
     st.dataframe(pd.DataFrame([{"c": f"{r.coefficient:g}", "reading": name, "PyTorch alpha": f"{r.torch_alpha:g}",
                                 "torch vs a float64 loop": f"{r.torch_vs_hand:.1e}",
                                 "largest change": r.largest_change, "mean divisor": r.mean_divisor}
-                               for name, r in (("Krizhevsky's code (α/n): the results", chk.code),
+                               for name, r in (("Krizhevsky's released code (α/n)", chk.code),
                                                ("as printed (α)", chk.printed))]),
                  hide_index=True, width="stretch", key="ideas_lrn_rules",
                  column_config={c: st.column_config.NumberColumn(format="%.6g")
@@ -89,8 +91,8 @@ def lrn_readings(stages: ideas.C1Stages) -> None:
         st.markdown(f"The {ctx.spec.title} model computes the code's reading: its own C1 output and the formula "
                     f"agree to **{stages.model_diff:.2e}**.")
     else:
-        st.info(f"The {ctx.spec.title} network has no LRN; this applies the paper's, as its code computed it, to its "
-                "C1. The paper variant (sidebar) has it after the ReLU of C1 and C3.")
+        st.info(f"The {ctx.spec.title} network has no LRN; this applies the paper's, as Krizhevsky's released "
+                "code computes it, to its C1. The paper variant (sidebar) has it after the ReLU of C1 and C3.")
 
 
 @st.fragment
@@ -145,7 +147,9 @@ def dropout() -> None:
                 "PyTorch scales the kept values by 1/(1 − p) = 2 while training and does nothing at test time "
                 "(*inverted* dropout); the paper drops without scaling and multiplies every output by 0.5 at test "
                 "time. Each agrees with its own test-time output on average; the two differ by the factor 2, which "
-                "the next layer's weights absorb.")
+                f"the next layer's weights absorb. Krizhevsky's own 2014 config uses `type=dropout` ({DROPOUT_CFG}), "
+                f"which is inverted dropout like PyTorch's ({DROPOUT_INVERTED}); the paper's form, ×0.5 at test, is "
+                f"its `dropout2` layer ({DROPOUT2}).")
     st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
                                  "training mean (torch)": demo.torch_train_mean,
                                  "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")

@@ -254,7 +254,7 @@ def test_pool_size_rule_is_sourced_to_the_code_and_names_caffe(found):
 
 NEW_FINDINGS = {"multi-gpu": "correct", "biology": "misleading", "layer-types": "misleading", "stride": "correct",
                 "dot-product": "misleading", "position": "misleading", "pool-types": "correct",
-                "pool-params": "correct", "fc-ununique": "correct", "c1-padding": "misleading",
+                "pool-params": "correct", "fc-ununique": "correct", "c1-padding": "correct",
                 "training-data": "left out", "prebuilt": "misleading", "reference": "wrong"}
 
 
@@ -274,7 +274,7 @@ def test_the_new_findings_evidence_is_computed_where_it_can_be(found):
     assert "Keras Applications has no AlexNet" in found["prebuilt"].evidence
     assert f"{ledger(VARIANTS['torchvision']).total_params:,}" in found["prebuilt"].evidence
     padding = found["c1-padding"]
-    assert "padding=0" in padding.source.code and "padding 2 is torchvision's" in padding.evidence
+    assert "padding=0" in padding.source.code and "padding 2 (torchvision's too" in padding.evidence
     assert "\"S. Ilya\" swaps his given name and surname" in found["reference"].evidence
     assert "Fukushima" in found["biology"].source.other and found["biology"].basis == "literature"
     assert "Fall 2011" in found["training-data"].evidence
@@ -294,3 +294,76 @@ def test_by_severity_puts_wrong_first_and_keeps_reading_order():
     assert ranks == sorted(ranks) and ordered[0].verdict == "wrong" and ordered[-1].verdict == "correct"
     wrong = [f.key for f in errata.findings() if f.verdict == "wrong"]
     assert [f.key for f in ordered[:len(wrong)]] == wrong
+
+
+# --- the re-audit of issue 19: what an expert would not sign -------------------------------------------
+
+OVERCLAIMS = ("which produced those results", "whose results the paper reports computed",
+              "The paper's results came", "(α/n): the results")
+
+
+def test_no_text_says_the_released_code_produced_the_papers_results():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("alexnet_viz/**/*.py"), *root.glob("app_pages/*.py"), *root.glob("ui/*.py"),
+             *root.glob("docs/*.md"), root / "README.md"]
+    said = [(str(p.relative_to(root)), o) for p in files for o in OVERCLAIMS if o in p.read_text(encoding="utf-8")]
+    assert not said
+
+
+def test_lrn_finding_says_released_2014_code_and_where_its_config_departs(found):
+    f = found["lrn"]
+    assert "Krizhevsky's released code (cuda-convnet2, 2014; also the original cuda-convnet)" in f.evidence
+    assert "sets scale 0.0001, so c = α/n = 2e-05" in f.evidence and "never published" in f.evidence
+    assert "LRN before C1's ReLU" in f.evidence and "extra spatial normalisation" in f.evidence
+    assert ":54 ([pool1a] neuron=relu" in f.source.code and ":107-117 ([cnorm2a] type=rnorm" in f.source.code
+    assert "k fixed at 1" in f.source.other
+
+
+def test_seeded_examples_are_not_called_the_articles_figures(found):
+    dot, pools = found["dot-product"].evidence, found["pool-types"].evidence
+    assert "Figure 2's example" not in dot and "Figure 3's example" not in pools
+    assert "a seeded example of Figure 2's shape (6×6×3 input, 3×3×3 kernel, bias 0.5)" in dot
+    assert "a seeded example of Figure 3's shape (6×6×3 input, 2×2 window, stride 2)" in pools
+
+
+def test_only_one_pre_trained_cnn_is_said_to_have_a_sixth_layer(found):
+    f = found["ilsvrc"]
+    assert "with a sixth convolutional layer and pre-trained" not in f.evidence
+    assert "2 of them pre-trained on the Fall 2011 release" in f.evidence
+    assert "the paper describes one such CNN, with an extra sixth convolutional layer" in f.evidence
+    assert "Training one CNN, with an extra sixth convolutional layer" in paper.PASSAGES["ensemble"].text
+
+
+def test_biology_says_the_neocognitron_was_proposed_as_a_model_of_the_cortex(found):
+    f = found["biology"]
+    assert f.verdict == "misleading" and "was proposed as a model of the visual cortex" in f.evidence
+    assert "similar to the hierarchy model of the visual nervous system proposed by Hubel and Wiesel" in f.evidence
+    assert "the cat's and the monkey's cortex, not the human's" in f.evidence
+    assert "AlexNet's direct line" in f.evidence and "monkey striate cortex" in f.source.other
+
+
+def test_c1_padding_is_correct_as_the_paper_never_states_it(found):
+    f = found["c1-padding"]
+    assert f.verdict == "correct" and "the paper never states C1's padding" in f.evidence
+    assert f.source.paper == "Sec. 3.5" and paper.PASSAGES["c1"].text in f.evidence
+    assert "Krizhevsky's released config uses padding 0 with a ceiling rule" in f.evidence
+    assert "unpadded" not in f.evidence
+
+
+def test_c6_same_gives_both_networks_parameter_pairs_from_the_ledger(found):
+    f = found["c6-same"]
+    art, pap = ledger(ARTICLE), ledger(PAPER)
+    assert f"C5 {art.row('C5').params:,} vs C6 {art.row('C6').params:,}" in f.evidence  # the quoted claim's
+    assert f"C5 {pap.row('C5').params:,} vs C6 {pap.row('C6').params:,}" in f.evidence
+    assert art.row("C6").params != art.row("C5").params
+
+
+def test_two_gpu_gain_quotes_the_footnote_on_the_one_gpu_net(found):
+    f = found["two-gpu-gain"]
+    assert "same number of kernels as the two-GPU net in the final convolutional layer" in f.evidence
+    assert "nor the fully-connected layers which follow" in f.evidence and "footnote" in f.source.paper
+    from alexnet_viz.errata.claims import CLAIMS
+
+    assert "except the last" in CLAIMS["gpus"].text

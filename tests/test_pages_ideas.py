@@ -36,6 +36,8 @@ def test_every_idea_is_computed_on_the_default_photo():
     assert "has no LRN" in text  # the article network, with the paper's LRN applied for the demo
     assert "32·32·2 = **2,048**" in text and "33·33·2 = 2,178" in text
     assert "PyTorch scales the kept values by 1/(1 − p) = 2" in text
+    assert "Krizhevsky's own 2014 config uses `type=dropout`" in text and "layer.cu:1374-1382" in text
+    assert "Krizhevsky's released code (cuda-convnet2, 2014" in text and "whose results" not in text
     drops = next(d.value for d in at.dataframe if "drops the outputs of" in d.value.columns)
     assert list(drops["drops the outputs of"]) == ["F9", "F10", "S8", "F9"]  # paper: F9, F10; torchvision: inputs
     assert "one batch" in text and re.search(r"\d+ of the ten crops agree", text)

@@ -34,8 +34,8 @@ def c1_lrn(key: ModelKey) -> tuple[LRN, bool]:
 
 @dataclass(frozen=True)
 class C1Stages:
-    """One C1 channel before the ReLU, after it, and after the LRN (as Krizhevsky's code computed it), plus
-    layer-wide facts."""
+    """One C1 channel before the ReLU, after it, and after the LRN (as Krizhevsky's released code computes
+    it), plus layer-wide facts."""
 
     pre: np.ndarray
     relu: np.ndarray

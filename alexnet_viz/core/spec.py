@@ -19,10 +19,12 @@ KIND_NAMES: dict[str, str] = {"conv": "convolution", "maxpool": "max pooling", "
 class LRN:
     """Local response normalisation, b_i = a_i / (k + c·Σ_j a_j²)^β over n neighbouring channels.
 
-    The paper prints c = α = 1e-4 (Sec. 3.3). Krizhevsky's code reads the same 0.0001 as `scale`
-    and divides it by n before use (cuda-convnet2 layer.py:1331, NormLayerParser; the ImageNet
-    layer-params files set scale=0.0001, size 5, minDiv=2): c = α/n. The paper's results came
-    from the code, so `rule="code"` is the default; `rule="printed"` is the formula as printed.
+    The paper prints c = α = 1e-4 (Sec. 3.3). Krizhevsky's released code (cuda-convnet2, 2014;
+    also the original cuda-convnet) divides its `scale` by n before use (cuda-convnet2 layer.py:1331,
+    NormLayerParser), and its ImageNet config sets scale=0.0001, size 5, minDiv=2: c = α/n = 2e-5.
+    That config departs from the paper in places (see PAPER.description) and the 2012 one was never
+    published; `rule="code"`, the released code's reading, is the default; `rule="printed"` is the
+    formula as printed.
     PyTorch's LocalResponseNorm divides its own `alpha` by n too, so `torch_alpha` = c·n.
     `groups` > 1 keeps each window inside one GPU's block of channels, as the two-GPU net did
     (rnorm1a/rnorm1b normalise 48 maps each in cuda-convnet2's layers-imagenet-2gpu-model.cfg).

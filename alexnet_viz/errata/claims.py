@@ -38,5 +38,6 @@ CLAIMS: dict[str, Claim] = {
                   "kernel maps of the previous layer on the same GPU; those of the third take input from all "
                   "kernel maps of the second, and fully-connected neurons from all neurons of the previous layer. "
                   "The two-GPU net is 1.7 % / 1.2 % better (top-1 / top-5) than one with half as many kernels in "
-                  "each convolutional layer on one GPU.", f"{PAPER}, Sec. 3.2 and 3.5"),
+                  "each convolutional layer on one GPU, except the last, which keeps its full size, as do the "
+                  "fully-connected layers after it.", f"{PAPER}, Sec. 3.2 (and its footnote) and 3.5"),
 }

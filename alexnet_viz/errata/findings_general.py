@@ -20,8 +20,9 @@ Q = article.QUOTES
 NEOCOGNITRON = ("Fukushima (1980), Neocognitron: a self-organizing neural network model for a mechanism of pattern "
                 "recognition unaffected by shift in position, Biological Cybernetics 36; Hubel & Wiesel (1962), "
                 "Receptive fields, binocular interaction and functional architecture in the cat's visual cortex, "
-                "J. Physiology 160; LeCun et al. (1989), Backpropagation applied to handwritten zip code "
-                "recognition, Neural Computation 1")
+                "J. Physiology 160; Hubel & Wiesel (1968), Receptive fields and functional architecture of monkey "
+                "striate cortex, J. Physiology 195; LeCun et al. (1989), Backpropagation applied to handwritten zip "
+                "code recognition, Neural Computation 1")
 LENET5 = ("LeCun, Bottou, Bengio & Haffner (1998), Gradient-based learning applied to document recognition, "
           "Proc. IEEE 86, Sec. II-B (LeNet-5)")
 MLP = "Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors, Nature 323"
@@ -30,16 +31,22 @@ KERAS = ("Keras Applications (keras.io/api/applications, tf.keras.applications):
 TORCHVISION_SRC = "torchvision.models.alexnet with AlexNet_Weights.IMAGENET1K_V1"
 
 
+def _hwc(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape))
+
+
 def biology() -> Finding:
-    """Inspired by the visual cortex's layout, not designed to mimic its processes."""
+    """Proposed as a model of the (cat and monkey) visual cortex; LeCun's trained CNNs are engineering."""
     return Finding("biology", "CNNs were designed to mimic human vision", Q["biology"],
-                   "overstated. The ancestor, Fukushima's neocognitron (1980), borrowed the layout Hubel and Wiesel "
-                   "had found in the cat's visual cortex: local receptive fields, and simple cells feeding complex "
-                   "cells that tolerate small shifts. LeCun's convolutional networks (1989) kept that layout and "
-                   "learned the kernels by backpropagation, an engineering choice rather than a model of the "
-                   "cortex. Inspired by, not built to mimic. The AlexNet paper motivates its choices by speed "
-                   "and error rates; its one biological remark is that response normalisation is \"a form of "
-                   "lateral inhibition inspired by the type found in real neurons\" (Sec. 3.3).", "misleading",
+                   "overstated. The ancestor, Fukushima's neocognitron (1980), was proposed as a model of the visual "
+                   "cortex: \"a neural network model for a mechanism of visual pattern recognition\" whose structure "
+                   "is \"similar to the hierarchy model of the visual nervous system proposed by Hubel and Wiesel\" "
+                   "(its abstract). That hierarchy (local receptive fields, simple cells feeding complex cells that "
+                   "tolerate small shifts) was found in the cat's and the monkey's cortex, not the human's. LeCun's "
+                   "convolutional networks (1989), AlexNet's direct line, kept the layout and learned the kernels by "
+                   "backpropagation: engineering, not a model of the cortex. The AlexNet paper motivates its choices "
+                   "by speed and error rates; its one biological remark is that response normalisation is \"a form "
+                   "of lateral inhibition inspired by the type found in real neurons\" (Sec. 3.3).", "misleading",
                    Source(Q["biology"], "Sec. 3.3", other=NEOCOGNITRON), "literature")
 
 
@@ -86,7 +93,8 @@ def dot_product() -> Finding:
     forward = float(ref[0, 0, 0, 0])
     return Finding("dot-product", "\"a multiplication operation\" per placement", Q["multiply"],
                    f"not one multiplication: at each placement every input value under the kernel is multiplied by "
-                   f"its weight and the products are summed, a dot product. In Figure 2's example that is "
+                   f"its weight and the products are summed, a dot product. On a seeded example of Figure 2's shape "
+                   f"({_hwc(f2.input_hwc)} input, {_hwc(f2.kernel_hwc)} kernel, bias {bias:g}) that is "
                    f"{products.size} products ({w.shape[0]} channels × {k} × {k}) added up, plus the bias: "
                    f"{by_hand:g} by hand, {forward:g} from PyTorch's conv2d at the same place. The channels are "
                    "summed too, which is why one kernel gives one map (see the Figure 2 finding).",
@@ -112,16 +120,18 @@ def position() -> Finding:
 
 
 def pool_types() -> Finding:
-    """Average and max pooling, the two common kinds, both computed on Figure 3's example."""
+    """Average and max pooling, the two common kinds, both computed on seeded values of Figure 3's shape."""
     f3 = article.FIGURE3
     x = random_values((f3.input_hwc[2], *f3.input_hwc[:2]), seed=2)
     mx, av = pool(x, "max", f3.kernel_hwc[0], f3.stride), pool(x, "avg", f3.kernel_hwc[0], f3.stride)
     maxed = [lay.name for lay in TORCHVISION.layers if lay.kind == "maxpool"]
     averaged = [lay.name for lay in TORCHVISION.layers if lay.adaptive is not None]
     return Finding("pool-types", "two conventional types: average and max pooling", Q["pool_types"],
-                   f"the two common kinds: on Figure 3's example the first window gives max {mx[0, 0, 0]:g} and "
-                   f"average {av[0, 0, 0]:g}. AlexNet pools by the maximum (Sec. 3.4); LeNet-5 subsampled by a "
-                   f"scaled sum, an average with a trainable weight; torchvision's AlexNet uses both (max pooling in "
+                   f"the two common kinds: on a seeded example of Figure 3's shape ({_hwc(f3.input_hwc)} input, "
+                   f"{f3.kernel_hwc[0]}×{f3.kernel_hwc[1]} window, stride {f3.stride}) the first window gives max "
+                   f"{mx[0, 0, 0]:g} and average {av[0, 0, 0]:g}. AlexNet pools by the maximum (Sec. 3.4); LeNet-5 "
+                   "subsampled by a scaled sum, an average with a trainable weight; torchvision's AlexNet uses both "
+                   f"(max pooling in "
                    f"{', '.join(maxed)}, an adaptive average pool after {', '.join(averaged)}). Other kinds exist "
                    "(L2 pooling, stochastic pooling) but are rarer.",
                    "correct" if mx[0, 0, 0] >= av[0, 0, 0] else "wrong", Source(Q["pool_types"], "Sec. 3.4",

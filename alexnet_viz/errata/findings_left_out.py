@@ -35,6 +35,7 @@ def grouping() -> list[Finding]:
     across = crossing()
     convs = [n for n in across if PAPER.layer(n).kind == "conv"]
     diff = ", ".join(f"{n} {a.row(n).params:,} vs {p.row(n).params:,}" for n in grouped)
+    fc1 = next(r for r in p.rows if r.kind == "fc")
     src = Source(Q["multi_gpu"], f"Sec. 3.2; {paper.cite('architecture')}", code.CROSSING)
     return [
         Finding("grouping", "two-GPU grouping left out", "one tower: every kernel sees every input channel",
@@ -45,13 +46,17 @@ def grouping() -> list[Finding]:
                 f"{p.total_params:,} (paper).", "left out", src),
         Finding("two-gpu-gain", "what the two-GPU split bought", Q["multi_gpu"],
                 f"{_gain(paper.TWO_GPU_GAIN)} lower error than a one-GPU net with half as many kernels "
-                "in each convolutional layer, and slightly less training time.", "left out",
-                Source(Q["multi_gpu"], paper.cite("two_gpu_gain")), "paper"),
+                f"in each convolutional layer, and slightly less training time. Not quite half everywhere: the "
+                f"paper's footnote says \"{paper.PASSAGES['one_gpu_net'].text}\" The reason: the first fully connected "
+                f"layer, which reads the last convolution, holds most of the parameters ({fc1.name}: "
+                f"{fc1.params / p.total_params:.0%} of the paper's network here), so the one-GPU net keeps about "
+                "as many parameters as the two-GPU one.", "left out",
+                Source(Q["multi_gpu"], f"{paper.cite('two_gpu_gain')} and its footnote"), "paper"),
     ]
 
 
 def lrn() -> Finding:
-    """Left out by the article; the paper's printed α and its code's α/n are both stated."""
+    """Left out by the article; the paper's printed α and the released code's α/n are both stated."""
     names = [lay.name for lay in PAPER.layers if lay.lrn is not None]
     norm = next(lay.lrn for lay in PAPER.layers if lay.lrn is not None)
     printed = replace(norm, rule="printed")
@@ -59,12 +64,16 @@ def lrn() -> Finding:
                    f"the paper normalises after the ReLU of {', '.join(names)} (k={norm.k:g}, n={norm.size}, "
                    f"α={norm.alpha:g}, β={norm.beta:g}: \"{paper.PASSAGES['lrn_formula'].text}\"), which lowered "
                    f"its error by {_gain(paper.LRN_GAIN)}. The printed formula multiplies the sum of squares by "
-                   f"α = {printed.coefficient:g}; Krizhevsky's code, which produced those results, divides its "
-                   f"scale {norm.alpha:g} by n and uses α/n = {norm.coefficient:g}, and each GPU normalises only its "
-                   f"own maps. In PyTorch the code's reading is LocalResponseNorm({norm.size}, "
-                   f"alpha={norm.torch_alpha:g}), the printed one alpha={printed.torch_alpha:g}; the paper variant "
-                   "uses the code's. No parameters, so the counts are unaffected, but the outputs differ.", "left out",
-                   Source(Q["c1"], f"{paper.cite('lrn')}", code.LRN))
+                   f"α = {printed.coefficient:g}. Krizhevsky's released code (cuda-convnet2, 2014; also the original "
+                   f"cuda-convnet) divides its scale by n, and its ImageNet config sets scale {norm.alpha:g}, so "
+                   f"c = α/n = {norm.coefficient:g}, each GPU normalising only its own maps. That config departs from "
+                   "the paper in places (LRN before C1's ReLU, an extra spatial normalisation after C3), and the "
+                   "2012 ImageNet config was never published. In PyTorch the code's reading is "
+                   f"LocalResponseNorm({norm.size}, alpha={norm.torch_alpha:g}), the printed one "
+                   f"alpha={printed.torch_alpha:g}; the paper variant uses the code's. No parameters, so the counts "
+                   "are unaffected, but the outputs differ.", "left out",
+                   Source(Q["c1"], f"{paper.cite('lrn')}", f"{code.LRN}; {code.CFG_DEPARTS}",
+                          code.ORIGINAL_LRN))
 
 
 def overlapping_pooling() -> Finding:

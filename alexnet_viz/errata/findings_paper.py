@@ -76,16 +76,20 @@ def layer_count() -> Finding:
 
 
 def same_op() -> Finding:
-    """C6 repeats C5's kernel, stride, padding and count; in the paper only its grouping differs."""
-    book = ledger(PAPER)
+    """C6 repeats C5's kernel, stride, padding and count; its parameters differ in both networks."""
+    book, art = ledger(PAPER), ledger(ARTICLE)
     c5, c6 = book.row("C5"), book.row("C6")
+    a5, a6 = art.row("C5"), art.row("C6")
     same = all(getattr(c5, f) == getattr(c6, f) for f in ("kernel", "stride", "padding", "out_shape"))
     quote = article.layer("C6").quote
     return Finding("c6-same", "C6 \"performed the same convolution operation as layer C5\"", quote,
                    f"same kernel, stride, padding and kernel count, hence the same {shape_text(c6.out_shape)} output "
-                   f"in the paper's network too; the parameters differ (paper: {c5.params:,} vs {c6.params:,}) "
-                   f"because C6's kernels see {c6.in_shape[0] // c6.groups} channels (groups={c6.groups}), C5's "
-                   f"{c5.in_shape[0] // c5.groups}.", "correct" if same else "wrong", Source(quote, ARCH))
+                   f"in the paper's network too; the parameters differ in both networks. In the article's: C5 "
+                   f"{a5.params:,} vs C6 {a6.params:,}, because C6's kernels see C5's {a6.in_shape[0]} output "
+                   f"channels where C5's see S4's {a5.in_shape[0]}. In the paper's: C5 {c5.params:,} vs C6 "
+                   f"{c6.params:,}, because C6 is split between the GPUs (groups={c6.groups}) and each kernel sees "
+                   f"{c6.in_shape[0] // c6.groups} channels, C5's {c5.in_shape[0] // c5.groups}.",
+                   "correct" if same else "wrong", Source(quote, ARCH))
 
 
 def relu_layers() -> Finding:
@@ -131,10 +135,10 @@ def competition() -> Finding:
                    f"speaks of \"the ImageNet LSVRC-2010 contest\"), but the competition AlexNet took part in, and "
                    f"won, was {paper.COMPETITION_WON}: top-5 {paper.TOP5_2012} % on its test set against "
                    f"{paper.TOP5_2012_RUNNER_UP} % for the second-best entry. That {paper.TOP5_2012} % is the "
-                   f"average of {paper.ENSEMBLE_CNNS} CNNs, {paper.ENSEMBLE_PRETRAINED} of them with a sixth "
-                   "convolutional layer and pre-trained on the Fall 2011 release of ImageNet (15M images, 22K "
-                   f"categories); the one CNN the paper describes scored {paper.TOP5_2012_ONE_CNN} % top-5 on the "
-                   "2012 validation set.", "correct" if ok else "misleading",
+                   f"average of {paper.ENSEMBLE_CNNS} CNNs, {paper.ENSEMBLE_PRETRAINED} of them pre-trained on the "
+                   "Fall 2011 release of ImageNet (15M images, 22K categories; the paper describes one such CNN, with "
+                   "an extra sixth convolutional layer); the paper's own network, one CNN, scored "
+                   f"{paper.TOP5_2012_ONE_CNN} % top-5 on the 2012 validation set.", "correct" if ok else "misleading",
                    Source(article.QUOTES["overview"],
                           f"{paper.cite('ilsvrc2012')}; {paper.cite('ensemble')}; {paper.cite('data2010')}"), "paper")
 
@@ -154,7 +158,7 @@ def multi_gpu() -> Finding:
 
 
 def c1_padding() -> Finding:
-    """The article's padding 2 is torchvision's; Krizhevsky's conv1 has none and rounds up to the same 55."""
+    """The paper never states C1's padding; the article's 2 reproduces its 55 and its parameters."""
     c1, tv = PAPER.layer("C1"), TORCHVISION.layer("C1")
     said = article.layer("C1")
     size = paper.INPUT_SIDE
@@ -162,14 +166,14 @@ def c1_padding() -> Finding:
     padded = conv_out(size, said.kernel or c1.kernel, said.stride or c1.stride, said.padding or 0)[0]
     ours, theirs = ledger(PAPER).row("C1").params, ledger(ARTICLE).row("C1").params
     return Finding("c1-padding", f"C1 \"a padding of {said.padding}\"", article.QUOTES["c1"],
-                   f"Krizhevsky's conv1 has padding {c1.padding}: with cuda-convnet's ceiling rule the paper's {size} "
-                   f"input gives 1 + ⌈({size} − {c1.kernel})/{c1.stride}⌉ = {unpadded}. The article's padding "
-                   f"{said.padding} is torchvision's (its C1: padding {tv.padding}), which reaches {padded} from "
-                   f"{size} with PyTorch's floor rule. Both give {said.out_hwc[0]}×{said.out_hwc[1]}, and padding "
-                   f"adds no parameters ({ours:,} either way), but the "
-                   "paper's network is unpadded: its kernels see only real pixels at the border.",
-                   "misleading" if unpadded == padded == said.out_hwc[0] and ours == theirs else "wrong",
-                   Source(article.QUOTES["c1"], ARCH, f"{code.CONV1_2GPU}; {code.CONV_CEIL}",
+                   f"the paper never states C1's padding (\"{paper.PASSAGES['c1'].text}\"). The article's padding "
+                   f"{said.padding} (torchvision's too: its C1 has padding {tv.padding}) reaches {padded} from the "
+                   f"{size} input with PyTorch's floor rule, the paper's {said.out_hwc[0]}×{said.out_hwc[1]}, and "
+                   f"padding adds no parameters ({theirs:,} either way); the size-formula finding explains both "
+                   f"rounding rules. Krizhevsky's released config uses padding {c1.padding} with a ceiling rule: "
+                   f"1 + ⌈({size} − {c1.kernel})/{c1.stride}⌉ = {unpadded}.",
+                   "correct" if padded == said.out_hwc[0] and ours == theirs else "wrong",
+                   Source(article.QUOTES["c1"], paper.cite("c1"), f"{code.CONV1_2GPU}; {code.CONV_CEIL}",
                           "torchvision.models.alexnet: features[0] = Conv2d(3, 64, kernel_size=11, stride=4, "
                           "padding=2)"))
 

@@ -29,8 +29,11 @@ PASSAGES: dict[str, Passage] = {
                           "competition and achieved a winning top-5 test error rate of 15.3%, compared to 26.2% "
                           "achieved by the second-best entry."),
     "ensemble": Passage("Sec. 6, Table 2", "The CNN described in this paper achieves a top-5 error rate of 18.2%. "
-                        "… Averaging the predictions of two CNNs that were pre-trained on the entire Fall 2011 "
-                        "release with the aforementioned five CNNs gives an error rate of 15.3%."),
+                        "… Training one CNN, with an extra sixth convolutional layer over the last pooling layer, "
+                        "to classify the entire ImageNet Fall 2011 release … and then \"fine-tuning\" it on "
+                        "ILSVRC-2012 gives an error rate of 16.6%. Averaging the predictions of two CNNs that were "
+                        "pre-trained on the entire Fall 2011 release with the aforementioned five CNNs gives an "
+                        "error rate of 15.3%."),
     "data2010": Passage("Sec. 2", "ILSVRC-2010 is the only version of ILSVRC for which the test set labels are "
                         "available, so this is the version on which we performed most of our experiments."),
     "preprocessing": Passage("Sec. 2", "We did not pre-process the images in any other way, except for "
@@ -53,12 +56,17 @@ PASSAGES: dict[str, Passage] = {
     "two_gpu_gain": Passage("Sec. 3.2", "This scheme reduces our top-1 and top-5 error rates by 1.7% and 1.2%, "
                             "respectively, as compared with a net with half as many kernels in each "
                             "convolutional layer trained on one GPU."),
+    "one_gpu_net": Passage("Sec. 3.2, footnote", "The one-GPU net actually has the same number of kernels as the "
+                           "two-GPU net in the final convolutional layer. … we did not halve the size of the final "
+                           "convolutional layer (nor the fully-connected layers which follow)."),
     "lrn": Passage("Sec. 3.3", "Response normalization reduces our top-1 and top-5 error rates by 1.4% and "
                    "1.2%, respectively."),
     "overlap": Passage("Sec. 3.4", "This scheme reduces the top-1 and top-5 error rates by 0.4% and 0.3%, "
                        "respectively, as compared with the non-overlapping scheme s = 2, z = 2."),
     "architecture": Passage("Sec. 3.5, Fig. 2", "The ReLU non-linearity is applied to the output of every "
                             "convolutional and fully-connected layer."),
+    "c1": Passage("Sec. 3.5", "The first convolutional layer filters the 224 × 224 × 3 input image with 96 "
+                  "kernels of size 11 × 11 × 3 with a stride of 4 pixels"),
     "neurons": Passage("Sec. 3.5", "The network's input is 150,528-dimensional, and the number of neurons in "
                        "the network's remaining layers is given by 253,440–186,624–64,896–64,896–43,264–"
                        "4096–4096–1000."),
