@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from alexnet_viz.analysis.units import peak
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
 from alexnet_viz.figures import colours
 from ui import analysis, closeup, grids
-from ui.image_input import image_picker, or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import image_page
 from ui.urls import unit_page_link, url_choice, url_write
 
 NORMALISE = {"map": "each map on its own range", "layer": "one range for the layer"}
@@ -20,12 +20,8 @@ SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activa
 st.title("Feature maps")
 st.markdown("What each layer makes of one picture: every channel at once, then one channel up close.")
 
-ctx = context()
-weights_banner(ctx.key)
-picked = image_picker(ctx.spec)
-if picked is None:
-    st.stop()
-ref = picked.ref
+page, ref = image_page()
+ctx = page.ctx
 book = ledger(ctx.spec)
 spatial = [r.name for r in book.rows if r.kind != "fc"]
 
@@ -63,7 +59,7 @@ def channel_view(name: str, channels: int) -> None:
                    "Its feature visualisation, top dataset patches, kernel, and what the prediction loses "
                    "without it.")
     post = res.post[channel]
-    peak_i, peak_j = np.unravel_index(int(np.argmax(post)), post.shape)
+    peak_i, peak_j = peak(post)
     unit = f"{ref.digest[:12]}_{name}_{channel}"  # a new image, layer or channel starts at its strongest unit
     rows, cols = f"fm_row_{unit}", f"fm_col_{unit}"
     st.session_state.setdefault(rows, int(peak_i))

@@ -5,25 +5,27 @@ from typing import Literal
 
 import streamlit as st
 
+from alexnet_viz.analysis.ablate import towers as tower_count
+from alexnet_viz.analysis.kernels import input_channels
 from alexnet_viz.core.bookkeeping import split_groups
 from alexnet_viz.figures import colours
 from alexnet_viz.figures.activations import kernel_heatmap
 from ui import analysis, grids
-from ui.image_input import or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import network_page
 from ui.urls import unit_page_link, url_choice, url_write
 
 st.title("Filters")
 st.markdown("The weights themselves: no image needed. With ImageNet weights, C1 shows the famous "
             "picture of edge and colour detectors.")
 
-ctx = context()
-about = weights_banner(ctx.key)
-st.caption(f"Weights: {about}")
+page = network_page()
+ctx = page.ctx
+st.caption(f"Weights: {page.about_weights}")
 weights = or_stop(analysis.kernels, ctx.key)
 convs = list(weights)
 # The paper split every layer's kernels over two GPUs, whatever its connectivity (groups).
-towers = max(layer.groups for layer in ctx.spec.layers)
+towers = tower_count(ctx.spec)
 
 
 @st.fragment
@@ -58,7 +60,7 @@ def kernel_view() -> None:
     for g, (col, rng) in enumerate(zip(cols, parts)):
         label = f"GPU {g + 1}: kernels {rng.start}–{rng.stop - 1}" if towers > 1 else f"kernels 0–{out - 1}"
         if in_channel is not None:
-            label += f"; slice on input channel {(g * per_group if groups > 1 else 0) + in_channel}"
+            label += f"; slice on input channel {input_channels(ctx.spec, name, rng.start).start + in_channel}"
         with col:
             grid = grids.kernel_grid(ctx.key, name, rng.start, rng.stop, in_channel, mode,
                                      label + ". Click a kernel for its close-up.")

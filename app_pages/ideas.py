@@ -5,7 +5,6 @@ names the paper's section.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,12 +17,12 @@ from alexnet_viz.figures.activations import channel_heatmap
 from alexnet_viz.figures.architecture import value_grids, vector_bars
 from alexnet_viz.figures.ideas import activation_figure, tower_strip
 from alexnet_viz.ideas.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
-from alexnet_viz.ideas.basics import activation_curves
-from alexnet_viz.ideas.operations import pool_geometry
-from alexnet_viz.ideas.stack import layer_stack, tower_plan
+from alexnet_viz.ideas.basics import activation_curves, dropout_demo, dropout_input
+from alexnet_viz.ideas.operations import pool_comparison
+from alexnet_viz.ideas.stack import dropout_places, tower_plan
 from ui import analysis, ideas
-from ui.image_input import image_picker, or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import image_page
 
 
 def claim(name: str) -> None:
@@ -45,12 +44,9 @@ st.title("AlexNet's ideas, on the real network")
 st.markdown("What made AlexNet work, each idea computed on this network and your picture: ReLU, local response "
             "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
             "F9 recomputed by hand.")
-ctx = context()
-picked = image_picker(ctx.spec)
-if picked is None:
-    st.stop()
-ref = picked.ref
-st.caption(or_stop(weights_banner, ctx.key))
+page, ref = image_page()
+ctx = page.ctx
+st.caption(page.about_weights)
 c1 = ledger(ctx.spec).row("C1")
 
 
@@ -127,14 +123,11 @@ def relu_and_lrn() -> None:
 relu_and_lrn()
 
 st.header("Overlapping pooling")
-rows = []
-for r in ledger(PAPER).rows:
-    if r.kind == "maxpool":
-        ours, plain = pool_geometry(r.in_shape[1], r.kernel, r.stride), pool_geometry(r.in_shape[1], 2, 2)
-        rows.append({"layer": r.name, "input side": r.in_shape[1], f"{r.kernel}×{r.kernel} stride {r.stride}": ours.out,
-                     "read twice or more": f"{ours.reused:.0%}", "2×2 stride 2": plain.out,
-                     "2×2: read by none": f"{plain.unread:.1%}"})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame([{"layer": c.layer, "input side": c.ours.size,
+                             f"{c.ours.kernel}×{c.ours.kernel} stride {c.ours.stride}": c.ours.out,
+                             "read twice or more": f"{c.ours.reused:.0%}", "2×2 stride 2": c.plain.out,
+                             "2×2: read by none": f"{c.plain.unread:.1%}"} for c in pool_comparison(PAPER)]),
+             hide_index=True, width="stretch")
 st.markdown("AlexNet's pools are 3×3 windows every 2 pixels, so neighbouring windows share a row and a column; "
             "2×2 windows every 2 gives the same output sides without sharing. Try any window and stride on "
             "[The operations](/operations) page (Pooling tab).")
@@ -144,17 +137,12 @@ claim("pool")
 @st.fragment
 def dropout() -> None:
     st.header("Dropout")
-    f9 = analysis.layer(ref, ctx.key, "F9").post
-    top = np.sort(np.argsort(f9)[::-1][:6])
-    x = f9[top].astype(np.float64)
-    if not (x > 0).all():
+    chosen = dropout_input(analysis.layer(ref, ctx.key, "F9").post)
+    if not chosen.real:
         st.info("F9 has fewer than six active units for this picture; dropout is shown on six small numbers.")
-        x = np.arange(1.0, 7.0)
-    from alexnet_viz.ideas.basics import dropout_demo
-
     seed = int(st.columns([1, 2])[0].number_input("Seed for the dropout masks", 0, 9999, 0, key="ideas_drop_seed"))
-    demo = dropout_demo(x, 0.5, trials=2000, seed=seed)
-    st.markdown(f"Six of F9's real outputs for this picture (units {', '.join(map(str, top))}), dropped "
+    demo = dropout_demo(chosen.x, 0.5, trials=2000, seed=seed)
+    st.markdown(f"Six of F9's real outputs for this picture (units {', '.join(map(str, chosen.units))}), dropped "
                 f"{demo.trials:,} times with p = {demo.p:g} by PyTorch's own `F.dropout` (kept {demo.kept:.1%}). "
                 "PyTorch scales the kept values by 1/(1 − p) = 2 while training and does nothing at test time "
                 "(*inverted* dropout); the paper drops without scaling and multiplies every output by 0.5 at test "
@@ -165,22 +153,18 @@ def dropout() -> None:
     st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
                                  "training mean (torch)": demo.torch_train_mean,
                                  "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")
-    st.dataframe(pd.DataFrame({"F9 unit": top, "input": demo.x, "one pass (torch)": demo.one_pass,
+    st.dataframe(pd.DataFrame({"F9 unit": chosen.units, "input": demo.x, "one pass (torch)": demo.one_pass,
                                "mean (torch)": demo.torch_train_mean, "eval (torch)": demo.torch_eval,
                                "mean (paper)": demo.paper_train_mean, "test ×0.5 (paper)": demo.paper_test}),
                  hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in ("input", "one pass (torch)", "mean (torch)", "eval (torch)", "mean (paper)",
                                           "test ×0.5 (paper)")})
-    where = []
-    for spec in (PAPER, VARIANTS["torchvision"]):
-        for name in ("F9", "F10"):
-            stack = layer_stack(spec, name)
-            first = stack[0].role == "dropout"  # torchvision drops the layer's input, the paper its output
-            dropped = spec.names[spec.names.index(name) - 1] if first else name
-            where.append({"network": spec.title, "layer": name, "drops the outputs of": dropped,
-                          "runs": " → ".join(s.text.split(" (")[0] for s in stack)})
-    st.dataframe(pd.DataFrame(where), hide_index=True, width="stretch")
+    # torchvision drops a layer's input (the outputs of the layer below), the paper its output
+    st.dataframe(pd.DataFrame([{"network": spec.title, "layer": place.layer, "drops the outputs of": place.drops,
+                                "runs": " → ".join(place.runs)}
+                               for spec in (PAPER, VARIANTS["torchvision"]) for place in dropout_places(spec)]),
+                 hide_index=True, width="stretch")
     claim("dropout")
 
 
@@ -212,9 +196,8 @@ def augmentation() -> None:
                           "λ (ImageNet)": IMAGENET_EIGVAL})
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"λ (this photo)": st.column_config.NumberColumn(format="%.5f")})
-    rebuilt = p.eigvecs @ np.diag(p.eigvals) @ p.eigvecs.T
     st.caption(f"Eigen-decomposition of the 3×3 covariance of this photo's {256 * 256:,} RGB pixels (in [0, 1]); "
-               f"P·diag(λ)·Pᵀ rebuilds the covariance to {np.abs(rebuilt - p.covariance).max():.1e}. ImageNet's "
+               f"P·diag(λ)·Pᵀ rebuilds the covariance to {p.rebuild_error:.1e}. ImageNet's "
                f"eigenvalues: {IMAGENET_PCA_SOURCE}.")
     a, b = st.columns(2)
     boost = a.select_slider("Exaggerate the shift (for your eyes only)", [1, 5, 10, 20], value=1, key="ideas_boost")
@@ -233,11 +216,10 @@ def augmentation() -> None:
     left, right = st.columns([3, 2])
     left.image(grid, width="stretch", caption=f"Top row: {', '.join(TEN_CROP_NAMES)}; bottom row: the same, mirrored.")
     c_idx, c_name, c_prob = result.centre_top
-    spread = float(np.abs(result.probs - result.probs[4]).max())
     right.markdown(f"Ten {size}×{size} crops of the 256×256 photo in **one batch** through the {ctx.spec.title} "
                    f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
                    f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's "
-                   f"probability for any class is more than {spread:.2e} from the centre crop's.")
+                   f"probability for any class is more than {result.centre_spread:.2e} from the centre crop's.")
     right.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
                                   for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
                     column_config={c: st.column_config.NumberColumn(format="percent")

@@ -1,11 +1,7 @@
 """The operations: the article's Figures 2-4 made live, with every multiply-add written out."""
-from contextlib import nullcontext
-
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import PAPER
 from alexnet_viz.errata import article
 from alexnet_viz.errata.claims import CLAIMS
@@ -18,6 +14,7 @@ from alexnet_viz.ideas.operations import (
     fully_connected,
     output_side,
     pool,
+    pool_comparison,
     pool_geometry,
     pool_step,
     random_values,
@@ -26,40 +23,7 @@ from alexnet_viz.ideas.operations import (
     softmax_working,
 )
 from ui.charts import dense_figure, value_grids, vector_bars  # shared, frozen figures per distinct input
-
-
-def _editing_toggled() -> None:
-    """A new editing period: each editor starts again from the values it last returned."""
-    st.session_state["ops_bases"] = {}
-    st.session_state["ops_generation"] = st.session_state.get("ops_generation", 0) + 1
-
-
-def _editable(values: np.ndarray, key: str, label: str, editing: bool) -> np.ndarray:
-    """A small matrix (or vector) the reader can overwrite; empty cells count as 0.
-
-    The editors are drawn only while "Edit the values" is on: nine of them cost ~25 ms on every
-    rerun even inside a closed expander. Their results are kept, so turning editing off keeps the
-    edits; a new seed (part of `key`) starts from its own values. Narrow, numbered columns: with
-    the default widths a 6-column matrix was cut off after 4.
-    """
-    edited: dict[str, np.ndarray] = st.session_state.setdefault("ops_edited", {})
-    if not editing:
-        return edited.get(key, values)
-    # The editor's data must stay fixed while it is shown (its state is a list of changes to it).
-    # An editor not drawn in the last run (another pooling channel, another seed) lost that state
-    # with it, so it starts again from what it last returned.
-    widget = f"{key}_g{st.session_state.get('ops_generation', 0)}"
-    bases: dict[str, np.ndarray] = st.session_state.setdefault("ops_bases", {})
-    if widget not in st.session_state or key not in bases:
-        bases[key] = edited.get(key, values)
-    grid = np.atleast_2d(bases[key])
-    names = [f"{'v' if values.ndim == 1 else ''}{i + 1}" for i in range(grid.shape[1])]
-    st.caption(label)
-    frame = st.data_editor(pd.DataFrame(grid, columns=names), hide_index=True, width="content", key=widget,
-                           column_config={n: st.column_config.NumberColumn(width=46) for n in names})
-    edited[key] = frame.to_numpy(dtype=np.float64, na_value=0.0).reshape(values.shape)
-    return edited[key]
-
+from ui.editors import conv_inputs, editable, editing_toggled
 
 PLOT = {"displaylogo": False, "displayModeBar": False}
 
@@ -69,7 +33,7 @@ st.caption("The article's Figures 2–4 on small numbers you can follow: whole-n
 seed_col, edit_col = st.columns([1, 3], vertical_alignment="bottom")
 seed = seed_col.number_input("Random seed", min_value=0, max_value=10_000, step=1, key="ops_seed",
                              help="Change it (or press the + button) for new values.")
-editing = edit_col.toggle("Edit the values", key="ops_editing", on_change=_editing_toggled,
+editing = edit_col.toggle("Edit the values", key="ops_editing", on_change=editing_toggled,
                           help="Type your own inputs, kernels and biases; your edits stay when you turn this off.")
 conv_tab, pool_tab, fc_tab, act_tab = st.tabs(["Convolution (Figure 2)", "Pooling (Figure 3)",
                                                "Fully connected (Figure 4)", "ReLU and softmax"])
@@ -81,20 +45,7 @@ with conv_tab:
     controls = st.columns(3)
     stride = controls[0].slider("Stride", 1, 3, fig2.stride, key="conv_stride")
     padding = controls[1].slider("Padding", 0, 2, fig2.padding, key="conv_padding")
-    x_list, w_list = [], []
-    none = nullcontext()  # nothing is drawn while not editing
-    x_cols, w_cols = (st.columns(c), st.columns(c + 1)) if editing else ([none] * c, [none] * (c + 1))
-    for i in range(c):
-        with x_cols[i]:
-            x_list.append(_editable(random_values((h, h), int(seed) * 7 + i), f"conv_x{i}_{seed}",
-                                    f"input channel {i + 1}", editing))
-    for i in range(c):
-        with w_cols[i]:
-            w_list.append(_editable(random_values((k, k), int(seed) * 7 + 3 + i, -2, 2), f"conv_w{i}_{seed}",
-                                    f"kernel channel {i + 1}", editing))
-    with w_cols[c]:
-        bias = float(_editable(random_values((1,), int(seed) + 99, -1, 1), f"conv_b_{seed}", "bias", editing)[0])
-    x, w = np.stack(x_list), np.stack(w_list)
+    x, w, bias = conv_inputs(int(seed), c, h, k, editing)
     try:
         side = output_side(h, k, stride, padding)
         step = controls[2].slider("Step (window position)", 0, side * side - 1, 0, key="conv_step") \
@@ -137,7 +88,7 @@ with pool_tab:
                             help="AlexNet uses 3 (overlapping with stride 2); the article's Figure 3 uses 2.")
     ps = pool_controls[3].slider("Stride", 1, 4, fig3.stride, key="pool_stride")
     px = random_values((fig3.input_hwc[2], size, size), int(seed) + 500, 0, 9)
-    px[channel] = _editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}", editing)
+    px[channel] = editable(px[channel], f"pool_x{channel}_{seed}", f"channel {channel + 1}", editing)
     try:
         geometry = pool_geometry(size, pk, ps)
     except AlexVizError as exc:
@@ -169,14 +120,12 @@ with pool_tab:
         st.code(pwin.working, language=None)
     st.markdown("**AlexNet's overlapping pooling beside the non-overlapping kind**, on the paper network's own "
                 "pooling inputs (computed from the spec):")
-    sizes = [r.in_shape[1] for r in ledger(PAPER).rows if r.kind == "maxpool"]
-    rows = []
-    for n in sizes:
-        ours, plain = pool_geometry(n, 3, 2), pool_geometry(n, 2, 2)
-        rows.append({"input side": n, "3×3 stride 2 → side": ours.out,
-                     "values read twice or more": f"{ours.reused:.0%}",
-                     "2×2 stride 2 → side": plain.out, "values read by no window": f"{plain.unread:.1%}"})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([{"input side": pc.ours.size,
+                                f"{pc.ours.kernel}×{pc.ours.kernel} stride {pc.ours.stride} → side": pc.ours.out,
+                                "values read twice or more": f"{pc.ours.reused:.0%}",
+                                "2×2 stride 2 → side": pc.plain.out,
+                                "values read by no window": f"{pc.plain.unread:.1%}"}
+                               for pc in pool_comparison(PAPER)]), hide_index=True, width="stretch")
     small = 7  # the smallest side where both give the same output side and the difference shows
     ours, plain = pool_geometry(small, 3, 2), pool_geometry(small, 2, 2)
     titles = [f"{g.kernel}×{g.kernel} stride {g.stride}: {g.out}×{g.out} out" for g in (ours, plain)]
@@ -192,7 +141,7 @@ with pool_tab:
 with fc_tab:
     n_in, n_hidden, n_out = article.FC_EXAMPLE
     fx, w1, b1, w2, b2 = dense_example(int(seed), article.FC_EXAMPLE)
-    fx = _editable(fx, f"fc_x_{seed}", "input vector", editing)
+    fx = editable(fx, f"fc_x_{seed}", "input vector", editing)
     dense = fully_connected(fx, w1, b1, w2, b2)
     st.markdown(f"{n_in} inputs → {n_hidden} hidden neurons (ReLU) → {n_out} outputs: "
                 f"({n_in} + 1)·{n_hidden} + ({n_hidden} + 1)·{n_out} = **{dense.params}** parameters. "
@@ -204,12 +153,12 @@ with fc_tab:
     right.code("\n".join(dense.output_working), language=None, wrap_lines=True)
 
 with act_tab:
-    vector = _editable(random_values((5,), int(seed) + 900, -4, 4), f"act_v_{seed}", "a vector", editing)
+    vector = editable(random_values((5,), int(seed) + 900, -4, 4), f"act_v_{seed}", "a vector", editing)
     probs = softmax(vector)
     st.plotly_chart(vector_bars({"input": vector, "ReLU": relu(vector), "softmax": probs}), width="stretch",
                     key="act_bars", config=PLOT)
     st.markdown(f"ReLU keeps the positives and zeroes the rest; softmax turns any vector into probabilities "
                 f"(they sum to **{probs.sum():.4f}**) and keeps the order: the largest input, "
-                f"v{int(np.argmax(vector)) + 1}, "
+                f"v{int(vector.argmax()) + 1}, "
                 f"gets the largest probability, **{probs.max():.4f}**.")
     st.code("\n".join(softmax_working(vector)), language=None)

@@ -5,18 +5,14 @@ import streamlit as st
 
 from alexnet_viz.figures import colours
 from ui import analysis, grids
-from ui.image_input import image_picker, or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import image_page
 from ui.urls import url_choice, url_write
 
 st.title("Prediction and why")
 
-ctx = context()
-about = weights_banner(ctx.key)
-picked = image_picker(ctx.spec)
-if picked is None:
-    st.stop()
-ref = picked.ref
+page, ref = image_page()
+ctx = page.ctx
 top = or_stop(analysis.prediction, ref, ctx.key)
 
 chart, facts = st.columns([2, 1])
@@ -31,7 +27,7 @@ with facts:
                    "wall-clock time, so on a busy shared server it includes waiting for CPU cores that other "
                    "sessions use and can be many times the network's own time; `python -m alexnet_viz bench` "
                    "measures the network alone.")
-    st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {about}")
+    st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {page.about_weights}")
 
 
 @st.fragment

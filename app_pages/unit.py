@@ -13,17 +13,17 @@ from alexnet_viz.analysis.probe import categories
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.figures import colours
 from ui import analysis, unit
-from ui.image_input import image_picker, or_stop, weights_banner
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import network_page
 from ui.urls import url_choice, url_write
 
 st.title("Inside one unit")
 st.markdown("One channel of one layer, four ways: the picture that excites it most, the photos that excite it, "
             "its weights, and what your image's prediction loses without it.")
 
-ctx = context()
-about = weights_banner(ctx.key)
-st.caption(f"Weights: {about}")
+page = network_page()
+ctx = page.ctx
+st.caption(f"Weights: {page.about_weights}")
 book = ledger(ctx.spec)
 logits = book.rows[-1].name  # the class logits: their "channels" are the classes
 layers = [r.name for r in book.rows]  # conv, pooling and fully connected; the last one's units are the classes
@@ -106,10 +106,7 @@ if vis is not None:
 
 if is_class:
     st.header("Your image")
-    picked = image_picker(ctx.spec)
-    if picked is None:
-        st.stop()
-    scores = or_stop(analysis.layer, picked.ref, ctx.key, name).post
+    scores = or_stop(analysis.layer, page.image(), ctx.key, name).post
     rank = int((scores > scores[channel]).sum()) + 1
     st.markdown(f"For this image the network gives **{label}** a logit of {float(scores[channel]):.3g}, "
                 f"rank {rank} of {channels} classes.")
@@ -166,10 +163,7 @@ else:
                      + (" With groups=2 it reads only its own GPU's half of the inputs." if per > 1 else ""))
 
 st.header("Your image")
-picked = image_picker(ctx.spec)
-if picked is None:
-    st.stop()
-ref = picked.ref
+ref = page.image()
 post = or_stop(analysis.layer, ref, ctx.key, name).post
 overlay, knock = st.columns([1, 1.3])
 if is_fc:

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import psutil
 
 from devtools.server import free_port, running_app
-from devtools.stproto import StreamlitSession, sticky_cookie
+from devtools.stproto import RerunResult, StreamlitSession, sticky_cookie
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p.stem for p in (ROOT / "assets" / "samples").glob("*.jpg"))
@@ -251,6 +251,117 @@ def process_memory(replicas: int, env: dict[str, str]) -> list[dict[str, float]]
         return out
 
 
+@dataclass
+class Load:
+    """What one level's concurrent sessions share: where they go, until when, and what they measured."""
+
+    url: str
+    script: str
+    views: list[View]
+    think: tuple[float, float]
+    seed: int
+    deadline: float  # time.monotonic() at which every session stops
+    fetch_media: bool
+    new_session_share: float
+    landing_first: bool
+    result: LevelResult
+    latencies: list[float] = field(default_factory=list)
+    per_view: dict[str, list[float]] = field(default_factory=dict)
+    per_kind: dict[str, list[float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _connect(self) -> StreamlitSession | None:
+        """A new session as a browser opens one (GET /); None, counted as an error, when that fails."""
+        try:
+            return StreamlitSession(self.url, timeout=60, cookie=sticky_cookie(self.url))
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is a counted error
+            with self.lock:
+                self.result.connect_errors += 1
+                self.result.error_samples.append(f"connect: {type(exc).__name__}: {exc}")
+            return None
+
+    def _visit(self, s: StreamlitSession, view: View) -> tuple[RerunResult | None, str]:
+        """One rerun of `view` and what a person would see as broken in it ('' if nothing)."""
+        try:
+            r = s.rerun(view.query, view.page, fetch_media=self.fetch_media)
+        except Exception as exc:  # noqa: BLE001 - e.g. a media fetch that 404s
+            return None, f"{type(exc).__name__}: {exc}"
+        failure = view.failure(r)
+        if not failure and not view.shown_by(r.captions):
+            failure = f"deep link not followed; image captions: {r.captions}"
+        return r, failure
+
+    def _record(self, view: View, r: RerunResult | None, failure: str) -> None:
+        with self.lock:
+            self.result.reruns += 1
+            if r is not None:
+                self.latencies.append(r.latency_s)
+                self.per_view.setdefault(str(view), []).append(r.latency_s)
+                self.per_kind.setdefault(kind_of(view), []).append(r.latency_s)
+                self.result.mb_received += r.bytes_received / 2**20
+            if failure:
+                self.result.errors += 1
+                if len(self.result.error_samples) < 10:
+                    self.result.error_samples.append(f"{view}: {failure}")
+
+    def session(self, index: int) -> None:
+        """One person: seeded views and think times until the deadline, sometimes in a fresh session."""
+        rng = random.Random(self.seed * 1000 + index)
+        time.sleep(rng.uniform(0, self.think[1]))  # people do not all click in the same instant
+        s = None
+        try:
+            for _ in range(MAX_RERUNS_PER_SESSION):
+                if time.monotonic() >= self.deadline:
+                    break
+                view = rng.choice(self.views)
+                if s is None or rng.random() < self.new_session_share:
+                    if s is not None:
+                        s.close()
+                    s = self._connect()
+                    if s is None:
+                        return
+                    if self.landing_first and self.script.endswith("streamlit_app.py"):
+                        view = LANDING
+                r, failure = self._visit(s, view)
+                self._record(view, r, failure)
+                if failure and r is not None and r.status == "disconnected":
+                    return
+                time.sleep(min(rng.uniform(*self.think), max(0.0, self.deadline - time.monotonic())))
+        finally:
+            if s is not None:
+                s.close()
+
+    def summarise(self, duration: float) -> None:
+        """The level's latency percentiles, rate, slowest views and latencies per kind of view, into its result."""
+        result = self.result
+        result.errors += result.connect_errors
+        result.p50_s = _percentile(self.latencies, 50)
+        result.p95_s = _percentile(self.latencies, 95)
+        result.max_s = max(self.latencies, default=0.0)
+        result.reruns_per_s = result.reruns / duration
+        means = sorted(((v, statistics.mean(ls)) for v, ls in self.per_view.items()), key=lambda x: -x[1])
+        result.slowest_views = [(v, round(m, 3)) for v, m in means[:3]]
+        result.by_kind = {k: {"n": len(ls), "p50_s": round(_percentile(ls, 50), 3),
+                              "p95_s": round(_percentile(ls, 95), 3)} for k, ls in sorted(self.per_kind.items())}
+
+
+def _warm_up(url: str, pids: list[int], views: list[View], fetch_media: bool, result: LevelResult) -> None:
+    """The landing page once on each process (cookies spread them), then every view once in a new session (a
+    session keeps its first sample); warm-up failures are reported, not counted."""
+    t0 = time.perf_counter()
+    for _ in pids:
+        first = StreamlitSession(url, timeout=180, cookie=sticky_cookie(url))
+        first.rerun()
+        first.close()
+    for view in dict.fromkeys(views):
+        warm = StreamlitSession(url, timeout=180, cookie=sticky_cookie(url))
+        r = warm.rerun(view.query, view.page, fetch_media=fetch_media)
+        warm.close()
+        if view.failure(r):
+            result.error_samples.append(f"warm-up {view}: {view.failure(r)}")
+    result.warmup_s = time.perf_counter() - t0
+
+
 def run_level(script: str, views: list[View], sessions: int, duration: float, think: tuple[float, float],
               seed: int, env: dict[str, str], fetch_media: bool, label: str, verbose: bool,
               server_args: list[str] | None = None, new_session_share: float = NEW_SESSION_SHARE,
@@ -262,73 +373,11 @@ def run_level(script: str, views: list[View], sessions: int, duration: float, th
         sampler = RssSampler(pids)
         sampler.start()
         proxy = psutil.Process(proxy_pid) if proxy_pid else None
-        t0 = time.perf_counter()
-        for _ in pids:  # a first visit to the landing page on each process (cookies spread them)
-            first = StreamlitSession(url, timeout=180, cookie=sticky_cookie(url))
-            first.rerun()
-            first.close()
-        for view in dict.fromkeys(views):  # every view once, each in a new session (a session keeps its first sample)
-            warm = StreamlitSession(url, timeout=180, cookie=sticky_cookie(url))
-            r = warm.rerun(view.query, view.page, fetch_media=fetch_media)
-            warm.close()
-            if view.failure(r):
-                result.error_samples.append(f"warm-up {view}: {view.failure(r)}")
-        result.warmup_s = time.perf_counter() - t0
+        _warm_up(url, pids, views, fetch_media, result)
         result.rss_after_warmup_mb = sampler.current() / 2**20
-
-        latencies: list[float] = []
-        per_view: dict[str, list[float]] = {}
-        per_kind: dict[str, list[float]] = {}
-        lock = threading.Lock()
-        deadline = time.monotonic() + duration
-
-        def session_worker(index: int) -> None:
-            rng = random.Random(seed * 1000 + index)
-            time.sleep(rng.uniform(0, think[1]))  # people do not all click in the same instant
-            s = None
-            try:
-                for _ in range(MAX_RERUNS_PER_SESSION):
-                    if time.monotonic() >= deadline:
-                        break
-                    view = rng.choice(views)
-                    if s is None or rng.random() < new_session_share:
-                        if s is not None:
-                            s.close()
-                        try:
-                            s = StreamlitSession(url, timeout=60, cookie=sticky_cookie(url))  # as a browser: GET /
-                            if landing_first:
-                                view = LANDING if script.endswith("streamlit_app.py") else view
-                        except Exception as exc:  # noqa: BLE001 - any failure to connect is a counted error
-                            with lock:
-                                result.connect_errors += 1
-                                result.error_samples.append(f"connect: {type(exc).__name__}: {exc}")
-                            return
-                    try:
-                        r = s.rerun(view.query, view.page, fetch_media=fetch_media)
-                        failure = view.failure(r)
-                        if not failure and not view.shown_by(r.captions):
-                            failure = f"deep link not followed; image captions: {r.captions}"
-                    except Exception as exc:  # noqa: BLE001 - e.g. a media fetch that 404s
-                        r, failure = None, f"{type(exc).__name__}: {exc}"
-                    with lock:
-                        result.reruns += 1
-                        if r is not None:
-                            latencies.append(r.latency_s)
-                            per_view.setdefault(str(view), []).append(r.latency_s)
-                            per_kind.setdefault(kind_of(view), []).append(r.latency_s)
-                            result.mb_received += r.bytes_received / 2**20
-                        if failure:
-                            result.errors += 1
-                            if len(result.error_samples) < 10:
-                                result.error_samples.append(f"{view}: {failure}")
-                    if failure and r is not None and r.status == "disconnected":
-                        return
-                    time.sleep(min(rng.uniform(*think), max(0.0, deadline - time.monotonic())))
-            finally:
-                if s is not None:
-                    s.close()
-
-        threads = [threading.Thread(target=session_worker, args=(i,), daemon=True) for i in range(sessions)]
+        load = Load(url, script, views, think, seed, time.monotonic() + duration, fetch_media, new_session_share,
+                    landing_first, result)
+        threads = [threading.Thread(target=load.session, args=(i,), daemon=True) for i in range(sessions)]
         for t in threads:
             t.start()
         for t in threads:
@@ -340,22 +389,14 @@ def run_level(script: str, views: list[View], sessions: int, duration: float, th
         if proxy is not None:
             with contextlib.suppress(psutil.Error):
                 result.proxy_rss_mb = proxy.memory_info().rss / 2**20
-    result.errors += result.connect_errors
-    result.p50_s = _percentile(latencies, 50)
-    result.p95_s = _percentile(latencies, 95)
-    result.max_s = max(latencies, default=0.0)
-    result.reruns_per_s = result.reruns / duration
-    means = sorted(((v, statistics.mean(ls)) for v, ls in per_view.items()), key=lambda x: -x[1])
-    result.slowest_views = [(v, round(m, 3)) for v, m in means[:3]]
-    result.by_kind = {k: {"n": len(ls), "p50_s": round(_percentile(ls, 50), 3), "p95_s": round(_percentile(ls, 95), 3)}
-                      for k, ls in sorted(per_kind.items())}
+    load.summarise(duration)
     if verbose:
         print(f"  {label} {layout} x{sessions}: {result.reruns} reruns, {result.errors} errors, "
               f"p95 {result.p95_s:.3f} s", file=sys.stderr)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", default="20", help="comma-separated session counts, e.g. 20,50,100")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of load per level (max 600)")
@@ -381,6 +422,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server-arg", action="append", default=[], metavar="--OPTION=VALUE",
                     help="extra `streamlit run` option for a direct server, "
                          "e.g. --server-arg=--runner.postScriptGC=true")
+    return ap
+
+
+def _print_results(results: list[LevelResult], costs: dict[str, dict]) -> None:
+    """The pages' costs alone (if measured), a table of the levels, their errors and details, the verdicts."""
+    if costs:
+        print(f"{'page (one session alone)':26} {'first s':>8} {'warm s':>8} {'kB/rerun':>9} {'errors':>6}")
+        for page, c in costs.items():
+            print(f"{page:26} {c['first_s']:8.3f} {c['warm_median_s']:8.3f} {c['kb_per_rerun']:9.1f} "
+                  f"{c['errors']:6d}")
+        print()
+    kinds = sorted({k for r in results for k in r.by_kind})
+    print(f"{'app':5} {'layout':7} {'sess':>4} {'reruns':>6} {'err':>3} {'p50 s':>6} {'p95 s':>6} "
+          + " ".join(f"{k + ' p50/p95':>20}" for k in kinds) + f" {'peak RSS MiB per process':>26}")
+    for r in results:
+        per_kind = " ".join(f"{r.by_kind[k]['p50_s']:9.3f}/{r.by_kind[k]['p95_s']:<10.3f}" if k in r.by_kind
+                            else f"{'-':>20}" for k in kinds)
+        print(f"{r.app:5} {r.layout:7} {r.sessions:4d} {r.reruns:6d} {r.errors:3d} {r.p50_s:6.3f} {r.p95_s:6.3f} "
+              f"{per_kind} {'+'.join(str(m) for m in r.peak_rss_per_process_mb):>26}")
+    for r in results:
+        if r.error_samples:
+            print(f"\n{r.app} {r.layout} x{r.sessions} errors (first {len(r.error_samples)}):")
+            for e in r.error_samples:
+                print(f"  {e}")
+        if r.app == "app":
+            print(f"\napp {r.layout} x{r.sessions}: warm-up {r.warmup_s:.1f} s, RSS after warm-up "
+                  f"{r.rss_after_warmup_mb:.0f} MiB, haproxy RSS {r.proxy_rss_mb:.0f} MiB, "
+                  f"{r.mb_received:.1f} MiB received, slowest views (mean s): {r.slowest_views}")
+    print()
+    for r in results:
+        if r.app == "app":
+            print(target_verdict(r))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
 
     counts = [int(n) for n in args.sessions.split(",") if n.strip()]
@@ -413,33 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"page_costs": costs, "levels": [asdict(r) for r in results]}, indent=2))
     else:
-        if costs:
-            print(f"{'page (one session alone)':26} {'first s':>8} {'warm s':>8} {'kB/rerun':>9} {'errors':>6}")
-            for page, c in costs.items():
-                print(f"{page:26} {c['first_s']:8.3f} {c['warm_median_s']:8.3f} {c['kb_per_rerun']:9.1f} "
-                      f"{c['errors']:6d}")
-            print()
-        kinds = sorted({k for r in results for k in r.by_kind})
-        print(f"{'app':5} {'layout':7} {'sess':>4} {'reruns':>6} {'err':>3} {'p50 s':>6} {'p95 s':>6} "
-              + " ".join(f"{k + ' p50/p95':>20}" for k in kinds) + f" {'peak RSS MiB per process':>26}")
-        for r in results:
-            per_kind = " ".join(f"{r.by_kind[k]['p50_s']:9.3f}/{r.by_kind[k]['p95_s']:<10.3f}" if k in r.by_kind
-                                else f"{'-':>20}" for k in kinds)
-            print(f"{r.app:5} {r.layout:7} {r.sessions:4d} {r.reruns:6d} {r.errors:3d} {r.p50_s:6.3f} {r.p95_s:6.3f} "
-                  f"{per_kind} {'+'.join(str(m) for m in r.peak_rss_per_process_mb):>26}")
-        for r in results:
-            if r.error_samples:
-                print(f"\n{r.app} {r.layout} x{r.sessions} errors (first {len(r.error_samples)}):")
-                for e in r.error_samples:
-                    print(f"  {e}")
-            if r.app == "app":
-                print(f"\napp {r.layout} x{r.sessions}: warm-up {r.warmup_s:.1f} s, RSS after warm-up "
-                      f"{r.rss_after_warmup_mb:.0f} MiB, haproxy RSS {r.proxy_rss_mb:.0f} MiB, "
-                      f"{r.mb_received:.1f} MiB received, slowest views (mean s): {r.slowest_views}")
-        print()
-        for r in results:
-            if r.app == "app":
-                print(target_verdict(r))
+        _print_results(results, costs)
     app_results = [r for r in results if r.app == "app"]
     return 1 if any(r.errors for r in app_results) else 0
 

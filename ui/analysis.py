@@ -24,6 +24,8 @@ from alexnet_viz.figures import mosaic
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
     from alexnet_viz.analysis.probe import Prediction
     from alexnet_viz.core.model import AlexNet
     from alexnet_viz.core.provenance import Provenance
@@ -64,18 +66,20 @@ class Prepared:
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def prepare(ref: ImageRef, spec: Spec) -> Prepared:
     """Decode and preprocess once per image and variant; ImageError for bytes that are no image."""
+    from alexnet_viz.core.arrays import to_numpy
     from alexnet_viz.inputs.images import load_image, network_view, to_tensor
 
     image = load_image(ref.data)
     view = np.asarray(network_view(image, spec), dtype=np.uint8)
-    x = to_tensor(image, spec).numpy().astype(np.float32)
+    x = to_numpy(to_tensor(image, spec))
     return Prepared(view=view, x=x, original_size=image.size)
 
 
-def _tensor(ref: ImageRef, spec: Spec):
-    import torch
+def _tensor(ref: ImageRef, spec: Spec) -> torch.Tensor:
+    """The cached input as a tensor of its own (the cache's array stays as it is)."""
+    from alexnet_viz.core.arrays import from_numpy
 
-    return torch.from_numpy(np.array(prepare(ref, spec).x))
+    return from_numpy(prepare(ref, spec).x)
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,10 @@ def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
     layer: a new photo's first view (C1) costs C1's convolution, not the whole network and a copy
     of every layer's output (reruns unpickle this one layer)."""
     from alexnet_viz.analysis.probe import capture
+    from alexnet_viz.core.arrays import to_numpy
 
-    out = {k: v[0].float().numpy() for k, v in capture(_model(key), _tensor(ref, key.spec), [name]).items()}
+    # capture's tensors are its own copies, held by nothing else: no second copy
+    out = {k: to_numpy(v[0], copy=False) for k, v in capture(_model(key), _tensor(ref, key.spec), [name]).items()}
     post = out[name]
     stats = pf.channel_stats(post) if post.ndim == 3 else {}
     return LayerResult(post=post, pre=out.get(f"{name}.pre"), stats=stats)
@@ -164,8 +170,10 @@ def top_figure(ref: ImageRef, key: ModelKey):
 @st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner=False)
 def kernels(key: ModelKey) -> dict[str, np.ndarray]:
     """Each conv layer's weights (out, in/groups, k, k) as float32 on the CPU (copies: never the model's)."""
+    from alexnet_viz.core.arrays import to_numpy
+
     model = _model(key)
-    return {name: model.weight(name).detach().float().cpu().numpy().copy()
+    return {name: to_numpy(model.weight(name))
             for name in model.layer_names if model.spec.layer(name).kind == "conv"}
 
 
@@ -173,8 +181,10 @@ def kernels(key: ModelKey) -> dict[str, np.ndarray]:
 def weight_histograms(key: ModelKey,
                       bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Counts and edges of every weighted layer's weights (the fc layers hold most of them)."""
-    model = _model(key)
-    return {name: pf.histogram(model.weight(name).detach().float().cpu().numpy(), bins)
+    from alexnet_viz.core.arrays import to_numpy
+
+    model = _model(key)  # the weights are only counted here, never kept: no copy
+    return {name: pf.histogram(to_numpy(model.weight(name), copy=False), bins)
             for name in model.layer_names if model.spec.layer(name).has_params}
 
 

@@ -150,27 +150,17 @@ def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
 
 # --- one unit by hand ---------------------------------------------------------------------------
 
-def rel_tol(key: ModelKey, conv: bool) -> float:
-    """How closely the forward pass can match a float64 sum on this server's device: float32 on the CPU;
-    on CUDA, TF32 when PyTorch allows it for convolutions (its default) or matrix products."""
-    from alexnet_viz.analysis.units import FLOAT32_TOL, TF32_TOL
+def _weights(key: ModelKey, name: str, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's weights and biases (or some rows of them) as float32 copies: never views of the shared model."""
+    from alexnet_viz.core.arrays import to_numpy
 
-    if not key.device.startswith("cuda"):
-        return FLOAT32_TOL
-    import torch
-
-    tf32 = torch.backends.cudnn.allow_tf32 if conv else torch.backends.cuda.matmul.allow_tf32
-    return TF32_TOL if tf32 else FLOAT32_TOL
-
-
-def _weights(key: ModelKey, name: str) -> tuple[np.ndarray, np.ndarray]:
-    params = shared_model(key).layer(name).state_dict()  # detached views; copied to float32 numpy here
-    return params["weight"].float().cpu().numpy().copy(), params["bias"].float().cpu().numpy().copy()
+    params = shared_model(key).layer(name).state_dict()
+    return to_numpy(params["weight"][rows]), to_numpy(params["bias"][rows])
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> ConvUnit:
-    from alexnet_viz.analysis.units import conv_unit
+    from alexnet_viz.analysis.units import conv_unit, forward_tolerance
 
     layer = key.spec.layer("C1")
     w, b = _weights(key, "C1")
@@ -178,20 +168,20 @@ def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> C
     pre = analysis.layer(ref, key, "C1").pre
     assert pre is not None
     return conv_unit(x, w, b, stride=layer.stride, padding=layer.padding, groups=layer.groups, channel=channel,
-                     row=row, col=col, forward=float(pre[channel, row, col]), rel_tol=rel_tol(key, conv=True))
+                     row=row, col=col, forward=float(pre[channel, row, col]),
+                     rel_tol=forward_tolerance(key.device, conv=True))
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> tuple[bytes, bytes]:
     """The unit's 11×11 patch of the picture (black where it covers padding) and its kernel, enlarged."""
+    from alexnet_viz.analysis.units import window_pixels
+
     unit = c1_unit(ref, key, channel, row, col)
-    view = analysis.prepare(ref, key.spec).view
-    pad = max(0, -unit.rows[0], -unit.cols[0], unit.rows[1] - view.shape[0], unit.cols[1] - view.shape[1])
-    padded = np.pad(view, ((pad, pad), (pad, pad), (0, 0)))
-    patch = padded[unit.rows[0] + pad:unit.rows[1] + pad, unit.cols[0] + pad:unit.cols[1] + pad]
-    big = np.kron(patch, np.ones((16, 16, 1), dtype=np.uint8))
+    patch = window_pixels(analysis.prepare(ref, key.spec).view, unit.rows, unit.cols)
     w, _ = _weights(key, "C1")
-    return mosaic.png_bytes(big), mosaic.kernel_tiles(w, scale=16, kernels=range(channel, channel + 1)).png()
+    return (mosaic.tile_rgb(patch[None], gap=0, scale=16).png(),
+            mosaic.kernel_tiles(w, scale=16, kernels=range(channel, channel + 1)).png())
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
@@ -207,14 +197,13 @@ def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> P
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def f9_unit(ref: ImageRef, key: ModelKey, unit: int) -> tuple[DenseUnit, tuple[int, int, int]]:
     """The F9 unit's dot product over S8's flattened output, and S8's (C, H, W) shape to place the inputs."""
-    from alexnet_viz.analysis.units import dense_unit
+    from alexnet_viz.analysis.units import dense_unit, forward_tolerance
 
     s8 = analysis.layer(ref, key, "S8").post
     pre = analysis.layer(ref, key, "F9").pre
     assert pre is not None
-    params = shared_model(key).layer("F9").state_dict()
-    w = params["weight"][unit:unit + 1].float().cpu().numpy().copy()
-    b = params["bias"][unit:unit + 1].float().cpu().numpy().copy()
-    one = dense_unit(s8.ravel(), w, b, unit=0, forward=float(pre[unit]), rel_tol=rel_tol(key, conv=False))
+    w, b = _weights(key, "F9", slice(unit, unit + 1))
+    tol = forward_tolerance(key.device, conv=False)
+    one = dense_unit(s8.ravel(), w, b, unit=0, forward=float(pre[unit]), rel_tol=tol)
     shape = (int(s8.shape[0]), int(s8.shape[1]), int(s8.shape[2]))
     return replace(one, unit=unit), shape

@@ -4,8 +4,8 @@ Widgets on different pages are different widgets to Streamlit, so the choice is 
 (per-session) session state: a photo uploaded on one page is still the photo on the next. A
 sample chosen here is written to the URL (`?sample=cat`) so a link reproduces the view.
 
-Also the few helpers the image pages share: library errors shown as messages (`or_stop`) and the
-random-weights banner. Widgets tied to URL parameters live in ui/urls.py.
+Also library errors shown as messages (`or_stop`), which every page uses. Pages open through
+ui/page.py (the weights banner, then this picker); widgets tied to URL parameters live in ui/urls.py.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import streamlit as st
 from streamlit import config
 
-from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.core.spec import Spec
 from alexnet_viz.errors import AlexVizError
 from ui.analysis import ImageRef, Prepared, prepare
@@ -223,17 +222,3 @@ def or_stop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except AlexVizError as err:
         st.error(str(err))
         st.stop()
-
-
-def weights_banner(key: ModelKey) -> str:
-    """Wait for the ImageNet download (with its progress bar) if it is under way; warn loudly when the
-    weights are random; return the provenance sentence for the page to show."""
-    from ui.analysis import provenance
-    from ui.weights_notice import await_imagenet, random_notice
-
-    await_imagenet(key)
-    with st.spinner("Loading the network and its weights…"):
-        prov = or_stop(provenance, key)
-    if prov.source == "random":
-        random_notice(prov)
-    return prov.describe()

@@ -79,63 +79,51 @@ class KernelView:
     png: bytes
     width: int  # pixels: pages draw it at this size (a long caption would stretch "content")
     inputs: tuple[int, ...] | None
-    norms: tuple[float, ...]
     side: int  # each tile is side x side weights
 
 
-def _fc_unit_weights(key: ModelKey, layer: str, channel: int) -> np.ndarray | None:
-    """A fully connected unit's weights laid out as the (C, H, W) maps it reads, when it reads maps (F9)."""
-    from alexnet_viz.core.bookkeeping import ledger
+def _kernel(key: ModelKey, layer: str, channel: int) -> tuple[np.ndarray, int] | None:
+    """The unit's kernel (C, k, k) and the input channel its slice 0 reads; an F9 unit's weights as the maps it
+    reads (every unit reads all of them); None for a pool or a fully connected unit that reads a plain vector."""
+    from alexnet_viz.analysis.kernels import fc_unit_maps, input_channels
+    from alexnet_viz.core.arrays import to_numpy
 
     model = shared_model(key)
-    rows = ledger(model.spec).rows
-    maps = [r.out_shape for r in rows if r.kind != "fc"][-1]
-    row = next(r for r in rows if r.name == layer)
-    if row.in_shape[0] != int(np.prod(maps)):  # F10, F11: a vector in, no layout to draw
-        return None
-    # torch.flatten of (C, H, W) maps is what the layer reads, so its weights reshape back the same way
-    return model.weight(layer)[channel].detach().float().cpu().numpy().reshape(maps)
+    if model.spec.layer(layer).kind == "fc":
+        maps = fc_unit_maps(model.spec, layer, to_numpy(model.weight(layer)[channel]))
+        return None if maps is None else (maps, 0)
+    found = kernels(key).get(layer)
+    return None if found is None else (found[channel], input_channels(model.spec, layer, channel).start)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
     """C1's kernel in colour; a deeper kernel's (or F9 unit's) strongest input slices (by L2 norm); None for a
     pool or a fully connected unit that reads a plain vector."""
-    groups = shared_model(key).spec.layer(layer).groups
-    if shared_model(key).spec.layer(layer).kind == "fc":
-        k = _fc_unit_weights(key, layer, channel)
-        if k is None:
-            return None
-        w = k[None]  # one "kernel" of (C, H, W) weights; its shared colour range is its own
-        channel, groups = 0, 1  # every unit reads all the maps
-    else:
-        found = kernels(key).get(layer)
-        if found is None:
-            return None
-        w, k = found, found[channel]
-    if k.shape[0] == 3:
-        tiles = mosaic.kernel_tiles(w, kernels=range(channel, channel + 1), scale=max(4, 220 // k.shape[-1]))
-        return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=None, norms=(float(np.linalg.norm(k)),),
-                          side=k.shape[-1])
-    norms = np.linalg.norm(k.reshape(k.shape[0], -1), axis=1)
-    top = np.argsort(-norms, kind="stable")[:SLICES]
-    offset = (channel // (w.shape[0] // groups)) * k.shape[0] if groups > 1 else 0  # the tower's first input
-    values = mosaic.normalise(k[top], "layer", symmetric=True)
+    from alexnet_viz.analysis.kernels import strongest_slices
+
+    found = _kernel(key, layer, channel)
+    if found is None:
+        return None
+    k, first = found
+    side = k.shape[-1]
+    if k.shape[0] == 3:  # each kernel on its own colour range, so the one kernel alone draws the same
+        tiles = mosaic.kernel_tiles(k[None], scale=max(4, 220 // side))
+        return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=None, side=side)
+    top = strongest_slices(k, SLICES, first)
+    values = mosaic.normalise(top.values, "layer", symmetric=True)
     # two rows of four ~80-px tiles, 6 px apart: about 340 px wide, inside a phone's column (eight in a row overflowed)
-    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES // 2, gap=6, scale=max(4, 80 // k.shape[-1]))
-    return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=tuple(int(i) + offset for i in top),
-                      norms=tuple(float(norms[i]) for i in top), side=k.shape[-1])
+    tiles = mosaic.tile_indexed(values, "diverging", cols=SLICES // 2, gap=6, scale=max(4, 80 // side))
+    return KernelView(png=tiles.png(), width=tiles.image.shape[1], inputs=top.inputs, side=side)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=128, show_spinner="Knocking the unit out…")
 def ablation(ref: ImageRef, key: ModelKey, layer: str, channels: tuple[int, ...]) -> Ablation:
     """The user's top-5 with and without `channels` of `layer`."""
-    import torch
-
     from alexnet_viz.analysis.ablate import ablate
+    from alexnet_viz.core.arrays import from_numpy
 
-    x = torch.from_numpy(np.array(prepare(ref, key.spec).x))
-    return ablate(shared_model(key), x, layer, channels)
+    return ablate(shared_model(key), from_numpy(prepare(ref, key.spec).x), layer, channels)
 
 
 # --- dataset examples ----------------------------------------------------------------------------

@@ -16,6 +16,17 @@ FLOAT32_TOL = 1e-5  # float32 forward vs float64 sum: a few ulps of the sum of |
 TF32_TOL = 2e-3  # CUDA convolutions in TF32 round inputs to 10 mantissa bits (2^-11 relative each)
 
 
+def forward_tolerance(device: str, *, conv: bool) -> float:
+    """How closely the forward pass on `device` can match a float64 sum: float32 on the CPU; on CUDA, TF32 when
+    PyTorch allows it for convolutions (its default) or for matrix products (fully connected layers)."""
+    if not device.startswith("cuda"):
+        return FLOAT32_TOL
+    import torch
+
+    tf32 = torch.backends.cudnn.allow_tf32 if conv else torch.backends.cuda.matmul.allow_tf32
+    return TF32_TOL if tf32 else FLOAT32_TOL
+
+
 def _tolerance(magnitude: float, rel_tol: float) -> float:
     return rel_tol * max(1.0, magnitude)
 
@@ -78,6 +89,21 @@ def conv_unit(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, stride: in
                     _tolerance(float(np.abs(products).sum()) + abs(b), rel_tol))
 
 
+def peak(values: np.ndarray) -> tuple[int, ...]:
+    """Where an array holds its largest value (the first in row-major order on a tie): a channel's strongest unit."""
+    a = np.asarray(values)
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(a)), a.shape))
+
+
+def window_pixels(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+    """The part of an (H, W, ...) image under a unit's window [rows) × [cols), zeros (black) where the window
+    reaches into the padding around the image (ConvUnit.rows and .cols may start below 0 or end past the edge)."""
+    img = np.asarray(image)
+    pad = max(0, -rows[0], -cols[0], rows[1] - img.shape[0], cols[1] - img.shape[1])
+    padded = np.pad(img, ((pad, pad), (pad, pad)) + ((0, 0),) * (img.ndim - 2))
+    return padded[rows[0] + pad:rows[1] + pad, cols[0] + pad:cols[1] + pad]
+
+
 @dataclass(frozen=True)
 class PoolUnit:
     """A max-pool unit: the real window it reads and where its maximum sits."""
@@ -107,9 +133,9 @@ def pool_unit(maps: np.ndarray, *, kernel: int, stride: int, channel: int, row: 
         raise SpecError(f"Unit ({row}, {col}) is outside the {side}×{side} map; use 0–{side - 1}.")
     r0, c0 = row * stride, col * stride
     window = np.asarray(maps[channel, r0:r0 + kernel, c0:c0 + kernel])
-    i, j = np.unravel_index(int(np.argmax(window)), window.shape)
+    i, j = peak(window)
     return PoolUnit(channel, row, col, (r0, r0 + kernel), (c0, c0 + kernel), window, float(window.max()),
-                    (int(i), int(j)), float(forward))
+                    (i, j), float(forward))
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,12 @@ class ColourPCA:
     eigvals: np.ndarray  # (3,), descending
     eigvecs: np.ndarray  # (3, 3), column i is p_i
 
+    @property
+    def rebuild_error(self) -> float:
+        """How far P·diag(λ)·Pᵀ is from the covariance it decomposes (rounding: the decomposition is exact)."""
+        rebuilt = self.eigvecs @ np.diag(self.eigvals) @ self.eigvecs.T
+        return float(np.abs(rebuilt - self.covariance).max())
+
 
 def colour_pca(pixels: np.ndarray) -> ColourPCA:
     """Every pixel is one sample of (R, G, B); the paper does this over all of ImageNet's training set."""
@@ -144,6 +150,11 @@ class TenCrop:
     top: tuple[tuple[int, str, float, float], ...]  # (class, name, averaged prob, centre-crop prob), best first
     centre_top: tuple[int, str, float]
     agree_with_centre: int  # how many of the ten crops have the centre crop's top class as their own
+
+    @property
+    def centre_spread(self) -> float:
+        """The largest distance of any crop's probability for any class from the centre crop's."""
+        return float(np.abs(self.probs - self.probs[TEN_CROP_NAMES.index("centre")]).max())
 
 
 def ten_crop_prediction(model: torch.nn.Module, crops: list[Crop], k: int = 5) -> TenCrop:

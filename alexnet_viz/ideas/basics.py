@@ -150,6 +150,25 @@ class DropoutDemo:
     kept: float  # share of units kept over all draws ≈ 1 − p
 
 
+@dataclass(frozen=True)
+class DropoutInput:
+    """The few values the dropout demo drops: a layer's strongest outputs, or 1…n when they are not all positive."""
+
+    units: tuple[int, ...]  # the outputs chosen, in unit order
+    x: np.ndarray  # float64: their values, or 1…n
+    real: bool  # whether x are the layer's own values
+
+
+def dropout_input(outputs: np.ndarray, n: int = 6) -> DropoutInput:
+    """The `n` largest of a layer's outputs for one image, in unit order. dropout_demo reads its masks back from
+    the zeros, so when any of them is 0 (a ReLU silenced it) the demo runs on 1…n instead."""
+    values = np.asarray(outputs).ravel()
+    units = np.sort(np.argsort(values)[::-1][:n])
+    x = values[units].astype(np.float64)
+    real = bool((x > 0).all())
+    return DropoutInput(tuple(int(u) for u in units), x if real else np.arange(1.0, n + 1.0), real)
+
+
 def dropout_demo(x: np.ndarray, p: float = 0.5, trials: int = 2000, seed: int = 0) -> DropoutDemo:
     """Run torch's F.dropout on `trials` copies of x (seeded) and read its masks back from the zeros.
 

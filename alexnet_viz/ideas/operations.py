@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alexnet_viz.core.bookkeeping import conv_out
+from alexnet_viz.core.bookkeeping import conv_out, ledger
+from alexnet_viz.core.spec import Spec
 from alexnet_viz.errors import SpecError
 
 POOL_KINDS = ("max", "avg")
@@ -204,3 +205,19 @@ def pool_geometry(size: int, kernel: int, stride: int) -> PoolGeometry:
     reads = np.outer(line, line)
     return PoolGeometry(size, kernel, stride, out, kernel - stride, reads, float((reads > 1).mean()),
                         float((reads == 0).mean()))
+
+
+@dataclass(frozen=True)
+class PoolComparison:
+    """One max pool of a network beside the non-overlapping 2×2 pool on the same input (Sec. 3.4)."""
+
+    layer: str
+    ours: PoolGeometry  # the network's own window and stride (3×3 every 2 in AlexNet)
+    plain: PoolGeometry  # 2×2 every 2: no value read twice
+
+
+def pool_comparison(spec: Spec) -> tuple[PoolComparison, ...]:
+    """Every max pool of `spec` on its own input side, beside 2×2 windows with stride 2."""
+    return tuple(PoolComparison(r.name, pool_geometry(r.in_shape[1], r.kernel, r.stride),
+                                pool_geometry(r.in_shape[1], 2, 2))
+                 for r in ledger(spec).rows if r.kind == "maxpool")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from alexnet_viz.core.bookkeeping import ledger
-from alexnet_viz.core.spec import Spec
+from alexnet_viz.core.spec import LRN, Spec
 
 
 @dataclass(frozen=True)
@@ -17,39 +17,81 @@ class Stage:
     """One module of a layer, in running order: its role (as AlexNet.part_paths names it) and words."""
 
     role: str  # conv, linear, pool, relu, lrn, dropout, adaptive
-    text: str
+    text: str  # the module, its settings and what they mean
+    short: str  # the module and its settings alone, for a chain of modules on one line
+
+
+def _conv(spec: Spec, name: str) -> Stage:
+    layer, row = spec.layer(name), ledger(spec).row(name)
+    short = (f"Conv2d {row.in_shape[0]}→{layer.out}, {layer.kernel}×{layer.kernel}, stride {layer.stride}, "
+             f"padding {layer.padding}")
+    if layer.groups == 1:
+        return Stage("conv", short, short)
+    short += f", groups {layer.groups}"
+    return Stage("conv", short + " (each half of the kernels sees half the input)", short)
+
+
+def _pool(spec: Spec, name: str) -> Stage:
+    layer = spec.layer(name)
+    what = "MaxPool2d" if layer.kind == "maxpool" else "AvgPool2d"
+    short = (f"{what} {layer.kernel}×{layer.kernel}, stride {layer.stride}"
+             + (f", padding {layer.padding}" if layer.padding else ""))
+    return Stage("pool", short + (" (overlapping: stride < window)" if layer.stride < layer.kernel else ""), short)
+
+
+def _lrn(lrn: LRN, channels: int) -> Stage:
+    how = "α/n, as Krizhevsky's code computed it" if lrn.rule == "code" else "α, as Sec. 3.3 prints it"
+    per_gpu = f", within each GPU's {channels // lrn.groups} maps" if lrn.groups > 1 else ""
+    short = f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g}, β = {lrn.beta:g}, k = {lrn.k:g}{per_gpu}"
+    return Stage("lrn", f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g} applied as {how} (torch alpha "
+                        f"{lrn.torch_alpha:g}), β = {lrn.beta:g}, k = {lrn.k:g}{per_gpu}", short)
 
 
 def layer_stack(spec: Spec, name: str) -> tuple[Stage, ...]:
     """The modules of layer `name` in the order they run, with their settings."""
-    book = ledger(spec)
-    layer, row = spec.layer(name), book.row(name)
+    layer, row = spec.layer(name), ledger(spec).row(name)
     stages: list[Stage] = []
     if layer.kind == "conv":
-        grouped = f", groups {layer.groups} (each half of the kernels sees half the input)" if layer.groups > 1 else ""
-        stages.append(Stage("conv", f"Conv2d {row.in_shape[0]}→{layer.out}, {layer.kernel}×{layer.kernel}, stride "
-                                    f"{layer.stride}, padding {layer.padding}{grouped}"))
+        stages.append(_conv(spec, name))
     elif layer.kind == "fc":
-        stages.append(Stage("linear", f"Linear {row.in_shape[0]:,}→{layer.out:,}"))
+        linear = f"Linear {row.in_shape[0]:,}→{layer.out:,}"
+        stages.append(Stage("linear", linear, linear))
     else:
-        what = "MaxPool2d" if layer.kind == "maxpool" else "AvgPool2d"
-        stages.append(Stage("pool", f"{what} {layer.kernel}×{layer.kernel}, stride {layer.stride}"
-                                    + (f", padding {layer.padding}" if layer.padding else "")
-                                    + (" (overlapping: stride < window)" if layer.stride < layer.kernel else "")))
+        stages.append(_pool(spec, name))
     if layer.relu:
-        stages.append(Stage("relu", "ReLU: max(x, 0)"))
+        stages.append(Stage("relu", "ReLU: max(x, 0)", "ReLU: max(x, 0)"))
     if layer.lrn is not None:
-        lrn = layer.lrn
-        how = "α/n, as Krizhevsky's code computed it" if lrn.rule == "code" else "α, as Sec. 3.3 prints it"
-        per_gpu = f", within each GPU's {layer.out // lrn.groups} maps" if lrn.groups > 1 else ""
-        stages.append(Stage("lrn", f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g} applied as {how} (torch "
-                                   f"alpha {lrn.torch_alpha:g}), β = {lrn.beta:g}, k = {lrn.k:g}{per_gpu}"))
+        stages.append(_lrn(layer.lrn, layer.out))
     if layer.dropout:
-        drop = Stage("dropout", f"Dropout p = {layer.dropout:g} (training only)")
+        drop = Stage("dropout", f"Dropout p = {layer.dropout:g} (training only)", f"Dropout p = {layer.dropout:g}")
         stages.insert(0, drop) if spec.dropout_first else stages.append(drop)
     if layer.adaptive is not None:
-        stages.append(Stage("adaptive", f"AdaptiveAvgPool2d → {layer.adaptive}×{layer.adaptive}"))
+        adaptive = f"AdaptiveAvgPool2d → {layer.adaptive}×{layer.adaptive}"
+        stages.append(Stage("adaptive", adaptive, adaptive))
     return tuple(stages)
+
+
+@dataclass(frozen=True)
+class DropoutPlace:
+    """Where one layer's dropout acts: whose outputs it zeroes, and the layer's modules in running order."""
+
+    layer: str
+    drops: str  # the layer whose outputs are dropped: this one (the paper), or the one below (torchvision)
+    runs: tuple[str, ...]  # each module's Stage.short, in running order
+
+
+def dropout_places(spec: Spec) -> tuple[DropoutPlace, ...]:
+    """Every layer with dropout: the paper drops a layer's outputs after its ReLU, torchvision its inputs
+    before the Linear (`Spec.dropout_first`), which are the outputs of the layer below."""
+    places = []
+    for layer in spec.layers:
+        if not layer.dropout:
+            continue
+        stack = layer_stack(spec, layer.name)
+        below = spec.names[spec.names.index(layer.name) - 1]
+        places.append(DropoutPlace(layer.name, below if stack[0].role == "dropout" else layer.name,
+                                   tuple(s.short for s in stack)))
+    return tuple(places)
 
 
 Link = Literal["image", "own", "across", "one"]
