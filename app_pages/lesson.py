@@ -52,7 +52,7 @@ def photo(ref: ImageRef) -> None:
     width, height = analysis.prepare(ref, ctx.variant).original_size
     left, right = st.columns(2)
     left.image(pictures.view, width=min(320, 2 * size), output_format="PNG",
-               caption=f"What the network sees: your {width}×{height} photo, shorter side resized to 256 pixels, "
+               caption=f"What the network sees: the {width}×{height} photo, shorter side resized to 256 pixels, "
                        f"then the centre {size}×{size} square. The yellow box is the patch step 2 follows.")
     right.image(pictures.channels, width="stretch", output_format="PNG",
                 caption="The same square as the network gets it: three grids of numbers, red, green and blue.")

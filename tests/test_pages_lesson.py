@@ -207,3 +207,16 @@ def test_the_lesson_comes_first_in_the_navigation():
     app = (ROOT / "streamlit_app.py").read_text()
     first = re.search(r'PAGES = \{\s*"([^"]+)": \[\s*st\.Page\("([^"]+)"[^)]*url_path="([^"]+)"', app)
     assert first and first.groups() == ("Start here", LESSON, "lesson")
+
+
+@pytest.mark.slow  # loads a second network from a file
+def test_with_a_weights_file_the_steps_drop_the_untrained_notes(monkeypatch, tmp_path):
+    from alexnet_viz.core.model import build_model
+
+    path = tmp_path / "checkpoint.pth"
+    torch.save(build_model("article", seed=3).state_dict(), path)
+    monkeypatch.setenv("ALEXNET_WEIGHTS", str(path))
+    for n in (2, 10):
+        at, text = _step(n)
+        assert "With trained weights" not in text and "random, untrained" not in text
+        assert "checkpoint.pth" in at.caption[0].value and "✓ equal" in text
