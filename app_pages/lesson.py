@@ -132,32 +132,33 @@ def relu(ref: ImageRef) -> None:
 
 
 def normalisation(ref: ImageRef) -> None:
-    """Step 4: the unit divided by its neighbours' activity, as printed and as cuda-convnet computes it."""
+    """Step 4: the unit divided by its neighbours' activity, as Krizhevsky's code computed it and as printed."""
     u = ls.lrn(ref, ctx.key)
     settings, in_model = ls.lrn_settings(ctx.key)
+    n, block = settings.size, ctx.spec.layer("C1").out // settings.groups
     st.plotly_chart(ls.lrn_figure(ref, ctx.key), config=ls.PLOT, key="lesson_lrn")
     where = " and ".join(l.name for l in PAPER.layers if l.lrn is not None)
+    gpu = f", within its GPU's {block} maps" if settings.groups > 1 else ""
     st.markdown("**Local response normalisation** (LRN) divides each value by the activity at the same place in "
-                f"the {settings.size} channels around it, its own included. A map that fires where its neighbours "
-                f"fire too is toned down. The paper's network does this after the ReLU of {where}."
-                + ("" if in_model else f" The {ctx.spec.title} network has none; this is the paper's, on its C1."))
-    st.latex(r"b_i = a_i \Big/ \Big(k + \alpha \sum_j a_j^2\Big)^{\beta}")
-    n = settings.size
+                f"the {n} channels around it, its own included{gpu}. A map that fires where its neighbours fire "
+                f"too is toned down. The paper's network does this after the ReLU of {where}."
+                + ("" if in_model else f" The {ctx.spec.title} network has none; here it is applied to its C1."))
+    st.latex(r"b_i = a_i \Big/ \Big(k + c \sum_j a_j^2\Big)^{\beta}")
+    code_first = [("Krizhevsky's code", "α/n", settings.alpha / n, u.code_divisor, u.code),
+                   ("as printed (Sec. 3.3)", "α", settings.alpha, u.printed_divisor, u.printed)]
     lines = [f"a = {u.value:.5g} (map {ls.focus(ref, ctx.key).channel})",
-             f"Σ a² over maps {u.channels[0]}–{u.channels[-1]} = {u.squares:.5g}",
-             f"as printed, α = {settings.alpha:g}:",
-             f"  ({settings.k:g} + α Σ a²)^{settings.beta:g} = {u.divisor:.6f}",
-             f"  b = a / {u.divisor:.6f} = {u.result:.6g}",
-             f"cuda-convnet's code, α/n = {settings.alpha / n:g}:",
-             f"  ({settings.k:g} + α/n Σ a²)^{settings.beta:g} = {u.code_divisor:.6f}",
-             f"  b = a / {u.code_divisor:.6f} = {u.code_result:.6g}"]
+             f"Σ a² over maps {u.channels[0]}–{u.channels[-1]} = {u.squares:.5g}"]
+    for name, symbol, c, divisor, b in code_first:
+        lines += [f"{name}, c = {symbol} = {c:g}:", f"  ({settings.k:g} + c Σ a²)^{settings.beta:g} = {divisor:.6f}",
+                  f"  b = a / {divisor:.6f} = {b:.6g}"]
     if u.forward is not None:
         lines += ["the network's C1 output there:", f"  {u.forward:.6g}  {check(u.agrees)}"]
     st.code("\n".join(lines), language=None, wrap_lines=True)
     claim = CLAIMS["lrn"]
+    rule = "c = α/n, as the code did" if settings.rule == "code" else "c = α, as printed"
     source(f"the paper, {claim.source}: k = {settings.k:g}, n = {n}, α = {settings.alpha:g}, β = {settings.beta:g}; "
-           f"{claim.text} Krizhevsky's cuda-convnet divides α by n before use, so the printed formula and the code "
-           "that trained AlexNet differ by that factor; this app's paper network follows the printed one.")
+           f"{claim.text} Krizhevsky's cuda-convnet2 divides that α by n before use, and the paper's results came "
+           f"from that code; {'this network' if in_model else 'this demonstration'} uses {rule}.")
     untrained(f"C1's values are larger, Σ a² matters and strong neighbours shrink a value. With random weights they "
               f"are small: the divisor stays near k^β = {settings.k ** settings.beta:.4f}, a plain rescaling.")
     deeper("ideas", "Go deeper: LRN on all of C1 (AlexNet's ideas)")

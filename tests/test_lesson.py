@@ -11,7 +11,7 @@ from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import ARTICLE, LRN, PAPER
 from alexnet_viz.errata import article
 from alexnet_viz.errors import SpecError
-from alexnet_viz.ideas.basics import lrn_paper
+from alexnet_viz.ideas.basics import lrn_by_hand
 
 
 def test_the_followed_unit_is_the_centre_of_the_strongest_channel_there():
@@ -54,18 +54,22 @@ def test_relu_counts_what_it_zeroes():
     assert lesson.relu_step(pre, lesson.Focus(1, 0, 0)).after == 0.0
 
 
-def test_lrn_of_one_value_is_the_papers_formula_and_the_code_divides_alpha_by_n():
+def test_lrn_of_one_value_is_the_formula_under_both_readings_within_a_gpus_block():
     rng = np.random.default_rng(0)
-    maps = np.abs(rng.normal(0, 30, (9, 3, 3)))  # large values: the two conventions differ visibly
-    settings = LRN()
-    for channel in (0, 4, 8):  # both edges, where the window is cut short, and the middle
-        u = lesson.lrn_unit(maps, settings, lesson.Focus(channel, 1, 2))
-        assert u.result == pytest.approx(lrn_paper(maps, settings)[channel, 1, 2], rel=1e-12)
-        assert len(u.channels) == (3 if channel in (0, 8) else 5)
-        assert u.code_divisor == pytest.approx((2 + 1e-4 / 5 * u.squares) ** 0.75)
-        assert u.code_result > u.result and u.agrees is None
-    forward = lrn_paper(maps, settings)[4, 1, 2]
-    assert lesson.lrn_unit(maps, settings, lesson.Focus(4, 1, 2), forward).agrees
+    maps = np.abs(rng.normal(0, 30, (8, 3, 3)))  # large values: the two readings differ visibly
+    code, printed = LRN(groups=2), LRN(groups=2, rule="printed")
+    for channel in (0, 2, 3, 4, 7):  # both ends of each GPU's block of 4, where the window is cut short
+        u = lesson.lrn_unit(maps, code, lesson.Focus(channel, 1, 2))
+        assert u.code == pytest.approx(lrn_by_hand(maps, code)[channel, 1, 2], rel=1e-12)
+        assert u.printed == pytest.approx(lrn_by_hand(maps, printed)[channel, 1, 2], rel=1e-12)
+        assert all(c // 4 == channel // 4 for c in u.channels)  # never across the GPU boundary
+        assert u.code > u.printed and u.result == u.code and u.agrees is None
+    forward = lrn_by_hand(maps, code)[3, 1, 2]
+    assert lesson.lrn_unit(maps, code, lesson.Focus(3, 1, 2), forward).agrees
+    assert not lesson.lrn_unit(maps, printed, lesson.Focus(3, 1, 2), forward).agrees
+    assert lesson.lrn_unit(maps, LRN(), lesson.Focus(3, 1, 2)).channels == (1, 2, 3, 4, 5)
+    with pytest.raises(SpecError, match="split into 3 blocks"):
+        lesson.lrn_unit(maps, LRN(groups=3), lesson.Focus(0, 0, 0))
 
 
 def test_two_pooling_windows_share_a_column_and_can_share_their_maximum():

@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 from alexnet_viz.analysis.probe import capture, categories
 from alexnet_viz.core.weights import load_model
 from alexnet_viz.inputs.images import load_image, to_tensor
-from tests.conftest import PAGE_DIR, ROOT, open_page
+from tests.helpers import ROOT, open_page
+from ui.navigation import PAGE_DIR, SECTIONS
 
 LESSON = f"{PAGE_DIR}/lesson.py"
 STEPS = 10
@@ -93,21 +94,25 @@ def test_step_3_relu_zeroes_what_the_forward_pass_says():
 
 
 @pytest.mark.parametrize("variant", ["article", "paper"])
-def test_step_4_lrn_is_the_papers_formula_and_the_paper_networks_own_output(variant):
+def test_step_4_lrn_under_both_readings_and_the_paper_networks_own_output(variant):
     _, text = _step(4, variant)
     out, _ = _truth(variant)
     channel, centre = _focus(out)
-    a = np.maximum(out["C1.pre"][max(0, channel - 2):channel + 3, centre, centre], 0.0)
+    block = 48 if variant == "paper" else 96  # the paper's net normalises each GPU's maps on their own
+    first = channel - channel % block
+    a = np.maximum(out["C1.pre"][max(first, channel - 2):min(first + block, channel + 3), centre, centre], 0.0)
     squares = float((a ** 2).sum())
     assert _number(r"Σ a² over maps \d+–\d+ = ([\d.e-]+)", text) == pytest.approx(squares, rel=1e-4)
-    assert _number(r"\^0\.75 = (\d\.\d+)\n  b = a", text) == pytest.approx((2 + 1e-4 * squares) ** 0.75, abs=1e-6)
-    assert "cuda-convnet's code, α/n = 2e-05" in text
-    if variant == "paper":  # the network normalises: its own C1 output is the printed formula's b
+    code = _number(r"c = α/n = 2e-05:\n.*= (\d\.\d+)\n", text)
+    printed = _number(r"c = α = 0\.0001:\n.*= (\d\.\d+)\n", text)
+    assert code == pytest.approx((2 + 2e-5 * squares) ** 0.75, abs=1e-6)
+    assert printed == pytest.approx((2 + 1e-4 * squares) ** 0.75, abs=1e-6)
+    if variant == "paper":  # the network normalises as Krizhevsky's code did: its own C1 output is that b
         assert _number(r"C1 output there:\n  ([\d.]+)", text) == pytest.approx(out["C1"][channel, centre, centre],
                                                                               rel=1e-5)
-        assert "✓ equal" in text and "has none" not in text
+        assert "✓ equal" in text and "has none" not in text and "this network uses c = α/n" in text
     else:
-        assert "network has none; this is the paper's" in text and "C1 output there" not in text
+        assert "network has none; here it is applied to its C1" in text and "C1 output there" not in text
 
 
 def test_step_5_the_pool_unit_is_the_max_of_its_window_and_the_forward_pass():
@@ -204,9 +209,9 @@ def test_a_bad_step_in_the_link_gets_a_short_note(bad):
 
 
 def test_the_lesson_comes_first_in_the_navigation():
-    app = (ROOT / "streamlit_app.py").read_text()
-    first = re.search(r'PAGES = \{\s*"([^"]+)": \[\s*st\.Page\("([^"]+)"[^)]*url_path="([^"]+)"', app)
-    assert first and first.groups() == ("Start here", LESSON, "lesson")
+    section, pages = SECTIONS[0]
+    assert section == "Start here" and [(p[0], p[3]) for p in pages] == [("lesson", "lesson")]
+    assert LESSON == f"{PAGE_DIR}/lesson.py"
 
 
 @pytest.mark.slow  # loads a second network from a file

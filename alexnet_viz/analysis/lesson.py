@@ -121,17 +121,24 @@ def relu_step(pre: np.ndarray, focus: Focus) -> ReluStep:
 
 @dataclass(frozen=True)
 class LrnUnit:
-    """Local response normalisation of one value, with the paper's printed α and with cuda-convnet's α/n."""
+    """Local response normalisation of one value, as the paper prints it (c = α) and as Krizhevsky's code
+    computed it (c = α/n), beside the network's own output where it has an LRN."""
 
-    channels: tuple[int, ...]  # the neighbouring channels it reads, its own in the middle
+    channels: tuple[int, ...]  # the neighbouring channels it reads (within its GPU's block), its own among them
     values: tuple[float, ...]  # their values at the unit's place, after the ReLU
     squares: float  # Σ a_j²
     value: float  # a_i
-    divisor: float  # (k + α Σ a_j²)^β, the formula as printed (Sec. 3.3)
-    result: float  # a_i / divisor
-    code_divisor: float  # (k + (α / n) Σ a_j²)^β: cuda-convnet divides α by n
-    code_result: float
+    printed_divisor: float  # (k + α Σ a_j²)^β, Sec. 3.3 as printed
+    printed: float  # a_i / printed_divisor
+    code_divisor: float  # (k + (α / n) Σ a_j²)^β: cuda-convnet divides its scale α by n
+    code: float
+    rule: str  # the one the network computes ("code" or "printed")
     forward: float | None  # the network's own output there, when it has an LRN
+
+    @property
+    def result(self) -> float:
+        """The value under the network's own rule."""
+        return self.code if self.rule == "code" else self.printed
 
     @property
     def agrees(self) -> bool | None:
@@ -141,17 +148,22 @@ class LrnUnit:
 
 
 def lrn_unit(relu: np.ndarray, lrn: LRN, focus: Focus, forward: float | None = None) -> LrnUnit:
-    """b_i = a_i / (k + α Σ_j a_j²)^β at the followed unit, over the n channels around it (Sec. 3.3)."""
+    """b_i = a_i / (k + c Σ_j a_j²)^β at the followed unit over the n channels around it, inside its GPU's block
+    of channels (lrn.groups), with both c = α (Sec. 3.3 as printed) and c = α/n (the code)."""
     maps = np.asarray(relu, dtype=np.float64)
-    n_ch, half = maps.shape[0], lrn.size // 2
-    lo, hi = max(0, focus.channel - half), min(n_ch - 1, focus.channel + half)
+    if maps.ndim != 3 or maps.shape[0] % lrn.groups:
+        raise SpecError(f"LRN needs (channels, height, width) maps that split into {lrn.groups} blocks, "
+                        f"not {maps.shape}.")
+    block, half, i = maps.shape[0] // lrn.groups, lrn.size // 2, focus.channel
+    first = i - i % block  # windows stop at the GPU boundary
+    lo, hi = max(first, i - half), min(first + block - 1, i + half)
     values = maps[lo:hi + 1, focus.row, focus.col]
     squares = float((values ** 2).sum())
-    a = float(maps[focus.channel, focus.row, focus.col])
-    divisor = (lrn.k + lrn.alpha * squares) ** lrn.beta
+    a = float(maps[i, focus.row, focus.col])
+    printed = (lrn.k + lrn.alpha * squares) ** lrn.beta
     code = (lrn.k + lrn.alpha / lrn.size * squares) ** lrn.beta
-    return LrnUnit(tuple(range(lo, hi + 1)), tuple(float(v) for v in values), squares, a, divisor,
-                   a / divisor, code, a / code, forward)
+    return LrnUnit(tuple(range(lo, hi + 1)), tuple(float(v) for v in values), squares, a, printed, a / printed,
+                   code, a / code, lrn.rule, forward)
 
 
 @dataclass(frozen=True)
