@@ -49,7 +49,7 @@ def photo(ref: ImageRef) -> None:
     size = spec.input_size
     pictures = ls.input_pictures(ref, ctx.key)
     p = ls.pixel(ref, ctx.key)
-    width, height = analysis.prepare(ref, ctx.variant).original_size
+    width, height = analysis.prepare(ref, ctx.spec).original_size
     left, right = st.columns(2)
     left.image(pictures.view, width=min(320, 2 * size), output_format="PNG",
                caption=f"What the network sees: the {width}×{height} photo, shorter side resized to 256 pixels, "
@@ -226,7 +226,7 @@ def field(ref: ImageRef) -> None:
     """Step 7: the receptive fields of centre units, nested on the photo."""
     book = ledger(ctx.spec)
     rows = [book.row(n) for n in ls.FIELD_LAYERS]
-    st.image(ls.fields_png(ref, ctx.variant), width=min(320, 2 * ctx.spec.input_size), output_format="PNG",
+    st.image(ls.fields_png(ref, ctx.spec), width=min(320, 2 * ctx.spec.input_size), output_format="PNG",
              caption="The centre unit of " + ", ".join(f"{r.name} ({c})" for r, c in zip(rows, ls.FIELD_NAMES))
                      + ": the pixels each can see.")
     fc = next(r for r in book.rows if r.kind == "fc")
@@ -348,7 +348,7 @@ nav = st.container()
 with body if step == 1 else st.container():
     with st.expander("Use your own photo, or another sample" if step == 1 else "Your photo (change it here)",
                      icon=":material/photo_camera:"):
-        picked = image_picker(ctx.variant)
+        picked = image_picker(ctx.spec)
 if picked is None:
     body.info("This step needs a photo the network can read: open the photo box and choose another.",
               icon=":material/photo_camera:")

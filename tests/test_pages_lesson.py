@@ -14,6 +14,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from alexnet_viz.analysis.probe import capture, categories
+from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.core.weights import load_model
 from alexnet_viz.inputs.images import load_image, to_tensor
 from tests.helpers import ROOT, open_page
@@ -27,8 +28,9 @@ pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 @functools.cache
 def _truth(variant: str) -> tuple[dict[str, np.ndarray], torch.nn.Module]:
     """Every layer of the random network (seed 0, as the server builds it) for the cat, in float64."""
-    model = load_model(variant, "random")
-    x = to_tensor(load_image((ROOT / "assets" / "samples" / "cat.jpg").read_bytes()), variant)
+    spec = VARIANTS[variant]
+    model = load_model(spec, "random")
+    x = to_tensor(load_image((ROOT / "assets" / "samples" / "cat.jpg").read_bytes()), spec)
     out = {k: v[0].double().numpy() for k, v in capture(model, x).items()}
     out["x"] = x[0].double().numpy()
     return out, model
@@ -219,7 +221,7 @@ def test_with_a_weights_file_the_steps_drop_the_untrained_notes(monkeypatch, tmp
     from alexnet_viz.core.model import build_model
 
     path = tmp_path / "checkpoint.pth"
-    torch.save(build_model("article", seed=3).state_dict(), path)
+    torch.save(build_model(VARIANTS["article"], seed=3).state_dict(), path)
     monkeypatch.setenv("ALEXNET_WEIGHTS", str(path))
     for n in (2, 10):
         at, text = _step(n)

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from alexnet_viz.analysis import lesson
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
 from alexnet_viz.core.modelkey import ModelKey
-from alexnet_viz.core.spec import LRN, Spec, get_spec
+from alexnet_viz.core.spec import LRN, Spec
 from alexnet_viz.figures import colours, mosaic
 from ui import analysis, ideas
 from ui.analysis import HASH, ImageRef
@@ -107,7 +107,7 @@ def pixel(ref: ImageRef, key: ModelKey) -> lesson.PixelIn:
     from alexnet_viz.inputs.images import IMAGENET_MEAN, IMAGENET_STD
 
     u = conv(ref, key)
-    prepared = analysis.prepare(ref, key.variant)
+    prepared = analysis.prepare(ref, key.spec)
     return lesson.pixel_in(prepared.view, prepared.x, max(0, u.rows[0]), max(0, u.cols[0]), IMAGENET_MEAN,
                            IMAGENET_STD)
 
@@ -124,8 +124,8 @@ class InputPictures:
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def input_pictures(ref: ImageRef, key: ModelKey) -> InputPictures:
     f = focus(ref, key)
-    prepared = analysis.prepare(ref, key.variant)
-    box = receptive_field(key.variant, "C1", f.row, f.col)
+    prepared = analysis.prepare(ref, key.spec)
+    box = receptive_field(key.spec, "C1", f.row, f.col)
     x = prepared.x[0]
     shown = mosaic.tile_indexed(mosaic.normalise(x, "layer", symmetric=True), colours.DIVERGING, cols=3, gap=6)
     return InputPictures(mosaic.png_bytes(mosaic.draw_box(prepared.view, box)), shown.png(),
@@ -197,7 +197,7 @@ def lrn_figure(ref: ImageRef, key: ModelKey):
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def pool(ref: ImageRef, key: ModelKey) -> lesson.PoolPair:
     """The S2 unit above the followed C1 unit and its neighbour, on C1's real output."""
-    layer = get_spec(key.variant).layer("S2")
+    layer = key.spec.layer("S2")
     c1, s2 = analysis.layer(ref, key, "C1").post, analysis.layer(ref, key, "S2").post
     return lesson.pool_pair(c1, kernel=layer.kernel, stride=layer.stride, focus=focus(ref, key), pooled=s2)
 
@@ -213,7 +213,7 @@ def pool_figure(ref: ImageRef, key: ModelKey):
     a, b = first.cols[0] - c0, second.cols[0] - c0
     k = first.window.shape[0]
     peak = (first.argmax[0], first.argmax[1] + a)
-    stage = "after the ReLU" + (" and the LRN" if get_spec(key.variant).layer("C1").lrn is not None else "")
+    stage = "after the ReLU" + (" and the LRN" if key.spec.layer("C1").lrn is not None else "")
     fig = value_grids([p.region.astype(np.float32)], [f"C1 channel {first.channel}, {stage}"],
                       window=((0, k), (a, a + k)), cell=peak, cell_panel=0, height=210)
     fig.add_shape(type="rect", x0=b - 0.4, x1=b + k - 0.6, y0=-0.4, y1=k - 0.6, line=dict(color="#111", width=2,
@@ -247,10 +247,10 @@ def strongest(ref: ImageRef, key: ModelKey, name: str, width: int = 280) -> Stro
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
-def fields_png(ref: ImageRef, variant: str) -> bytes:
+def fields_png(ref: ImageRef, spec: Spec) -> bytes:
     """The receptive fields of the centre unit of C1, C3, C5 and C7, nested on the network's view (PNG)."""
-    image = analysis.prepare(ref, variant).view
-    for box, colour in zip(lesson.centre_fields(get_spec(variant), FIELD_LAYERS), FIELD_COLOURS):
+    image = analysis.prepare(ref, spec).view
+    for box, colour in zip(lesson.centre_fields(spec, FIELD_LAYERS), FIELD_COLOURS):
         image = mosaic.draw_box(image, box, colour=colour)
     return mosaic.png_bytes(image)
 
