@@ -14,6 +14,9 @@ from ui.state import sidebar
 PAGE_DIR = "app_pages"
 # (section, [(script in PAGE_DIR, title, material icon, url path)]): the navigation as data.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = (
+    ("Start here", (
+        ("lesson", "The lesson: AlexNet in 10 steps", "school", "lesson"),
+    )),
     ("The architecture", (
         ("overview", "Overview", "view_in_ar", "overview"),
         ("layers", "Layer by layer", "layers", "layers"),
