@@ -16,8 +16,8 @@ from alexnet_viz.figures import colours
 from ui import analysis, grids
 from ui import lesson as ls
 from ui.analysis import ImageRef
-from ui.image_input import image_picker, or_stop
-from ui.state import context
+from ui.image_input import or_stop
+from ui.page import network_page
 
 ARTICLE = "the article (Azel Daniel, Towards Data Science, 2020)"
 
@@ -335,25 +335,19 @@ STEPS: list[tuple[str, Callable[[ImageRef], None]]] = [
     ("Softmax and the top 5", prediction),
 ]
 
-ctx = context()
 step = ls.current_step(len(STEPS))
 title, draw = STEPS[step - 1]
 st.progress(step / len(STEPS), text=f"AlexNet, step by step: {step} of {len(STEPS)}")
 st.title(title)
-TRAINED, about = ls.weights_line(ctx.key)
-st.caption(f"{ctx.spec.title}, " + (f"weights: {about}" if TRAINED else "random, untrained weights: the arithmetic is "
-                                    "real; each step says what training would change."))
+opened = network_page(loud=False)
+ctx, TRAINED = opened.ctx, opened.trained
+UNTRAINED = "random, untrained weights: the arithmetic is real; each step says what training would change."
+st.caption(f"{ctx.spec.title}, " + (f"weights: {opened.about_weights}" if TRAINED else UNTRAINED))
 body = st.container()  # the photo picker, folded (first on step 1, last after), the step, the buttons
 nav = st.container()
 with body if step == 1 else st.container():
-    with st.expander("Use your own photo, or another sample" if step == 1 else "Your photo (change it here)",
-                     icon=":material/photo_camera:"):
-        picked = image_picker(ctx.spec)
-if picked is None:
-    body.info("This step needs a photo the network can read: open the photo box and choose another.",
-              icon=":material/photo_camera:")
-    st.stop()
+    ref = opened.image(folded="Use your own photo, or another sample" if step == 1 else "Your photo (change it here)")
 with body:
-    draw(picked.ref)
+    draw(ref)
 with nav:
     ls.step_buttons(step, len(STEPS))

@@ -21,7 +21,6 @@ from alexnet_viz.figures import colours, mosaic
 from ui import analysis, ideas
 from ui.analysis import HASH, ImageRef
 from ui.charts import frozen, vector_bars
-from ui.image_input import or_stop
 from ui.urls import url_choice, url_write
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,19 +58,6 @@ def step_buttons(step: int, count: int) -> None:
     row.caption(f"Step {step} of {count}")
     row.button("Next", key="lesson_next", icon=":material/arrow_forward:", icon_position="right", type="primary",
                disabled=step >= count, on_click=_go, args=(step + 1,))
-
-
-def weights_line(key: ModelKey) -> tuple[bool, str]:
-    """Wait for the ImageNet download if one runs and load the network; whether its weights are trained, and
-    their provenance in words. (The other image pages' large random-weights banner would fill a phone's
-    screen on every step; each step says what trained weights would change instead.)
-    """
-    from ui.weights_notice import await_imagenet
-
-    await_imagenet(key)
-    with st.spinner("Loading the network and its weights…"):
-        prov = or_stop(analysis.provenance, key)
-    return prov.source != "random", prov.describe()
 
 
 # --- the unit the lesson follows, and the photo going in ------------------------------------------
@@ -333,4 +319,4 @@ __all__ = ["FIELD_LAYERS", "FIELD_NAMES", "PLOT", "STEP_PARAM", "Dropout", "Inpu
            "blank_softmax", "conv", "current_step", "dense", "dropout", "dropout_figure", "fields_png", "focus",
            "input_pictures", "lrn", "lrn_figure", "lrn_settings", "patch_pictures", "pixel", "products", "pool",
            "pool_figure", "relu", "relu_pictures", "softmax", "step_buttons", "strongest", "top_figure",
-           "weights_line", "work_split"]
+           "work_split"]
