@@ -51,7 +51,7 @@ def measure(script: Path, pages: list[str], env: dict[str, str], grace: float, r
             session = StreamlitSession(url, timeout=180)
             first = session.rerun("", page)
             session.close()
-            if first.failed:
+            if first.status != "ok" or first.exceptions:  # st.error is content on the article page
                 raise RuntimeError(f"/{page}: {first.describe_failure()}")
             out["/" + page] = {"first_s": first.latency_s}
         session = StreamlitSession(url, timeout=180)
