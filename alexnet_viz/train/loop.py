@@ -268,7 +268,10 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, ten_crop: bool = False) -> dict[str, float] | None:
-        """Top-1/top-5 and loss on this rank's share of the validation set, summed over ranks."""
+        """Top-1/top-5 and loss on this rank's share of the validation set, summed over ranks.
+
+        With fewer than five classes "top-5" is top-all (always 1.0): k never exceeds the class count.
+        """
         if not self.split.val:
             return None
         data = FolderImages(self.split.val, self.aug, self.config.seed, train=False, ten_crop=ten_crop)
@@ -287,7 +290,7 @@ class Trainer:
                 with autocast_context(self.where.device, self.config.autocast):
                     out = self.model(flat).float()
                 probs = out.softmax(1).view(len(y), -1, out.shape[-1]).mean(1) if ten_crop else out.softmax(1)
-                top5 = probs.topk(5, 1).indices
+                top5 = probs.topk(min(5, probs.shape[1]), 1).indices
                 totals[0] += float(F.nll_loss(probs.clamp_min(1e-12).log(), y, reduction="sum"))
                 totals[1] += float((top5[:, 0] == y).sum())
                 totals[2] += float((top5 == y[:, None]).any(1).sum())
