@@ -157,3 +157,46 @@ def test_figure_one_counts_whole_epochs() -> None:
     fig = relu_tanh_figure({"target": 0.25, "curves": [{"activation": "relu", "lr": 0.01, "train_error": [0.5, 0.2]},
                                                         {"activation": "tanh", "lr": 0.01, "train_error": [0.7, 0.4]}]})
     assert fig.layout.xaxis.dtick == 1
+
+
+def _append_line(run: Path, line: bytes) -> None:
+    with open(run / runs.METRICS, "ab") as fh:
+        fh.write(line + b"\n")
+
+
+# Each breaks one file of the newest run (selected by default) or of the folder, as issue 24 found them.
+BREAKAGES = {
+    "config-not-an-object": (lambda run: (run / runs.CONFIG).write_text("[1, 2]"), runs.CONFIG),
+    "config-not-utf8": (lambda run: (run / runs.CONFIG).write_bytes(b'{"variant": "\xff"}'), "not UTF-8"),
+    "fits-a-number": (lambda run: (run / runs.FITS).write_text("5"), runs.FITS),
+    "metrics-line-a-number": (lambda run: _append_line(run, b"42"), "line 10"),
+    "metrics-line-not-utf8": (lambda run: _append_line(run, b"\xff\xfe"), "line 10"),
+    "metrics-line-without-epoch": (lambda run: _append_line(run, json.dumps(
+        {"kind": "train", "step": 9, "loss": 1.0, "acc": 0.5, "lr": 0.01, "images_per_s": 5.0}).encode()), "epoch"),
+    "metrics-line-string-loss": (lambda run: _append_line(run, json.dumps(
+        {"kind": "train", "epoch": 3, "step": 9, "loss": "abc", "acc": 0.5, "lr": 0.01,
+         "images_per_s": 5.0}).encode()), "loss"),
+    "stray-filter-file": (lambda run: (run / runs.FILTERS / "epoch-abc.npy").write_bytes(b"x"), "epoch-abc.npy"),
+    "killed-between-npy-and-png": (lambda run: runs.filter_file(run, 3).write_bytes(b"x"), "epoch-003"),
+    "broken-figure-one": (lambda run: (run.parent / runs.RESULT_FILE).write_text('{"curves": 3}'),
+                          runs.RESULT_FILE),
+}
+
+
+@pytest.mark.parametrize("case", list(BREAKAGES))
+def test_one_malformed_file_is_named_once_and_the_rest_shown(runs_dir: Path, case: str) -> None:
+    import os
+    import time
+
+    older = make_run(runs_dir, "older-run")
+    os.utime(older, (time.time() - 60, time.time() - 60))
+    newest = make_run(runs_dir, "newest-run")
+    breaks, named = BREAKAGES[case]
+    breaks(newest)
+    at = page()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning if named in w.value]
+    assert len(warnings) == 1, [w.value for w in at.warning]
+    assert at.selectbox(key="train_run").value in ("newest-run", "older-run")
+    assert [m.value for m in at.metric][:3] == ["2.00", "1.700", "30.0%"]  # the good lines are still plotted
+    assert at.select_slider(key="train_filter_epoch").value == 2  # the whole epochs are still shown

@@ -51,7 +51,18 @@ def is_live(run: RunInfo, records: list[dict]) -> bool:
     if records and records[-1].get("kind") == "end":
         return False
     path = run.path / METRICS if (run.path / METRICS).is_file() else run.path / CONFIG  # before its first line
-    return time.time() - path.stat().st_mtime < LIVE_SECONDS
+    try:
+        return time.time() - path.stat().st_mtime < LIVE_SECONDS
+    except OSError:  # removed since it was listed
+        return False
+
+
+def skipped_notice(skipped: tuple[str, ...]) -> None:
+    """Name, once, what a reader of the run folder skipped; the rest of the page is drawn as usual."""
+    if skipped:
+        lines = [line.replace("`", "'") for line in skipped]
+        st.warning("Skipped, because it is malformed or incomplete (the rest is shown):\n\n"
+                   + "\n".join(f"- `{line}`" for line in lines), icon=":material/warning:")
 
 
 def curves_figure(records: list[dict]) -> go.Figure:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -125,10 +124,7 @@ def _save_tensors(path: Path, obj: object) -> None:
 
 def _save_filters(run: Path, model: AlexNet, epoch: int) -> None:
     weight = cast(torch.Tensor, model.layer("C1").weight).detach().to("cpu", torch.float32).numpy()
-    folder = run / runs.FILTERS
-    folder.mkdir(exist_ok=True)
-    np.save(runs.filter_file(run, epoch), weight)
-    runs.atomic_write(runs.filter_file(run, epoch, ".png"), kernel_tiles(weight, scale=4).png())
+    runs.save_filters(run, epoch, runs.npy_bytes(weight), kernel_tiles(weight, scale=4).png())
 
 
 @torch.no_grad()
