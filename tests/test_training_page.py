@@ -200,3 +200,20 @@ def test_one_malformed_file_is_named_once_and_the_rest_shown(runs_dir: Path, cas
     assert at.selectbox(key="train_run").value in ("newest-run", "older-run")
     assert [m.value for m in at.metric][:3] == ["2.00", "1.700", "30.0%"]  # the good lines are still plotted
     assert at.select_slider(key="train_filter_epoch").value == 2  # the whole epochs are still shown
+
+
+def test_opening_a_checkpoint_that_claims_terabytes_is_an_error_on_the_page(runs_dir: Path) -> None:
+    """Issue 24: a (2^20)^2 zero-strided tensor in last.pt made the server try a 4 TiB allocation."""
+    import torch
+
+    run = make_run(runs_dir, "forged")
+    torch.save({"features.0.weight": torch.zeros(1).expand(2**20, 2**20)}, run / runs.WEIGHTS)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.query_params["variant"] = "torchvision"
+    app.run()
+    app.switch_page("app_pages/training.py").run()
+    app.button(key="train_open").click().run()
+    app.switch_page("app_pages/filters.py").run()
+    assert not app.exception, app.exception
+    assert any("refused before any of its values were read" in e.value for e in app.error), [e.value for e in
+                                                                                            app.error]

@@ -141,16 +141,20 @@ def _mismatch(state: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]
 
 
 def _fitted(state: dict[str, torch.Tensor], spec: Spec, name: str) -> tuple[AlexNet, str]:
-    """A model holding `state` (embedded first if it is another variant's); note says how."""
-    bad = [k for k, v in state.items() if not v.is_floating_point() or not torch.isfinite(v).all()]
-    if bad:
-        raise WeightsError(f"{name}: {', '.join(bad[:5])} hold non-numeric, infinite or NaN values.")
-    state = {k: v.to(torch.float32) for k, v in state.items()}
-    note, shapes = "", param_shapes(spec)
+    """A model holding `state` (embedded first if it is another variant's); note says how.
+
+    Shapes are compared before any value is read (safeload has checked each tensor's storage).
+    """
+    note, shapes, src = "", param_shapes(spec), None
     if not same_shapes(state, shapes):
         src = next((s for s in VARIANTS.values() if s != spec and same_shapes(state, param_shapes(s))), None)
         if src is None:
             raise WeightsError(_mismatch(state, shapes, spec, name))
+    bad = [k for k, v in state.items() if not v.is_floating_point() or not torch.isfinite(v).all()]
+    if bad:
+        raise WeightsError(f"{name}: {', '.join(bad[:5])} hold non-numeric, infinite or NaN values.")
+    state = {k: v.to(torch.float32) for k, v in state.items()}
+    if src is not None:
         state = embed_state_dict(state, src, spec)
         note = f"{src.name}-shaped weights embedded with extra channels zero (same logits as {src.name})"
     with torch.device("meta"):
