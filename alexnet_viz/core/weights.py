@@ -26,6 +26,7 @@ from alexnet_viz.errors import DownloadError, WeightsError
 
 ENV_VAR = "ALEXNET_WEIGHTS"
 DOWNLOAD_TIMEOUT_S = download.DEFAULT_TIMEOUT_S
+DOWNLOAD_DEADLINE_S = download.DEFAULT_DEADLINE_S
 
 
 def imagenet_path(cache_dir: str | Path | None = None) -> Path:
@@ -54,7 +55,8 @@ def supply_hint(path: Path) -> str:
 def imagenet_downloader(cache_dir: str | Path | None = None) -> download.Downloader:
     """This process's one download of the ImageNet file into `cache_dir`: progress for every session."""
     info = imagenet_weights()
-    return download.downloader(info.url, info.cache_path(cache_dir), info.accepts, timeout=DOWNLOAD_TIMEOUT_S)
+    limits = download.Limits(DOWNLOAD_TIMEOUT_S, DOWNLOAD_DEADLINE_S, info.size_bytes or download.DEFAULT_MAX_BYTES)
+    return download.downloader(info.url, info.cache_path(cache_dir), info.accepts, limits=limits)
 
 
 def fetch_imagenet(cache_dir: str | Path | None = None, *, progress: bool = True,
