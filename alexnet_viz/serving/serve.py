@@ -81,16 +81,27 @@ defaults
 
 frontend web
     bind {bind}:{port}
+    # The replicas route on the path decoded once (uvicorn turns every %xx into its byte, %2F included,
+    # so /_stcore/%6detrics is /_stcore/metrics there), so every rule below matches `path,url_dec`, case
+    # folded. A path that does not decode, or still holds a % after decoding once (double-encoded), has
+    # no meaning to the app and is refused: no rule can be walked past by encoding.
+    acl path_undecodable path -m sub %
+    acl path_decodes path,url_dec -m found
+    http-request deny deny_status 400 if path_undecodable !path_decodes
+    http-request deny deny_status 400 if {{ path,url_dec -m sub % }}
     # Cache hit counts per function (they tell whether someone already uploaded a given photo) and
     # server internals: only reachable on the replicas' loopback ports.
-    http-request deny deny_status 404 if {{ path_beg /_stcore/metrics }}
-    acl upload path_beg /_stcore/upload_file/
+    http-request deny deny_status 404 if {{ path,url_dec -m beg -i /_stcore/metrics }}
+    acl upload path,url_dec -m beg -i /_stcore/upload_file/
     acl upload_put method PUT
-    # Uploads: a size that Streamlit would refuse anyway is refused here before a byte is buffered,
-    # a PUT without a length (chunked) is refused, and uploads are counted per session and address.
-    http-request deny deny_status 400 if upload upload_put !{{ req.hdr(content-length) -m found }}
-    http-request deny deny_status 413 if upload {{ req.hdr_val(content-length) gt {max_body} }}
-    http-request track-sc1 path,field(4,/) table upload_per_session if upload upload_put
+    # Bodies: the app never sends one of unknown length (chunked could stream past any header check),
+    # and none larger than an upload that Streamlit would accept; both are refused here, for every path,
+    # before a byte of the body is read. A PUT must say its length. Uploads are counted per session
+    # and per address.
+    http-request deny deny_status 400 if {{ req.hdr(transfer-encoding) -m found }}
+    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {max_body} }}
+    http-request deny deny_status 400 if upload_put !{{ req.hdr(content-length) -m found }}
+    http-request track-sc1 path,url_dec,field(4,/) table upload_per_session if upload upload_put
     http-request track-sc2 src table upload_per_address if upload upload_put
     http-request deny deny_status 429 if upload upload_put {{ sc_http_req_rate(1,upload_per_session) gt {per_session} }}
     http-request deny deny_status 429 if upload upload_put {{ sc_http_req_rate(2,upload_per_address) gt {per_address} }}
