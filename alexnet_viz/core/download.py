@@ -233,7 +233,8 @@ def _stream(url: str, tmp: Path, limits: Limits, tell: Report) -> None:
     deadline = _Deadline(limits.deadline)
     try:
         with deadline, deadline.opener().open(url, timeout=limits.timeout) as resp, open(tmp, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
+            total = int(resp.headers.get("Content-Length") or 0)
+            total = total if total > 0 else None
             if total is not None and total > limits.max_bytes:
                 raise _TooLarge(total)
             while chunk := resp.read1(_CHUNK):  # what has arrived: a slow server cannot hold one read
@@ -245,9 +246,9 @@ def _stream(url: str, tmp: Path, limits: Limits, tell: Report) -> None:
                 if deadline.passed:
                     break
     except _TooLarge as exc:
-        raise DownloadError(f"The server at {url} sent {'more than ' if total is None else ''}{exc.size:,} bytes; "
-                            f"the file has {limits.max_bytes:,} at most, so the download was stopped and "
-                            "deleted.", "the server sent more than the file") from exc
+        said = f"announced {exc.size:,} bytes" if total is not None else f"sent at least {exc.size:,} bytes"
+        raise DownloadError(f"The server at {url} {said}; the file has {limits.max_bytes:,} at most, so the "
+                            "download was stopped and deleted.", "the server sent more than the file") from exc
     except Exception as exc:
         if deadline.passed:
             raise _late(url, limits, done) from exc
