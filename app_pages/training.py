@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz.train.runs import RESULT_FILE, check_filters, check_metrics, check_result, check_runs, filter_file
+from alexnet_viz.train.runs import RESULT_FILE, check_filters, check_metrics, check_result, check_runs
 from ui.state import context
 from ui.training import (
     OVERRIDE_KEY,
     close_checkpoint,
     curves_figure,
+    filter_picture,
     is_live,
     open_checkpoint,
     relu_tanh_figure,
@@ -66,10 +67,13 @@ else:
     if epochs:
         epoch = st.select_slider("After epoch", epochs, value=epochs[-1], key="train_filter_epoch",
                                  help="Epoch 0 is the initialisation.")
-        st.image(str(filter_file(run.path, epoch, ".png")), width="content",
-                 caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
-                         "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
-                         "Figure 3); early on, or after a short demo run, many kernels are still noise.")
+        picture = filter_picture(run, epoch)
+        skipped_notice(picture.skipped)
+        if picture.value is not None:
+            st.image(picture.value, width="content",
+                     caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
+                             "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
+                             "Figure 3); early on, or after a short demo run, many kernels are still noise.")
     else:
         st.caption("No filters saved yet.")
 

@@ -73,10 +73,13 @@ def test_stray_and_half_saved_filter_files_are_named_not_listed(tmp_path: Path) 
     (run / runs.FILTERS / "epoch-abc.npy").write_bytes(b"x")
     runs.filter_file(run, 3).write_bytes(runs.npy_bytes(np.zeros(3)))  # killed before its .png
     (run / runs.FILTERS / "epoch-004.png").mkdir()  # not a file
+    for name in ("epoch-0005.npy", "epoch-0005.png"):  # epoch 5, but not the name the page opens
+        (run / runs.FILTERS / name).write_bytes(b"x")
     checked = runs.check_filters(run)
     assert checked.value == [0]
     text = " ".join(checked.skipped)
     assert "epoch-abc.npy" in text and "epoch-003: its .png is missing" in text and "epoch-004.png" in text
+    assert "epoch-0005.png" in text
 
 
 def test_filters_are_written_atomically_png_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -180,6 +180,8 @@ BREAKAGES = {
     "killed-between-npy-and-png": (lambda run: runs.filter_file(run, 3).write_bytes(b"x"), "epoch-003"),
     "broken-figure-one": (lambda run: (run.parent / runs.RESULT_FILE).write_text('{"curves": 3}'),
                           runs.RESULT_FILE),
+    "broken-filter-picture": (lambda run: runs.filter_file(run, 2, ".png").write_bytes(b"\x89PNG\r\n\x1a\n broken"),
+                              "epoch-002.png"),
 }
 
 

@@ -165,7 +165,8 @@ def check_filters(run: str | Path) -> Checked[list[int]]:
     skipped = []
     for entry in entries:
         match = _FILTER_NAME.fullmatch(entry.name)
-        if match is None or not entry.is_file():
+        if match is None or entry.name != filter_file(run, int(match.group(1)), "." + match.group(2)).name \
+                or not entry.is_file():  # epoch-0001.png would list epoch 1, whose file is epoch-001.png
             skipped.append(f"{FILTERS}/{entry.name}: not a saved epoch (epoch-NNN.npy and .png are).")
             continue
         found.setdefault(int(match.group(1)), set()).add(match.group(2))
