@@ -124,7 +124,8 @@ class SoakResult:
     samples: list[Sample] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=dict)  # per step of STEPS, every session
     after_close: dict = field(default_factory=dict)
-    seconds: float = 0.0
+    warmup_s: float = 0.0
+    sessions_s: float = 0.0  # from the first session's start to the last one's end
 
     def rss_at(self, sessions: int) -> list[float]:
         """RSS of the first sample taken at or after `sessions` finished sessions."""
@@ -166,8 +167,10 @@ def served(replicas: int, run_dir: Path) -> Iterator[tuple[str, list[str], list[
 def soak(photos: int, replicas: int, concurrency: int, sample_every: int, max_seconds: float,
          release_wait: float, run_dir: Path) -> SoakResult:
     result = SoakResult(cpu_name(), replicas, photos, concurrency)
-    start = time.monotonic()
+    began = time.monotonic()
     with served(replicas, run_dir) as (url, replica_urls, pids):
+        start = time.monotonic()
+        result.warmup_s = round(start - began, 1)
         result.samples.append(Sample(0, 0.0, rss_mib(pids)))
         lock, next_index = threading.Lock(), iter(range(photos))
 
@@ -194,10 +197,10 @@ def soak(photos: int, replicas: int, concurrency: int, sample_every: int, max_se
             t.start()
         for t in threads:
             t.join()
+        result.sessions_s = round(time.monotonic() - start, 1)
         if result.samples[-1].sessions != result.sessions_done:
-            result.samples.append(Sample(result.sessions_done, round(time.monotonic() - start, 1), rss_mib(pids)))
+            result.samples.append(Sample(result.sessions_done, result.sessions_s, rss_mib(pids)))
         result.after_close = released(replica_urls, pids, release_wait)
-    result.seconds = round(time.monotonic() - start, 1)
     return result
 
 
@@ -226,7 +229,8 @@ def report(r: SoakResult) -> str:
     thirds = [r.rss_at(0), r.rss_at(r.sessions_done // 3), r.rss_at(2 * r.sessions_done // 3),
               r.rss_at(r.sessions_done)]
     lines = [f"soak: {r.sessions_done} sessions (of {r.photos}), {r.replicas} replica(s) behind HAProxy, "
-             f"{r.concurrency} at a time, {r.seconds:.0f} s, {r.failures} failed; {r.cpu}",
+             f"{r.concurrency} at a time, {r.sessions_s:.0f} s (warm-up {r.warmup_s:.0f} s), {r.failures} failed; "
+             f"{r.cpu}",
              "RSS MiB per replica, after warm-up / 1/3 / 2/3 / all photos / after the wait: "
              + "; ".join(" / ".join(f"{t[i]:.0f}" for t in [*thirds, r.after_close["rss_mib_after"]])
                          for i in range(r.replicas)),
