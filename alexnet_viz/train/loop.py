@@ -128,7 +128,7 @@ def _save_filters(run: Path, model: AlexNet, epoch: int) -> None:
 
 
 @torch.no_grad()
-def _rescale_head(model: AlexNet, seed: int) -> None:
+def rescale_head(model: AlexNet, seed: int) -> None:
     """A narrowed head gets He-scaled weights, N(0, 2/fan_in) (1/fan_in for F11), and zero biases.
 
     The variants' N(0, 0.01) suits 4096-wide layers; at 512 it shrinks the signal about 4x per
@@ -159,7 +159,7 @@ class Trainer:
         self.split = self._split()
         self.model = build_model(self.spec, seed=config.seed).to(self.where.device).train()
         if config.fc_width is not None:
-            _rescale_head(self.model, config.seed)
+            rescale_head(self.model, config.seed)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net: nn.Module = self.model
@@ -247,7 +247,7 @@ class Trainer:
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step})
 
     # --- steps -----------------------------------------------------------------------------
-    def _batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
         """One SGD step; (sum of losses, correct, images) on this rank."""
         x = x.to(self.where.device, non_blocking=True)
         y = y.to(self.where.device, non_blocking=True)
@@ -317,7 +317,7 @@ class Trainer:
                 acc = [0.0, 0.0, 0.0, 0.0]  # loss sum, correct, images, skipped
                 tick = time.perf_counter()
                 for x, y, bad in loader:
-                    loss_sum, correct, n = self._batch(x, y) if len(y) else (0.0, 0.0, 0)
+                    loss_sum, correct, n = self.train_step(x, y) if len(y) else (0.0, 0.0, 0)
                     acc = [acc[0] + loss_sum, acc[1] + correct, acc[2] + n, acc[3] + bad]
                     self.step_in_epoch += 1
                     self.global_step += 1
