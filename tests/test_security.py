@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet_viz.core.spec import ARTICLE
+from alexnet_viz.core.spec import ARTICLE, TORCHVISION
 from alexnet_viz.errors import ImageError, WeightsError
 from tests.helpers import ROOT, RunsCode, texts
 
@@ -130,7 +130,7 @@ def test_views_with_an_offset_and_transposed_weights_still_load(tmp_path):
     from alexnet_viz.core.model import build_model
     from alexnet_viz.core.weights import load_model
 
-    state = build_model("torchvision", seed=1).state_dict()
+    state = build_model(TORCHVISION, seed=1).state_dict()
     flat = torch.cat([v.reshape(-1) for v in state.values()])
     shared, at = {}, 0
     for k, v in state.items():
