@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from alexnet_viz.train.runs import RESULT_FILE, filter_epochs, filter_file, load_result, read_metrics
+from alexnet_viz.train.runs import RESULT_FILE, check_filters, check_metrics, check_result, check_runs
 from ui.state import context
 from ui.training import (
     OVERRIDE_KEY,
     close_checkpoint,
     curves_figure,
+    filter_picture,
     is_live,
     open_checkpoint,
     relu_tanh_figure,
     runs_folder,
-    server_runs,
+    skipped_notice,
 )
 
 st.title("Training")
@@ -23,8 +24,10 @@ st.markdown("Train AlexNet yourself and watch it learn: `python -m alexnet_viz t
             "on many GPUs. The runs below are the server's, in the folder it was started with "
             "(`ALEXNET_RUNS`).")
 folder = runs_folder()
-runs = server_runs()
+listed = check_runs(folder)
+runs = listed.value
 ctx = context()
+skipped_notice(listed.skipped)
 
 if not runs:
     st.info(f"No training runs in `{folder}` yet. Start one beside the server: "
@@ -32,14 +35,15 @@ if not runs:
 else:
     names = [r.name for r in runs]
     run = runs[names.index(st.selectbox("Run", names, key="train_run", help=f"Run directories in {folder}"))]
-    records = read_metrics(run.path)
-    live = is_live(run, records)
+    live = is_live(run, check_metrics(run.path).value)
 
     @st.fragment(run_every=5.0 if live else None)
     def curves() -> None:
         """Redrawn alone every few seconds while the run is going."""
-        now = read_metrics(run.path)
-        train = [r for r in now if r.get("kind") == "train"]
+        checked = check_metrics(run.path)
+        skipped_notice(checked.skipped)
+        now = checked.value
+        train = [r for r in now if r["kind"] == "train"]
         if not train:
             st.caption("No metrics yet: the first line comes after the first logging interval.")
             return
@@ -57,14 +61,19 @@ else:
     curves()
 
     st.subheader("C1's filters, epoch by epoch")
-    epochs = filter_epochs(run.path)
+    saved = check_filters(run.path)
+    skipped_notice(saved.skipped)
+    epochs = saved.value
     if epochs:
         epoch = st.select_slider("After epoch", epochs, value=epochs[-1], key="train_filter_epoch",
                                  help="Epoch 0 is the initialisation.")
-        st.image(str(filter_file(run.path, epoch, ".png")), width="content",
-                 caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
-                         "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
-                         "Figure 3); early on, or after a short demo run, many kernels are still noise.")
+        picture = filter_picture(run, epoch)
+        skipped_notice(picture.skipped)
+        if picture.value is not None:
+            st.image(picture.value, width="content",
+                     caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
+                             "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
+                             "Figure 3); early on, or after a short demo run, many kernels are still noise.")
     else:
         st.caption("No filters saved yet.")
 
@@ -89,7 +98,9 @@ st.subheader("ReLU against tanh: the paper's Figure 1")
 st.markdown("The paper (Sec 3.1, Figure 1): a four-layer CNN with ReLUs reaches 25 % training error on CIFAR-10 "
             "**about six times faster** than the same network with tanh units. Reproduce it with "
             "`python -m alexnet_viz experiment relu-vs-tanh`.")
-result = load_result(folder / RESULT_FILE)
+figure_one = check_result(folder / RESULT_FILE)
+skipped_notice(figure_one.skipped)
+result = figure_one.value
 if result is None:
     st.caption(f"No result in `{folder}` yet.")
 else:

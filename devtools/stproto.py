@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import websocket  # websocket-client
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import FileUploaderState, FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from urllib3 import encode_multipart_formdata
 
 FINISHED = {
     ForwardMsg.FINISHED_SUCCESSFULLY: "ok",
@@ -37,6 +42,7 @@ class RerunResult:
     error_alerts: list[str] = field(default_factory=list)  # st.error bodies
     media_urls: list[str] = field(default_factory=list)  # /media/... the browser would then fetch
     captions: list[str] = field(default_factory=list)  # image captions, to check what a view shows
+    uploaders: list[str] = field(default_factory=list)  # widget ids of st.file_uploader, for upload()
     bytes_received: int = 0
     messages: int = 0
 
@@ -66,12 +72,15 @@ class StreamlitSession:
                                               enable_multithread=True, cookie=cookie)
         self.session_id: str | None = None
 
-    def rerun(self, query_string: str = "", page_name: str = "", fetch_media: bool = False) -> RerunResult:
-        """Ask for a rerun as a browser does when it opens `/<page_name>?<query_string>`."""
+    def rerun(self, query_string: str = "", page_name: str = "", fetch_media: bool = False,
+              widgets: list[WidgetState] | None = None) -> RerunResult:
+        """Ask for a rerun as a browser does when it opens `/<page_name>?<query_string>` (with `widgets`
+        holding the values of widgets the visitor changed)."""
         msg = BackMsg()
         msg.rerun_script.query_string = query_string
         msg.rerun_script.page_name = page_name
         msg.rerun_script.page_script_hash = ""
+        msg.rerun_script.widget_states.widgets.extend(widgets or [])
         start = time.perf_counter()
         result = RerunResult(latency_s=0.0, status="timeout")
         try:
@@ -121,6 +130,31 @@ class StreamlitSession:
                 result.bytes_received += self.fetch(url)
         return result
 
+    def upload(self, widget_id: str, name: str, data: bytes, query_string: str = "",
+               page_name: str = "") -> RerunResult:
+        """Pick a file in an st.file_uploader as the browser does: PUT it (with the XSRF token from the
+        session's cookie), then rerun with the widget holding it. An upload the server refuses is a
+        RerunResult with status "upload <code>"."""
+        if self.session_id is None:
+            raise RuntimeError("rerun() the page first: an upload names the session")
+        file_id = uuid.uuid4().hex
+        url = f"{self.base_url}/_stcore/upload_file/{self.session_id}/{file_id}"
+        cookies = dict(c.strip().split("=", 1) for c in (self.cookie or "").split(";") if "=" in c)
+        body, kind = encode_multipart_formdata({"file": (name, data, "application/octet-stream")})
+        headers = {"X-Xsrftoken": cookies.get("_streamlit_xsrf", ""), "Content-Type": kind}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout):
+                pass
+        except urllib.error.HTTPError as exc:
+            return RerunResult(latency_s=0.0, status=f"upload {exc.code}")
+        info = UploadedFileInfo(name=name, size=len(data), file_id=file_id,
+                                file_urls=FileURLs(file_id=file_id, upload_url=url, delete_url=url))
+        state = WidgetState(id=widget_id, file_uploader_state_value=FileUploaderState(uploaded_file_info=[info]))
+        return self.rerun(query_string, page_name, widgets=[state])
+
     def clear_cache(self) -> None:
         """Send the BackMsg the toolbar's "Clear cache" sends (any client can, whatever the toolbar shows)."""
         msg = BackMsg()
@@ -166,6 +200,8 @@ def _inspect_delta(fwd: ForwardMsg, result: RerunResult) -> None:
         src = json.loads(element.bidi_component.json).get("src", "")
         if isinstance(src, str) and src.startswith("/media/"):
             result.media_urls.append(src)
+    elif kind == "file_uploader":
+        result.uploaders.append(element.file_uploader.id)
     elif kind == "imgs":
         result.media_urls.extend(img.url for img in element.imgs.imgs if img.url.startswith("/media/"))
         result.captions.extend(img.caption for img in element.imgs.imgs if img.caption)

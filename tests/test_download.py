@@ -190,3 +190,54 @@ def test_an_unwritable_cache_is_a_weights_error(tmp_path) -> None:
     blocker.write_bytes(b"a file where the cache folder should be")
     with pytest.raises(WeightsError, match="Cannot create the weights cache folder"):
         fetch("http://127.0.0.1:9/x-12345678.pth", blocker / "checkpoints" / "x-12345678.pth", _accepts)
+
+
+# --- issue 24: an overall deadline and a size cap -------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["drip", "drip-headers"])
+def test_a_server_dripping_bytes_meets_the_overall_deadline(tmp_path, mode: str) -> None:
+    """One byte every 0.2 s never trips the per-read timeout; the deadline ends it with a clear message."""
+    dest = tmp_path / "c" / NAME
+    with serving({NAME: BODY}, mode=mode) as srv, pytest.raises(DownloadError) as err:
+        fetch(srv.url(NAME), dest, _accepts, limits=download.Limits(timeout=5.0, deadline=1.0))
+    assert "did not finish within 1 s" in str(err.value) and "took longer than 1 s" in err.value.reason
+    assert not dest.exists() and _leftovers(dest) == []
+
+
+def test_a_response_without_length_stops_at_the_known_size(tmp_path) -> None:
+    """No Content-Length and no end: writing stops one chunk past the file's size, not at the hash check."""
+    dest = tmp_path / "c" / NAME
+    seen: list[Progress] = []
+    with serving({NAME: BODY}, mode="endless") as srv, pytest.raises(DownloadError) as err:
+        fetch(srv.url(NAME), dest, _accepts, report=seen.append, limits=download.Limits(max_bytes=len(BODY)))
+    assert "more than" in err.value.reason and f"{len(BODY):,} at most" in str(err.value)
+    assert max(p.done for p in seen) <= len(BODY) and not dest.exists() and _leftovers(dest) == []
+
+
+def test_an_announced_length_past_the_size_is_refused_before_the_body(tmp_path) -> None:
+    dest = tmp_path / "c" / NAME
+    seen: list[Progress] = []
+    with serving({NAME: BODY * 2}) as srv, pytest.raises(DownloadError) as err:
+        fetch(srv.url(NAME), dest, _accepts, report=seen.append, limits=download.Limits(max_bytes=len(BODY)))
+    assert "more than" in err.value.reason and max(p.done for p in seen) == 0 and _leftovers(dest) == []
+
+
+def test_the_servers_first_use_download_has_the_same_limits(tmp_path, monkeypatch) -> None:
+    """What the app's pages start (weights.imagenet_downloader): capped at the known size, with a deadline."""
+    from dataclasses import replace
+
+    monkeypatch.setattr(weights, "DOWNLOAD_DEADLINE_S", 1.0)
+    with serving({NAME: BODY}, mode="endless") as srv:
+        small = replace(IMAGENET1K_V1.served_from(srv.url(NAME)), size_bytes=len(BODY))
+        monkeypatch.setattr(weights, "imagenet_weights", lambda: small)
+        with pytest.raises(DownloadError, match=f"the file has {len(BODY):,} at most"):
+            weights.fetch_imagenet(progress=False)
+        srv.mode = "drip"
+        with pytest.raises(DownloadError, match="did not finish within 1 s"):
+            weights.fetch_imagenet(progress=False, retry=True)
+    assert weights.imagenet_downloader().limits == download.Limits(weights.DOWNLOAD_TIMEOUT_S, 1.0, len(BODY))
+
+
+def test_the_real_files_limits_are_its_size_and_half_an_hour() -> None:
+    limits = weights.imagenet_downloader().limits
+    assert limits.max_bytes == IMAGENET1K_V1.size_bytes == 244_408_911 and limits.deadline == 1800.0

@@ -93,6 +93,15 @@ def test_bad_weights_fail_before_any_image_is_read(photos: Path, tmp_path: Path,
     assert code == 2 and out == "" and err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
+def test_weights_whose_tensor_claims_terabytes_are_one_line(photos: Path, tmp_path: Path, capsys) -> None:
+    """Issue 24: a 1.4 kB file with one zero-strided (2^20, 2^20) tensor ended in an uncaught RuntimeError."""
+    path = tmp_path / "claims.pth"
+    torch.save({"features.0.weight": torch.zeros(1).expand(2**20, 2**20)}, path)
+    code, out, err = run(capsys, str(photos), "--weights", str(path))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: claims.pth was refused before any of its values were read")
+
+
 @pytest.mark.parametrize("flag", [("--topk", "0"), ("--batch-size", "0"), ("--device", "tpu")])
 def test_bad_options_are_one_line_errors(photos: Path, capsys, flag: tuple[str, str]) -> None:
     code, out, err = run(capsys, str(photos), "--weights", "random", *flag)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet_viz.core.spec import ARTICLE
+from alexnet_viz.core.spec import ARTICLE, TORCHVISION
 from alexnet_viz.errors import ImageError, WeightsError
 from tests.helpers import ROOT, RunsCode, texts
 
@@ -79,6 +79,69 @@ def test_state_dict_with_right_keys_but_wrong_shapes_is_refused(tmp_path, articl
     with pytest.raises(WeightsError) as err:
         load_model("article", str(path), device="cpu", progress=False)
     assert article_keys[0] in str(err.value)
+
+
+class _Forged:
+    """Pickles as a tensor of any shape, strides and offset over a storage of `held` values, as a hostile
+    file can state them: torch.load(weights_only=True) rebuilds it without reading a value."""
+
+    def __init__(self, held: int, size: tuple[int, ...], stride: tuple[int, ...], offset: int = 0,
+                 dtype: torch.dtype = torch.float32) -> None:
+        self.storage = torch.zeros(held, dtype=dtype)._typed_storage()
+        self.size, self.stride, self.offset = size, stride, offset
+
+    def __reduce__(self):
+        from collections import OrderedDict
+
+        return (torch._utils._rebuild_tensor_v2, (self.storage, self.offset, self.size, self.stride, False,
+                                                  OrderedDict()))
+
+
+HUGE = 2**20  # (2^20, 2^20) float32 is 4 TiB: reading it whole is never possible
+FORGED = {
+    "zero-strides": lambda: _Forged(1, (HUGE, HUGE), (0, 0)),
+    "zero-strides-int": lambda: _Forged(1, (HUGE, HUGE), (0, 0), dtype=torch.int64),
+    "overlapping-strides": lambda: _Forged(2**13 - 1, (2**12, 2**12), (1, 1)),  # 16 M values on 8 k
+    "meta": lambda: torch.empty(HUGE, HUGE, device="meta"),
+    "sparse": lambda: torch.sparse_coo_tensor(torch.zeros(2, 1, dtype=torch.long), torch.ones(1), (HUGE, HUGE)),
+    "integers": lambda: torch.zeros(96, 3, 11, 11, dtype=torch.int32),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks", "ignore:Validating sparse tensor invariants")
+@pytest.mark.parametrize("case", list(FORGED))
+@pytest.mark.parametrize("beside", ["alone", "in-a-full-state-dict"])
+def test_tensors_that_claim_more_than_the_file_holds_are_refused_unread(tmp_path, article_keys, case, beside):
+    """Issue 24: 1.6 kB of tensor-only pickle made isfinite() try a 4 TiB allocation; refused from metadata."""
+    from alexnet_viz.core.weights import load_model
+
+    state: dict[str, object] = {} if beside == "alone" else {k: torch.zeros(1) for k in article_keys}
+    state[article_keys[0]] = FORGED[case]()
+    path = tmp_path / "forged.pth"
+    torch.save(state, path)
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(WeightsError, match="forged.pth was refused before any of its values were read") as err:
+        load_model("article", str(path), device="cpu", progress=False)
+    assert article_keys[0] in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+def test_views_with_an_offset_and_transposed_weights_still_load(tmp_path):
+    """What real checkpoints hold: views into a shared storage, non-contiguous strides."""
+    from alexnet_viz.core.model import build_model
+    from alexnet_viz.core.weights import load_model
+
+    state = build_model(TORCHVISION, seed=1).state_dict()
+    flat = torch.cat([v.reshape(-1) for v in state.values()])
+    shared, at = {}, 0
+    for k, v in state.items():
+        shared[k] = flat[at:at + v.numel()].view(v.shape)
+        at += v.numel()
+    fc = "classifier.6.weight"
+    shared[fc] = state[fc].t().contiguous().t()  # strides (1, 1000)
+    path = tmp_path / "views.pth"
+    torch.save(shared, path)
+    model = load_model("torchvision", str(path), device="cpu", progress=False)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
 
 
 def _png_header_only(width: int, height: int) -> bytes:

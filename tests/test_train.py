@@ -214,6 +214,22 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tiny: Path, tmp_path: Path, s
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_fewer_than_five_classes_validate_and_save_the_epoch(tiny: Path, tmp_path: Path) -> None:
+    """Top-5 on two classes is top-2: the first validation used to fail (k out of range) and lose the epoch."""
+    import shutil
+
+    from alexnet_viz.train.loop import train
+
+    two = tmp_path / "two"
+    for sub in ("train", "val"):
+        for name in sorted(p.name for p in (tiny / sub).iterdir())[:2]:
+            shutil.copytree(tiny / sub / name, two / sub / name)
+    result = train(tiny_config(two, tmp_path / "run", batch_size=4, epochs=1, ten_crop=True))  # demo: --num-classes 0
+    assert result.stopped == "done" and result.epoch == 1 and (tmp_path / "run" / runs.WEIGHTS).is_file()
+    val = [r for r in runs.read_metrics(tmp_path / "run") if r["kind"] == "val"][0]
+    assert val["val_top5"] == 1.0 and 0.0 <= val["val_top1"] <= 1.0  # two classes: the top 2 hold every label
+
+
 def _cli(*args: str, env: dict | None = None, torchrun: int = 0) -> subprocess.CompletedProcess:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={torchrun}"] \
         if torchrun else [sys.executable]

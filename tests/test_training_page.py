@@ -157,3 +157,65 @@ def test_figure_one_counts_whole_epochs() -> None:
     fig = relu_tanh_figure({"target": 0.25, "curves": [{"activation": "relu", "lr": 0.01, "train_error": [0.5, 0.2]},
                                                         {"activation": "tanh", "lr": 0.01, "train_error": [0.7, 0.4]}]})
     assert fig.layout.xaxis.dtick == 1
+
+
+def _append_line(run: Path, line: bytes) -> None:
+    with open(run / runs.METRICS, "ab") as fh:
+        fh.write(line + b"\n")
+
+
+# Each breaks one file of the newest run (selected by default) or of the folder, as issue 24 found them.
+BREAKAGES = {
+    "config-not-an-object": (lambda run: (run / runs.CONFIG).write_text("[1, 2]"), runs.CONFIG),
+    "config-not-utf8": (lambda run: (run / runs.CONFIG).write_bytes(b'{"variant": "\xff"}'), "not UTF-8"),
+    "fits-a-number": (lambda run: (run / runs.FITS).write_text("5"), runs.FITS),
+    "metrics-line-a-number": (lambda run: _append_line(run, b"42"), "line 10"),
+    "metrics-line-not-utf8": (lambda run: _append_line(run, b"\xff\xfe"), "line 10"),
+    "metrics-line-without-epoch": (lambda run: _append_line(run, json.dumps(
+        {"kind": "train", "step": 9, "loss": 1.0, "acc": 0.5, "lr": 0.01, "images_per_s": 5.0}).encode()), "epoch"),
+    "metrics-line-string-loss": (lambda run: _append_line(run, json.dumps(
+        {"kind": "train", "epoch": 3, "step": 9, "loss": "abc", "acc": 0.5, "lr": 0.01,
+         "images_per_s": 5.0}).encode()), "loss"),
+    "stray-filter-file": (lambda run: (run / runs.FILTERS / "epoch-abc.npy").write_bytes(b"x"), "epoch-abc.npy"),
+    "killed-between-npy-and-png": (lambda run: runs.filter_file(run, 3).write_bytes(b"x"), "epoch-003"),
+    "broken-figure-one": (lambda run: (run.parent / runs.RESULT_FILE).write_text('{"curves": 3}'),
+                          runs.RESULT_FILE),
+    "broken-filter-picture": (lambda run: runs.filter_file(run, 2, ".png").write_bytes(b"\x89PNG\r\n\x1a\n broken"),
+                              "epoch-002.png"),
+}
+
+
+@pytest.mark.parametrize("case", list(BREAKAGES))
+def test_one_malformed_file_is_named_once_and_the_rest_shown(runs_dir: Path, case: str) -> None:
+    import os
+    import time
+
+    older = make_run(runs_dir, "older-run")
+    os.utime(older, (time.time() - 60, time.time() - 60))
+    newest = make_run(runs_dir, "newest-run")
+    breaks, named = BREAKAGES[case]
+    breaks(newest)
+    at = page()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning if named in w.value]
+    assert len(warnings) == 1, [w.value for w in at.warning]
+    assert at.selectbox(key="train_run").value in ("newest-run", "older-run")
+    assert [m.value for m in at.metric][:3] == ["2.00", "1.700", "30.0%"]  # the good lines are still plotted
+    assert at.select_slider(key="train_filter_epoch").value == 2  # the whole epochs are still shown
+
+
+def test_opening_a_checkpoint_that_claims_terabytes_is_an_error_on_the_page(runs_dir: Path) -> None:
+    """Issue 24: a (2^20)^2 zero-strided tensor in last.pt made the server try a 4 TiB allocation."""
+    import torch
+
+    run = make_run(runs_dir, "forged")
+    torch.save({"features.0.weight": torch.zeros(1).expand(2**20, 2**20)}, run / runs.WEIGHTS)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.query_params["variant"] = "torchvision"
+    app.run()
+    app.switch_page("app_pages/training.py").run()
+    app.button(key="train_open").click().run()
+    app.switch_page("app_pages/filters.py").run()
+    assert not app.exception, app.exception
+    assert any("refused before any of its values were read" in e.value for e in app.error), [e.value for e in
+                                                                                            app.error]

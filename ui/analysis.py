@@ -4,6 +4,12 @@ Every cached function takes an `ImageRef`, hashed by the SHA-256 of its bytes on
 cheap and two sessions with the same photo share work while different photos never collide.
 Results are plain numpy arrays, bytes and small frozen dataclasses (never tensors or PIL
 images); the shared model comes from `ui.state.shared_model` and is only read.
+
+Every cache of a visitor's photo is bounded in bytes (`max_size`, which Streamlit counts in pickled
+bytes) as well as in entries. Entries alone let a class's photos grow a process by hundreds of MiB
+(one C1 result is 2.3 MB, and `layer` held 96): with the byte bounds here and in ui/grids.py and
+ui/closeup.py the per-photo caches hold about 220 MiB at most, however many photos come, and a
+process levels off (scripts/soak.py; the figures are in BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -63,7 +69,7 @@ class Prepared:
     original_size: tuple[int, int]  # (width, height) of the decoded image
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, max_size="32MiB", show_spinner=False)
 def prepare(ref: ImageRef, spec: Spec) -> Prepared:
     """Decode and preprocess once per image and variant; ImageError for bytes that are no image."""
     from alexnet_viz.core.arrays import to_numpy
@@ -91,7 +97,7 @@ class LayerResult:
     stats: dict[str, np.ndarray]
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=96, show_spinner="Running the image through the network…")
+@st.cache_data(hash_funcs=HASH, max_entries=96, max_size="64MiB", show_spinner="Running the image through the network…")
 def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
     """One layer's arrays, float32 with the batch dim dropped, from a forward pass that stops at that
     layer: a new photo's first view (C1) costs C1's convolution, not the whole network and a copy
@@ -112,21 +118,21 @@ def view_jpeg(ref: ImageRef, spec: Spec) -> bytes:
     return mosaic.jpeg_bytes(prepare(ref, spec).view)
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, max_size="8MiB", show_spinner=False)
 def channel_overlay_jpeg(ref: ImageRef, key: ModelKey, name: str, channel: int) -> bytes:
     """One channel's activation blended over the network's view of the image."""
     res = layer(ref, key, name)
     return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.spec).view, res.post[channel]))
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, max_size="16MiB", show_spinner=False)
 def receptive_field_png(ref: ImageRef, spec: Spec, name: str, row: int, col: int) -> bytes:
     """The unit's receptive field outlined on the network's view of the image (PNG: a crisp outline)."""
     box = receptive_field(spec, name, row, col)
     return mosaic.png_bytes(mosaic.draw_box(prepare(ref, spec).view, box))
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, max_size="32MiB", show_spinner=False)
 def layer_npy(ref: ImageRef, key: ModelKey, name: str) -> bytes:
     """The layer's output as a .npy file, for the download button."""
     buf = io.BytesIO()
@@ -142,7 +148,7 @@ def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> Prediction:
     return predict(_model(key), _tensor(ref, key.spec), k=k)
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, max_size="16MiB", show_spinner=False)
 def explanation(ref: ImageRef, key: ModelKey, method: str, target: int) -> np.ndarray:
     """An attribution map (S, S) in [0, 1] for class `target` by Grad-CAM, saliency or occlusion."""
     from alexnet_viz.analysis import explain

@@ -119,7 +119,7 @@ def show(vm: ValueMap, title: str, mark: tuple[int, int], key: str, on_pick: Cal
                key=key, on_unit_change=on_pick, width="stretch")
 
 
-@st.cache_data(hash_funcs=analysis.HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=analysis.HASH, max_entries=256, max_size="16MiB", show_spinner=False)
 def channel_map(ref: analysis.ImageRef, key: ModelKey, name: str, channel: int, pre: bool) -> ValueMap:
     """One channel of a layer for one image, after (or before) the ReLU, ready to mount."""
     res = analysis.layer(ref, key, name)

@@ -147,7 +147,7 @@ def feature_bar(maps: np.ndarray, pre: bool, mode: mosaic.Normalise) -> Bar:
     return Bar(cmap, "tile's lowest", "tile's highest", "each tile on its own range; the close-up has the values")
 
 
-@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, max_size="32MiB", show_spinner=False)
 def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosaic.Normalise,
                  sort: mosaic.SortBy, caption: str) -> TileGrid:
     """All channels of a layer as one clickable PNG, cached by everything that changes the picture."""

@@ -4,6 +4,7 @@ ui.state.context() reads. Runs are only ever the server's: the folder is $ALEXNE
 """
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
-from alexnet_viz.train.runs import CONFIG, METRICS, RunInfo, list_runs
+from alexnet_viz.train.runs import CONFIG, FILTERS, METRICS, Checked, RunInfo, filter_file, list_runs
 
 OVERRIDE_KEY = "weights_override"
 LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
+MAX_PICTURE_BYTES = 8 << 20  # C1's filter picture is tens of kB
+MAX_PICTURE_PIXELS = 4096 * 4096
 
 
 def runs_folder() -> Path:
@@ -51,7 +54,38 @@ def is_live(run: RunInfo, records: list[dict]) -> bool:
     if records and records[-1].get("kind") == "end":
         return False
     path = run.path / METRICS if (run.path / METRICS).is_file() else run.path / CONFIG  # before its first line
-    return time.time() - path.stat().st_mtime < LIVE_SECONDS
+    try:
+        return time.time() - path.stat().st_mtime < LIVE_SECONDS
+    except OSError:  # removed since it was listed
+        return False
+
+
+def filter_picture(run: RunInfo, epoch: int) -> Checked[bytes | None]:
+    """The PNG of C1 after `epoch`, read and checked before st.image gets it (a broken file took the page
+    down); None and a note when it is not a picture this page can show."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = filter_file(run.path, epoch, ".png")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_PICTURE_BYTES + 1)
+        if len(data) > MAX_PICTURE_BYTES:
+            raise ValueError(f"larger than {MAX_PICTURE_BYTES >> 20} MiB")
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "PNG" or image.width * image.height > MAX_PICTURE_PIXELS:
+                raise ValueError("not a PNG of a sensible size")
+            image.verify()
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        return Checked(None, (f"{FILTERS}/{path.name}: not a picture that can be shown ({exc}).",))
+    return Checked(data)
+
+
+def skipped_notice(skipped: tuple[str, ...]) -> None:
+    """Name, once, what a reader of the run folder skipped; the rest of the page is drawn as usual."""
+    if skipped:
+        lines = [line.replace("`", "'") for line in skipped]
+        st.warning("Skipped, because it is malformed or incomplete (the rest is shown):\n\n"
+                   + "\n".join(f"- `{line}`" for line in lines), icon=":material/warning:")
 
 
 def curves_figure(records: list[dict]) -> go.Figure:

@@ -7,11 +7,17 @@ named temporary file, renamed into place only when complete; the hash is taken o
 landed, after the rename, and a file that does not match is removed. Within a process one
 `Downloader` per destination runs the download in a background thread and publishes its progress,
 so every session shows the same bar and none starts a second download.
+
+Two limits hold whatever the server does: a size cap (the file's known size; more is not the file)
+and an overall deadline. A per-read timeout alone lets a server that sends one byte every few
+seconds hold a download forever, and so does one that drips its headers; at the deadline every
+socket of the download is shut, which ends whatever read is waiting.
 """
 from __future__ import annotations
 
 import http.client
 import os
+import socket
 import threading
 import time
 import urllib.error
@@ -21,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from filelock import FileLock, Timeout
 
@@ -29,6 +35,8 @@ from alexnet_viz.core.safeload import sha256_file
 from alexnet_viz.errors import DownloadError
 
 DEFAULT_TIMEOUT_S = 20.0  # seconds without a byte (or without an answer) before a download is given up
+DEFAULT_DEADLINE_S = 1800.0  # a whole download: 233 MB in 30 min is 130 kB/s, slower than any real link
+DEFAULT_MAX_BYTES = 1 << 30  # when the file's size is not known: far more than any AlexNet
 _CHUNK = 1 << 16
 _RATE_WINDOW_S = 5.0
 PARTIAL_SUFFIX = ".partial"
@@ -94,14 +102,25 @@ def partials(dest: Path) -> list[Path]:
     return sorted(dest.parent.glob(f"{dest.name}.*{PARTIAL_SUFFIX}"))
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one download may take: seconds without a byte, seconds in all, bytes in all."""
+
+    timeout: float = DEFAULT_TIMEOUT_S
+    deadline: float = DEFAULT_DEADLINE_S
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
 def fetch(url: str, dest: str | Path, accepts: Callable[[str], bool], *, timeout: float = DEFAULT_TIMEOUT_S,
-          report: Report | None = None) -> str:
+          report: Report | None = None, limits: Limits | None = None) -> str:
     """Download `url` to `dest` unless it is there already; return the SHA-256 of the file at `dest`.
 
     `accepts(sha256)` says whether a file is the one wanted. Holds `<dest>.lock` while it works, so
     of several processes or threads one downloads and the rest find its file. Raises DownloadError
-    (a WeightsError) with the reason; nothing but a verified `dest` is ever left behind.
+    (a WeightsError) with the reason; nothing but a verified `dest` is ever left behind. `limits`
+    (default: `timeout` per read, DEFAULT_DEADLINE_S in all, DEFAULT_MAX_BYTES) bound the transfer.
     """
+    limits = limits or Limits(timeout=timeout)
     dest = Path(dest)
     tell = report or (lambda _p: None)
     try:
@@ -126,7 +145,7 @@ def fetch(url: str, dest: str | Path, accepts: Callable[[str], bool], *, timeout
             stale.unlink(missing_ok=True)
         tmp = dest.with_name(f"{dest.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
         try:
-            _stream(url, tmp, timeout, tell)
+            _stream(url, tmp, limits, tell)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
@@ -142,34 +161,136 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _stream(url: str, tmp: Path, timeout: float, tell: Report) -> None:
+class _Deadline:
+    """Shuts every socket opened for one download when its time is up, so no read outlives it
+    (a read of headers included, which no per-read timeout bounds when they arrive a byte at a time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.passed = seconds, False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.passed:
+                self._shut(sock)
+        return sock
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """urllib with every connection (redirects too) made through `watch`."""
+        watch = self.watch
+
+        def watched(*args: Any, **kwargs: Any) -> socket.socket:
+            return watch(socket.create_connection(*args, **kwargs))
+
+        class Plain(http.client.HTTPConnection):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._create_connection = watched
+
+        class Secure(http.client.HTTPSConnection):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._create_connection = watched
+
+        class PlainHandler(urllib.request.HTTPHandler):
+            def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(Plain, req)
+
+        class SecureHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(Secure, req, context=self._context)  # type: ignore[attr-defined]
+
+        return urllib.request.build_opener(PlainHandler, SecureHandler)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _stream(url: str, tmp: Path, limits: Limits, tell: Report) -> None:
     rate, done, total = _Rate(), 0, None
     tell(Progress("running"))
+    deadline = _Deadline(limits.deadline)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            while chunk := resp.read(_CHUNK):
-                out.write(chunk)
+        with deadline, deadline.opener().open(url, timeout=limits.timeout) as resp, open(tmp, "wb") as out:
+            total = int(resp.headers.get("Content-Length") or 0)
+            total = total if total > 0 else None
+            if total is not None and total > limits.max_bytes:
+                raise _TooLarge(total)
+            while chunk := resp.read1(_CHUNK):  # what has arrived: a slow server cannot hold one read
                 done += len(chunk)
+                if done > limits.max_bytes:
+                    raise _TooLarge(done)
+                out.write(chunk)
                 tell(Progress("running", done, total, rate.add(done)))
-    except TimeoutError as exc:
-        raise DownloadError(f"The download from {url} stalled: no data for {timeout:.0f} s after "
-                            f"{done / 1e6:.1f} MB.", "the server stopped sending") from exc
-    except urllib.error.HTTPError as exc:
-        raise DownloadError(f"The server at {url} answered {exc.code} {exc.reason}.",
-                            f"the server answered {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
+                if deadline.passed:
+                    break
+    except _TooLarge as exc:
+        said = f"announced {exc.size:,} bytes" if total is not None else f"sent at least {exc.size:,} bytes"
+        raise DownloadError(f"The server at {url} {said}; the file has {limits.max_bytes:,} at most, so the "
+                            "download was stopped and deleted.", "the server sent more than the file") from exc
+    except Exception as exc:
+        if deadline.passed:
+            raise _late(url, limits, done) from exc
+        raise _failed(url, limits, done, exc) from exc
+    if deadline.passed and done != total:  # shut at the deadline (a whole file that just made it is kept)
+        raise _late(url, limits, done)
+    if total is not None and done != total:
+        raise DownloadError(f"The download from {url} stopped at {done} of {total} bytes.",
+                            "the download stopped before the end")
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _late(url: str, limits: Limits, done: int) -> DownloadError:
+    minutes = f"{limits.deadline / 60:.0f} min" if limits.deadline >= 120 else f"{limits.deadline:.0f} s"
+    return DownloadError(f"The download from {url} did not finish within {minutes} ({done / 1e6:.1f} MB had "
+                         "arrived), so it was stopped; the server or the connection is too slow.",
+                         f"the download took longer than {minutes}")
+
+
+def _failed(url: str, limits: Limits, done: int, exc: Exception) -> DownloadError:
+    """The DownloadError for an exception raised while fetching (the deadline not passed)."""
+    if isinstance(exc, TimeoutError):
+        return DownloadError(f"The download from {url} stalled: no data for {limits.timeout:.0f} s after "
+                             f"{done / 1e6:.1f} MB.", "the server stopped sending")
+    if isinstance(exc, urllib.error.HTTPError):
+        return DownloadError(f"The server at {url} answered {exc.code} {exc.reason}.",
+                             f"the server answered {exc.code} {exc.reason}")
+    if isinstance(exc, urllib.error.URLError):
         why = exc.reason
         short = ("the server stopped answering" if isinstance(why, TimeoutError) else
                  "the server refused the connection" if isinstance(why, ConnectionRefusedError) else
                  "this server has no connection to the internet")
-        raise DownloadError(f"Could not download {url} ({why}).", short) from exc
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # resets, bad URLs, broken HTTP
-        raise DownloadError(f"The download from {url} broke off after {done / 1e6:.1f} MB ({exc!r}).",
-                            "the connection broke off") from exc
-    if total is not None and done != total:
-        raise DownloadError(f"The download from {url} stopped at {done} of {total} bytes.",
-                            "the download stopped before the end")
+        return DownloadError(f"Could not download {url} ({why}).", short)
+    if isinstance(exc, (OSError, ValueError, http.client.HTTPException)):  # resets, bad URLs, broken HTTP
+        return DownloadError(f"The download from {url} broke off after {done / 1e6:.1f} MB ({exc!r}).",
+                             "the connection broke off")
+    raise exc
 
 
 def _verified(dest: Path, accepts: Callable[[str], bool], url: str, *, discard: bool) -> str:
@@ -189,8 +310,8 @@ def _verified(dest: Path, accepts: Callable[[str], bool], url: str, *, discard: 
 class Downloader:
     """One destination's download for this whole process: started once, progress readable by anyone."""
 
-    def __init__(self, url: str, dest: Path, accepts: Callable[[str], bool], timeout: float) -> None:
-        self.url, self.dest, self._accepts, self._timeout = url, dest, accepts, timeout
+    def __init__(self, url: str, dest: Path, accepts: Callable[[str], bool], limits: Limits) -> None:
+        self.url, self.dest, self._accepts, self.limits = url, dest, accepts, limits
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._progress = Progress("idle")
@@ -238,7 +359,7 @@ class Downloader:
             self._publish(p)
 
         try:
-            sha = fetch(self.url, self.dest, self._accepts, timeout=self._timeout, report=tell)
+            sha = fetch(self.url, self.dest, self._accepts, report=tell, limits=self.limits)
             self._publish(replace(last, state="done", sha256=sha, rate=0.0))
         except DownloadError as exc:
             self._publish(replace(last, state="failed", error=str(exc), reason=exc.reason, rate=0.0))
@@ -252,14 +373,15 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def downloader(url: str, dest: str | Path, accepts: Callable[[str], bool], *,
-               timeout: float = DEFAULT_TIMEOUT_S) -> Downloader:
+               limits: Limits | None = None) -> Downloader:
     """The process's one Downloader for (url, dest): every session that asks gets the same object."""
     key = (url, Path(dest).absolute())
     with _REGISTRY_LOCK:
         found = _REGISTRY.get(key)
         if found is None:
-            found = _REGISTRY[key] = Downloader(url, key[1], accepts, timeout)
+            found = _REGISTRY[key] = Downloader(url, key[1], accepts, limits or Limits())
         return found
 
 
-__all__ = ["Progress", "Downloader", "downloader", "fetch", "partials", "DEFAULT_TIMEOUT_S", "PARTIAL_SUFFIX"]
+__all__ = ["Progress", "Limits", "Downloader", "downloader", "fetch", "partials", "DEFAULT_TIMEOUT_S",
+           "DEFAULT_DEADLINE_S", "DEFAULT_MAX_BYTES", "PARTIAL_SUFFIX"]

@@ -3,6 +3,11 @@
 A `.pth` file is a pickle, and a pickle can run any code when loaded. Everything here goes
 through `torch.load(..., weights_only=True)`, which refuses objects other than tensors and plain
 containers, or through safetensors, which has no code in it at all.
+
+Tensor-only is not harmless yet: a pickle states each tensor's shape and strides apart from the
+bytes behind it, so 1.6 kB can describe a (2^20, 2^20) tensor whose strides are all 0. Anything
+that then reads it as a whole (isfinite, a dtype cast, load_state_dict) allocates what it claims.
+So every tensor is checked against its own storage, from metadata only, before any value is read.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from alexnet_viz.errors import WeightsError
 TORCH_SUFFIXES = (".pth", ".pt")
 SAFETENSORS_SUFFIX = ".safetensors"
 _CHUNK = 1 << 20
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)  # what a network's weights are
 
 
 def sha256_file(path: str | Path) -> str:
@@ -100,9 +106,53 @@ def _tensor_dict(raw: object, path: Path) -> dict[str, torch.Tensor]:
         raise WeightsError(f"{path.name}: entries that are not named tensors: {', '.join(bad[:5])}; "
                            "a weights file must map parameter names to tensors.")
     state = dict(raw)
+    check_tensors(state, path.name)
     if all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
     return state
 
 
-__all__ = ["sha256_file", "read_state_dict", "TORCH_SUFFIXES", "SAFETENSORS_SUFFIX"]
+def _overlapping(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
+    """Whether two indices could reach one element (a zero stride, or dimensions interleaved)."""
+    reach = 0  # the largest offset the dimensions taken so far reach
+    for step, count in sorted((st, sz) for sz, st in zip(size, stride) if sz > 1):
+        if step <= reach:
+            return True
+        reach += step * (count - 1)
+    return False
+
+
+def _tensor_problem(t: torch.Tensor) -> str | None:
+    """What is wrong with a loaded tensor as a network's weights, from its metadata alone; None if nothing."""
+    if t.is_nested or t.layout != torch.strided:
+        return f"is a {str(t.layout).removeprefix('torch.')} tensor, not a dense one"
+    if t.device.type != "cpu":
+        return f"is a {t.device.type} tensor: the file holds no values for it"
+    if t.dtype not in FLOAT_DTYPES:
+        return f"holds {str(t.dtype).removeprefix('torch.')} values, not floating-point weights"
+    size, stride, offset = tuple(t.shape), tuple(t.stride()), t.storage_offset()
+    if min(stride, default=0) < 0 or offset < 0:
+        return f"has a negative stride or offset (strides {stride}, offset {offset})"
+    if t.numel() == 0:
+        return None
+    held = t.untyped_storage().nbytes() // t.element_size()
+    reach = offset + sum(st * (sz - 1) for sz, st in zip(size, stride)) + 1
+    if t.numel() > held or reach > held or _overlapping(size, stride):
+        return (f"claims {t.numel():,} values (shape {size}, strides {stride}, offset {offset}) but the file "
+                f"holds {held:,} for it")
+    return None
+
+
+def check_tensors(state: Mapping[str, torch.Tensor], name: str) -> None:
+    """Refuse, before a single value is read, tensors that are not dense floating-point arrays each
+    backed by its own bytes in the file (so nothing later allocates more than the file holds)."""
+    bad = [f"{k} {why}" for k, why in ((k, _tensor_problem(v)) for k, v in state.items()) if why]
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise WeightsError(f"{name} was refused before any of its values were read: {'; '.join(bad[:3])}{more}. "
+                           "A saved network's weights are dense float tensors, each with its own values; save "
+                           "one with torch.save(model.state_dict(), path).")
+
+
+__all__ = ["sha256_file", "read_state_dict", "check_tensors", "TORCH_SUFFIXES", "SAFETENSORS_SUFFIX",
+           "FLOAT_DTYPES"]

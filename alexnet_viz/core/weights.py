@@ -25,6 +25,7 @@ from alexnet_viz.core.weightschoice import ENV_VAR, IMAGENET, RANDOM, WeightsCho
 from alexnet_viz.errors import DownloadError, WeightsError
 
 DOWNLOAD_TIMEOUT_S = download.DEFAULT_TIMEOUT_S
+DOWNLOAD_DEADLINE_S = download.DEFAULT_DEADLINE_S
 
 
 def imagenet_path(cache_dir: str | Path | None = None) -> Path:
@@ -50,7 +51,8 @@ def supply_hint(path: Path) -> str:
 def imagenet_downloader(cache_dir: str | Path | None = None) -> download.Downloader:
     """This process's one download of the ImageNet file into `cache_dir`: progress for every session."""
     info = imagenet_weights()
-    return download.downloader(info.url, info.cache_path(cache_dir), info.accepts, timeout=DOWNLOAD_TIMEOUT_S)
+    limits = download.Limits(DOWNLOAD_TIMEOUT_S, DOWNLOAD_DEADLINE_S, info.size_bytes or download.DEFAULT_MAX_BYTES)
+    return download.downloader(info.url, info.cache_path(cache_dir), info.accepts, limits=limits)
 
 
 def fetch_imagenet(cache_dir: str | Path | None = None, *, progress: bool = True,
@@ -137,16 +139,20 @@ def _mismatch(state: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]
 
 
 def _fitted(state: dict[str, torch.Tensor], spec: Spec, name: str) -> tuple[AlexNet, str]:
-    """A model holding `state` (embedded first if it is another variant's); note says how."""
-    bad = [k for k, v in state.items() if not v.is_floating_point() or not torch.isfinite(v).all()]
-    if bad:
-        raise WeightsError(f"{name}: {', '.join(bad[:5])} hold non-numeric, infinite or NaN values.")
-    state = {k: v.to(torch.float32) for k, v in state.items()}
-    note, shapes = "", param_shapes(spec)
+    """A model holding `state` (embedded first if it is another variant's); note says how.
+
+    Shapes are compared before any value is read (safeload has checked each tensor's storage).
+    """
+    note, shapes, src = "", param_shapes(spec), None
     if not same_shapes(state, shapes):
         src = next((s for s in VARIANTS.values() if s != spec and same_shapes(state, param_shapes(s))), None)
         if src is None:
             raise WeightsError(_mismatch(state, shapes, spec, name))
+    bad = [k for k, v in state.items() if not v.is_floating_point() or not torch.isfinite(v).all()]
+    if bad:
+        raise WeightsError(f"{name}: {', '.join(bad[:5])} hold non-numeric, infinite or NaN values.")
+    state = {k: v.to(torch.float32) for k, v in state.items()}
+    if src is not None:
         state = embed_state_dict(state, src, spec)
         note = f"{src.name}-shaped weights embedded with extra channels zero (same logits as {src.name})"
     with torch.device("meta"):

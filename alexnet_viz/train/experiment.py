@@ -26,7 +26,7 @@ from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import demo
 from alexnet_viz.train.config import TrainConfig, runs_root
 from alexnet_viz.train.data import discover
-from alexnet_viz.train.runs import RESULT_FILE
+from alexnet_viz.train.runs import RESULT_FILE, atomic_write
 from alexnet_viz.train.sources import data_root
 
 PAPER_CLAIM = "six times faster (Krizhevsky et al. 2012, Sec 3.1 and Figure 1)"
@@ -140,7 +140,7 @@ def run(*, dataset: str = "cifar10", epochs: int = 30, batch: int = 64, images: 
     result = Result(dataset, note, curves, ratio, seconds=time.perf_counter() - start)
     path = Path(out) if out else runs_root() / RESULT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(result), indent=2))
+    atomic_write(path, json.dumps(asdict(result), indent=2).encode())
     return result
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -125,10 +124,7 @@ def _save_tensors(path: Path, obj: object) -> None:
 
 def _save_filters(run: Path, model: AlexNet, epoch: int) -> None:
     weight = cast(torch.Tensor, model.layer("C1").weight).detach().to("cpu", torch.float32).numpy()
-    folder = run / runs.FILTERS
-    folder.mkdir(exist_ok=True)
-    np.save(runs.filter_file(run, epoch), weight)
-    runs.atomic_write(runs.filter_file(run, epoch, ".png"), kernel_tiles(weight, scale=4).png())
+    runs.save_filters(run, epoch, runs.npy_bytes(weight), kernel_tiles(weight, scale=4).png())
 
 
 @torch.no_grad()
@@ -268,7 +264,10 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, ten_crop: bool = False) -> dict[str, float] | None:
-        """Top-1/top-5 and loss on this rank's share of the validation set, summed over ranks."""
+        """Top-1/top-5 and loss on this rank's share of the validation set, summed over ranks.
+
+        With fewer than five classes "top-5" is top-all (always 1.0): k never exceeds the class count.
+        """
         if not self.split.val:
             return None
         data = FolderImages(self.split.val, self.aug, self.config.seed, train=False, ten_crop=ten_crop)
@@ -287,7 +286,7 @@ class Trainer:
                 with autocast_context(self.where.device, self.config.autocast):
                     out = self.model(flat).float()
                 probs = out.softmax(1).view(len(y), -1, out.shape[-1]).mean(1) if ten_crop else out.softmax(1)
-                top5 = probs.topk(5, 1).indices
+                top5 = probs.topk(min(5, probs.shape[1]), 1).indices
                 totals[0] += float(F.nll_loss(probs.clamp_min(1e-12).log(), y, reduction="sum"))
                 totals[1] += float((top5[:, 0] == y).sum())
                 totals[2] += float((top5 == y[:, None]).any(1).sum())
