@@ -8,7 +8,7 @@ import streamlit as st
 from alexnet_viz.figures import colours
 from alexnet_viz.figures.activations import kernel_heatmap
 from alexnet_viz.figures.mosaic import split_groups
-from ui import analysis, grids
+from ui import analysis, before_after, grids
 from ui.image_input import or_stop, weights_banner
 from ui.state import context
 from ui.urls import unit_page_link, url_choice, url_write
@@ -90,6 +90,7 @@ def kernel_closeup(name: str, in_channel: int | None) -> None:
                     key="flt_closeup", config={"displaylogo": False, "displayModeBar": False})
     st.caption(f"{name} kernel {kernel}'s weights (hover for values): {colours.SIGN_LEGEND}; one range, symmetric "
                "around zero, for the panels shown.")
+    before_after.section("filters", "flt_compare", ctx.variant, layer=name, channel=kernel)
 
 
 kernel_view()

@@ -1,10 +1,11 @@
-"""Training: the server's runs, their curves (live while a run goes), C1's filters epoch by epoch,
-opening a checkpoint in the visualiser, and the paper's ReLU-vs-tanh figure reproduced."""
+"""Training: start a run and watch it learn, the server's runs, their curves (live while a run goes), C1's
+filters epoch by epoch, opening a checkpoint in the visualiser, and the paper's ReLU-vs-tanh figure reproduced."""
 from __future__ import annotations
 
 import streamlit as st
 
 from alexnet_viz.train.runs import RESULT_FILE, filter_epochs, filter_file, load_result, read_metrics
+from ui import live
 from ui.state import context
 from ui.training import (
     OVERRIDE_KEY,
@@ -18,10 +19,17 @@ from ui.training import (
 )
 
 st.title("Training")
-st.markdown("Train AlexNet yourself and watch it learn: `python -m alexnet_viz train --demo` trains on a generated "
-            "dataset in minutes on a CPU; `--data DIR` on your own ImageFolder with the paper's recipe; `torchrun` "
-            "on many GPUs. The runs below are the server's, in the folder it was started with "
-            "(`ALEXNET_RUNS`).")
+st.markdown("A network starts as random numbers and learns from examples: each step shows it a batch of "
+            "pictures, measures how wrong its answers are (the **loss**) and nudges every weight to be a little "
+            "less wrong. Watch that happen, then compare any page's view before and after training.")
+st.subheader("Watch it learn")
+watched = live.section()
+
+st.subheader("Runs")
+st.markdown("Train from a terminal too: `python -m alexnet_viz train --demo` trains on a generated dataset in "
+            "minutes on a CPU; `--data DIR` on your own ImageFolder with the paper's recipe; `torchrun` on many "
+            "GPUs or machines (docs/TRAINING.md). The runs below are the server's, in the folder it was started "
+            "with (`ALEXNET_RUNS`).")
 folder = runs_folder()
 runs = server_runs()
 ctx = context()
@@ -33,9 +41,9 @@ else:
     names = [r.name for r in runs]
     run = runs[names.index(st.selectbox("Run", names, key="train_run", help=f"Run directories in {folder}"))]
     records = read_metrics(run.path)
-    live = is_live(run, records)
+    going = is_live(run, records) and run.path != watched  # the run started here is drawn above
 
-    @st.fragment(run_every=5.0 if live else None)
+    @st.fragment(run_every=5.0 if going else None)
     def curves() -> None:
         """Redrawn alone every few seconds while the run is going."""
         now = read_metrics(run.path)
@@ -51,10 +59,12 @@ else:
         cols[2].metric("Val top-1", f"{100 * val[-1]['val_top1']:.1f}%" if val else "–")
         cols[3].metric("Images/s", f"{last['images_per_s']:.0f}")
         st.plotly_chart(curves_figure(now), key="train_curves", config={"displayModeBar": False})
-        st.caption(("Running: refreshed every 5 s. " if live else "")
+        st.caption(("Running: refreshed every 5 s. " if going else "")
                    + f"{len(train)} logged intervals; lr, loss and accuracy from metrics.jsonl of {run.name}.")
 
     curves()
+    if run.path != watched and not going and not any(r.get("kind") == "end" for r in records):
+        live.unfinished(run.path)
 
     st.subheader("C1's filters, epoch by epoch")
     epochs = filter_epochs(run.path)
@@ -74,8 +84,9 @@ else:
         st.caption("This run has not saved a checkpoint yet.")
     elif run.variant not in run.fits:
         st.caption(f"This run's network is not a full {run.variant} network (its classifier was narrowed, as "
-                   "the demo's is), so its checkpoint cannot replace the visualiser's weights; its curves and "
-                   "filters are above.")
+                   "the demo's is), so its checkpoint cannot replace the visualiser's weights. Its convolutions "
+                   f"can be compared with the untrained network's: choose the {run.variant} variant and this run "
+                   "under *Compare with* on the Feature maps, Filters, Prediction and Inside one unit pages.")
     elif ctx.variant != run.variant:
         st.caption(f"This run trained the {run.variant} variant; choose it in the sidebar to open its checkpoint.")
     elif opened == str(run.weights):

@@ -54,25 +54,41 @@ def is_live(run: RunInfo, records: list[dict]) -> bool:
     return time.time() - path.stat().st_mtime < LIVE_SECONDS
 
 
-def curves_figure(records: list[dict]) -> go.Figure:
-    """Loss, accuracy and learning rate against epochs, train intervals as lines, validation as markers."""
+PANELS = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy", "structure": "C1 filter structure (0: noise)",
+          "lr": "Learning rate"}
+
+
+def curves_figure(records: list[dict], panels: tuple[str, ...] = ("loss", "accuracy", "structure", "lr"),
+                  height: int = 780) -> go.Figure:
+    """Curves against epochs, train intervals as lines, validation as markers: one panel per name in `panels`
+    (the structure panel only when the run recorded it)."""
     train = [r for r in records if r.get("kind") == "train"]
     val = [r for r in records if r.get("kind") == "val" and "val_top1" in r]
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=("Loss (cross-entropy)", "Accuracy", "Learning rate"))
+    shown = [p for p in panels if p != "structure" or any("structure" in r for r in train)]
+    row = {name: i + 1 for i, name in enumerate(shown)}
+    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[PANELS[p] for p in shown])
     x = [r["epoch"] for r in train]
-    fig.add_trace(go.Scatter(x=x, y=[r["loss"] for r in train], name="train loss", mode="lines"), 1, 1)
-    fig.add_trace(go.Scatter(x=x, y=[r["acc"] for r in train], name="train top-1", mode="lines"), 2, 1)
-    if val:
-        vx = [r["epoch"] for r in val]
-        fig.add_trace(go.Scatter(x=vx, y=[r["val_loss"] for r in val], name="val loss", mode="lines+markers"), 1, 1)
-        fig.add_trace(go.Scatter(x=vx, y=[r["val_top1"] for r in val], name="val top-1", mode="lines+markers"), 2, 1)
-        fig.add_trace(go.Scatter(x=vx, y=[r["val_top5"] for r in val], name="val top-5", mode="lines+markers"), 2, 1)
-    fig.add_trace(go.Scatter(x=x, y=[r["lr"] for r in train], name="lr", mode="lines", line_shape="hv"), 3, 1)
-    fig.update_yaxes(range=[0, 1], row=2, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=3, col=1)  # powers of ten only
-    fig.update_xaxes(title_text="epoch", row=3, col=1)
-    fig.update_layout(height=620, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    vx = [r["epoch"] for r in val]
+    lines = {"loss": [("train loss", x, [r["loss"] for r in train], "lines"),
+                      ("val loss", vx, [r["val_loss"] for r in val], "lines+markers")],
+             "accuracy": [("train top-1", x, [r["acc"] for r in train], "lines"),
+                          ("val top-1", vx, [r["val_top1"] for r in val], "lines+markers"),
+                          ("val top-5", vx, [r["val_top5"] for r in val], "lines+markers")],
+             "structure": [("C1 structure", [r["epoch"] for r in train if "structure" in r],
+                            [r["structure"] for r in train if "structure" in r], "lines")],
+             "lr": [("lr", x, [r["lr"] for r in train], "lines")]}
+    for name in shown:
+        for label, xs, ys, mode in lines[name]:
+            if xs:
+                fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode=mode,
+                                         line_shape="hv" if name == "lr" else "linear"), row[name], 1)
+    if "accuracy" in row:
+        fig.update_yaxes(range=[0, 1], row=row["accuracy"], col=1)
+    if "lr" in row:
+        fig.update_yaxes(type="log", dtick=1, row=row["lr"], col=1)  # powers of ten only
+    fig.update_xaxes(title_text="epoch", row=len(shown), col=1)
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.12})
     return fig
 

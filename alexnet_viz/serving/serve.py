@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.train.manager import PERMISSION_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -234,6 +235,7 @@ def running(replicas: int = 2, *, port: int = 8501, bind: str = "127.0.0.1", run
     run_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)  # shared: an XSRF cookie from one replica is valid on the others
     layout_env = {**os.environ, **(env or {}), "STREAMLIT_SERVER_COOKIE_SECRET": secret}  # not allowed as a flag
+    layout_env.setdefault(PERMISSION_ENV, "0")  # many visitors, one machine: no training from the page unless asked
     command = streamlit_command(["--server.maxUploadSize", str(settings.max_upload_mib)])
     members = [Replica(f"r{i + 1}", free_port(), run_dir / f"replica-r{i + 1}.log") for i in range(replicas)]
     config = run_dir / "haproxy.cfg"

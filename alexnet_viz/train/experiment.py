@@ -123,7 +123,7 @@ def run(*, dataset: str = "cifar10", epochs: int = 30, batch: int = 64, images: 
             dataset, note = "demo", "CIFAR-10 could not be downloaded here (offline); "
     if dataset == "demo":
         x, y = _demo_tensors(max(1, images // len(demo.CLASSES)), seed)
-        note += f"the demo dataset at 32 px ({len(x)} images, 10 classes), not CIFAR-10"
+        note += f"the demo dataset at 32 px ({len(x)} images, {len(demo.CLASSES)} classes), not CIFAR-10"
     elif dataset != "cifar10":
         raise AlexVizError(f"Unknown dataset {dataset!r}: choose cifar10 or demo.")
     x = (x - x.mean((0, 2, 3), keepdim=True)) / x.std((0, 2, 3), keepdim=True)

@@ -7,6 +7,8 @@
     last.pt         the model's plain state dict: a weights file for predict and the app
     state.pt        everything --resume needs (model, optimiser, scheduler, RNG, position)
     filters/epoch-NNN.npy and .png   C1's weights after each epoch (epoch-000: the initialisation)
+    filters/latest.npy, .png, .json  C1 every few seconds while the run goes (json: step, epoch, structure)
+    train.log       the trainer's output, for a run started from the Training page (train/manager.py)
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 CONFIG, CLASSES, FITS, METRICS, WEIGHTS, STATE, FILTERS = ("config.json", "classes.json", "fits.json", "metrics.jsonl",
                                                              "last.pt", "state.pt", "filters")
+LATEST_NPY, LATEST_PNG, LATEST_JSON = "latest.npy", "latest.png", "latest.json"  # under filters/
 RESULT_FILE = "relu-vs-tanh.json"  # `experiment relu-vs-tanh` writes it beside the runs
 
 
@@ -62,6 +65,17 @@ def filter_epochs(run: str | Path) -> list[int]:
 
 def filter_file(run: str | Path, epoch: int, suffix: str = ".npy") -> Path:
     return Path(run) / FILTERS / f"epoch-{epoch:03d}{suffix}"
+
+
+def latest_filters(run: str | Path) -> tuple[Path, dict] | None:
+    """The newest snapshot of C1 while a run goes: its PNG and {step, epoch, structure}; None before the first."""
+    folder = Path(run) / FILTERS
+    try:
+        about = json.loads((folder / LATEST_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    png = folder / LATEST_PNG
+    return (png, about) if isinstance(about, dict) and png.is_file() else None
 
 
 @dataclass(frozen=True)
