@@ -9,6 +9,7 @@ from ui import live
 from ui.state import context
 from ui.training import (
     OVERRIDE_KEY,
+    chance_loss,
     close_checkpoint,
     curves_figure,
     is_live,
@@ -34,7 +35,9 @@ folder = runs_folder()
 runs = server_runs()
 ctx = context()
 
-if not runs:
+if not runs and watched is not None:
+    st.caption("The run above is the first; it is listed here once the page is reloaded or the run ends.")
+elif not runs:
     st.info(f"No training runs in `{folder}` yet. Start one beside the server: "
             f"`ALEXNET_RUNS={folder} python -m alexnet_viz train --demo`.", icon=":material/info:")
 else:
@@ -58,7 +61,8 @@ else:
         val = [r for r in now if r.get("kind") == "val" and "val_top1" in r]
         cols[2].metric("Val top-1", f"{100 * val[-1]['val_top1']:.1f}%" if val else "–")
         cols[3].metric("Images/s", f"{last['images_per_s']:.0f}")
-        st.plotly_chart(curves_figure(now), key="train_curves", config={"displayModeBar": False})
+        st.plotly_chart(curves_figure(now, chance=chance_loss(run.path)), key="train_curves",
+                        config={"displayModeBar": False})
         st.caption(("Running: refreshed every 5 s. " if going else "")
                    + f"{len(train)} logged intervals; lr, loss and accuracy from metrics.jsonl of {run.name}.")
 
@@ -71,10 +75,10 @@ else:
     if epochs:
         epoch = st.select_slider("After epoch", epochs, value=epochs[-1], key="train_filter_epoch",
                                  help="Epoch 0 is the initialisation.")
-        st.image(str(filter_file(run.path, epoch, ".png")), width="content",
-                 caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
-                         "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
-                         "Figure 3); early on, or after a short demo run, many kernels are still noise.")
+        st.image(str(filter_file(run.path, epoch, ".png")), width="content")  # its own size: a caption would widen it
+        st.caption(f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full contrast. "
+                   "Trained long enough, C1 grows oriented stripes and colour blobs (the paper's Figure 3); early "
+                   "on, or after a short demo run, many kernels are still noise.")
     else:
         st.caption("No filters saved yet.")
 

@@ -95,7 +95,9 @@ def _compare(page: str, key: str, run: Path, query: dict[str, str] | None = None
     box.set_value(str((run / runs.WEIGHTS).resolve())).run()
     assert not at.exception, [e.value for e in at.exception]
     texts = [m.value for m in at.markdown]
-    assert any("Before training" in t for t in texts) and any("After training" in t and run.name in t for t in texts)
+    assert "**Before training**" in texts and "**After training**" in texts
+    assert any(c.value.startswith("Before: the run's own starting weights") and run.name in c.value
+               for c in at.caption)
     return at
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 View = Literal["maps", "filters", "prediction", "unit"]
 SIDES = ("before", "after")
-PICTURE_PX = 220
+PICTURE_PX = 300
 _HASH = {**HASH, ba.Trained: lambda t: (t.ident, t.stamp, t.variant)}
 _PAIRS: OrderedDict[tuple[str, float, str], tuple[AlexNet, AlexNet]] = OrderedDict()
 _LOCK = threading.Lock()
@@ -103,9 +104,12 @@ def section(view: View, key: str, variant: str, *, ref: ImageRef | None = None, 
     if picked is None:
         return
     trained = by_id[picked]
+    start = "the run's own starting weights (its seed and recipe)" if trained.run else \
+        f"the {variant} variant's initialisation (seed 0, the app's random weights)"
+    after = f"{Path(trained.run).name}/last.pt" if trained.run else "torchvision's trained ImageNet weights"
+    st.caption(f"Before: {start}. After: {after}.")
     columns = st.columns(2)
-    titles = ("**Before training**: the initialisation", f"**After training**: {trained.label}")
-    for col, title in zip(columns, titles, strict=True):
+    for col, title in zip(columns, ("**Before training**", "**After training**"), strict=True):
         col.markdown(title)
     if view == "prediction" and ref is not None:
         _tops(columns, ref, trained)
@@ -130,7 +134,7 @@ def _maps(columns: Sequence[DeltaGenerator], ref: ImageRef, trained: ba.Trained,
         if values.ndim == 0:
             col.metric(f"{layer} unit {channel}", f"{float(values):.4g}")
             continue
-        col.image(_picture(values), width=PICTURE_PX, output_format="PNG",
+        col.image(_picture(values), width="stretch", output_format="PNG",
                   caption=f"{layer} channel {channel} for this photo, on its own range (bright: its highest): "
                           f"highest {float(values.max()):.3g}, mean {float(values.mean()):.3g}, "
                           f"{float((values <= 0).mean()):.0%} zeros.")

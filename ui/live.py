@@ -13,7 +13,7 @@ import streamlit as st
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import manager
 from alexnet_viz.train.runs import filter_file, latest_filters, read_metrics
-from ui.training import curves_figure, runs_folder
+from ui.training import chance_loss, curves_figure, runs_folder
 
 REFRESH_S = 2.0
 EPOCHS_KEY, ERROR_KEY = "live_epochs", "live_error"
@@ -91,12 +91,13 @@ def watch(run_dir: str) -> None:
     with curves:
         train = [r for r in records if r.get("kind") == "train"]
         if train:
-            st.plotly_chart(curves_figure(records, ("loss", "accuracy", "structure"), height=520),
+            chance = chance_loss(active.path)
+            st.plotly_chart(curves_figure(records, ("loss", "accuracy", "structure"), height=520, chance=chance),
                             key="live_curves", config={"displayModeBar": False})
             last = train[-1]
-            st.caption(f"Step {last['step']}: loss {last['loss']:.3f} (chance level: ln of the class count), "
-                       f"training top-1 {last['acc']:.0%}, {last['images_per_s']:.0f} images/s. "
-                       f"Redrawn every {REFRESH_S:.0f} s.")
+            even = f" (guessing evenly gives {chance:.3f})" if chance is not None else ""
+            st.caption(f"Step {last['step']}: loss {last['loss']:.3f}{even}, training top-1 {last['acc']:.0%}, "
+                       f"{last['images_per_s']:.0f} images/s. Redrawn every {REFRESH_S:.0f} s.")
         else:
             st.caption(manager.phase(active))
     st.button("Stopping…" if active.stopping else "Stop", key="live_stop", disabled=active.stopping,

@@ -4,6 +4,8 @@ ui.state.context() reads. Runs are only ever the server's: the folder is $ALEXNE
 """
 from __future__ import annotations
 
+import json
+import math
 import time
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
-from alexnet_viz.train.runs import CONFIG, METRICS, RunInfo, list_runs
+from alexnet_viz.train.runs import CLASSES, CONFIG, METRICS, RunInfo, list_runs
 
 OVERRIDE_KEY = "weights_override"
 LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
@@ -58,10 +60,19 @@ PANELS = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy", "structure": "
           "lr": "Learning rate"}
 
 
+def chance_loss(run: Path) -> float | None:
+    """The loss of a network that guesses evenly: ln(number of classes), from the run's classes.json."""
+    try:
+        classes = json.loads((run / CLASSES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return math.log(len(classes)) if isinstance(classes, list) and len(classes) > 1 else None
+
+
 def curves_figure(records: list[dict], panels: tuple[str, ...] = ("loss", "accuracy", "structure", "lr"),
-                  height: int = 780) -> go.Figure:
+                  height: int = 780, chance: float | None = None) -> go.Figure:
     """Curves against epochs, train intervals as lines, validation as markers: one panel per name in `panels`
-    (the structure panel only when the run recorded it)."""
+    (the structure panel only when the run recorded it); `chance` draws the even guess's loss."""
     train = [r for r in records if r.get("kind") == "train"]
     val = [r for r in records if r.get("kind") == "val" and "val_top1" in r]
     shown = [p for p in panels if p != "structure" or any("structure" in r for r in train)]
@@ -83,6 +94,10 @@ def curves_figure(records: list[dict], panels: tuple[str, ...] = ("loss", "accur
             if xs:
                 fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode=mode,
                                          line_shape="hv" if name == "lr" else "linear"), row[name], 1)
+    if chance is not None and "loss" in row:
+        fig.add_hline(y=chance, line={"color": "grey", "dash": "dot"}, row=row["loss"], col=1,
+                      annotation_text=f"chance: ln {round(math.exp(chance))} = {chance:.3f}",
+                      annotation_position="bottom left")
     if "accuracy" in row:
         fig.update_yaxes(range=[0, 1], row=row["accuracy"], col=1)
     if "lr" in row:
