@@ -18,9 +18,6 @@ from alexnet_viz.train import demo, manager, runs
 from alexnet_viz.train.config import resolve
 from alexnet_viz.train.structure import kernel_smoothness, structure
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 # --- the structure measure ----------------------------------------------------------------------
 
 def _gabor(period: float, angle: float = 0.6) -> np.ndarray:
@@ -134,9 +131,14 @@ def test_permission_follows_the_environment(root: Path, monkeypatch: pytest.Monk
         assert not root.exists()
 
 
-def test_serve_turns_training_off_for_its_replicas_unless_told() -> None:
-    source = (ROOT / "alexnet_viz" / "serving" / "serve.py").read_text()
-    assert "layout_env.setdefault(PERMISSION_ENV, \"0\")" in source
+def test_serve_turns_training_off_for_its_replicas_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alexnet_viz.serving.serve import replica_env
+
+    monkeypatch.delenv(manager.PERMISSION_ENV, raising=False)
+    assert replica_env(None, "s")[manager.PERMISSION_ENV] == "0"
+    assert replica_env({manager.PERMISSION_ENV: "1"}, "s")[manager.PERMISSION_ENV] == "1"
+    monkeypatch.setenv(manager.PERMISSION_ENV, "1")
+    assert replica_env(None, "s")[manager.PERMISSION_ENV] == "1"
 
 
 def test_progress_gives_epochs_and_time_left() -> None:
