@@ -10,18 +10,19 @@ from typing import Any
 
 from alexnet_viz.core.bookkeeping import Ledger, Row, ledger, min_input_size
 from alexnet_viz.core.spec import ARTICLE, LRN, PAPER, TORCHVISION, VARIANTS, LayerSpec, Spec, get_spec
+from alexnet_viz.core.weightschoice import IMAGENET, RANDOM, WeightsChoice, parse_weights
 from alexnet_viz.errors import AlexVizError, ImageError, SpecError, WeightsError
 
-_LAZY = {
-    "build_model": "model",
-    "AlexNet": "model",
-    "load_image": "images",
-    "to_tensor": "images",
-    "from_tensor": "images",
-    "capture": "probe",
-    "predict": "probe",
-    "pick_device": "probe",
-    "load_model": "weights",
+_LAZY = {  # name -> the module that defines it, imported on first use
+    "build_model": "core.model",
+    "AlexNet": "core.model",
+    "load_image": "inputs.images",
+    "to_tensor": "inputs.images",
+    "from_tensor": "inputs.images",
+    "capture": "analysis.probe",
+    "predict": "analysis.probe",
+    "pick_device": "core.device",
+    "load_model": "core.weights",
 }
 
 
@@ -33,4 +34,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["AlexVizError", "ImageError", "SpecError", "WeightsError", "Ledger", "Row", "ledger",
            "min_input_size", "ARTICLE", "LRN", "PAPER", "TORCHVISION", "VARIANTS", "LayerSpec", "Spec",
-           "get_spec", *_LAZY]
+           "get_spec", "IMAGENET", "RANDOM", "WeightsChoice", "parse_weights", *_LAZY]

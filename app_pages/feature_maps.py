@@ -22,7 +22,7 @@ st.markdown("What each layer makes of one picture: every channel at once, then o
 
 ctx = context()
 weights_banner(ctx.key)
-picked = image_picker(ctx.variant)
+picked = image_picker(ctx.spec)
 if picked is None:
     st.stop()
 ref = picked.ref
@@ -101,7 +101,7 @@ def channel_view(name: str, channels: int) -> None:
     box = receptive_field(ctx.spec, name, i, j)
     share = box.visible_fraction
     inside = f"{share:.0%} of it inside the image" if share < 1 else "all of it inside the image"
-    field.image(analysis.receptive_field_png(ref, ctx.variant, name, i, j), width="stretch", output_format="PNG",
+    field.image(analysis.receptive_field_png(ref, ctx.spec, name, i, j), width="stretch", output_format="PNG",
                 caption=f"Receptive field of unit ({i}, {j}), value {float(post[i, j]):.4g}: each of the "
                         f"{height}×{width} units of {name} sees a {row.rf}×{row.rf} window of the input ({inside} "
                         f"for this unit; the rest is padding), and neighbours are {row.jump} pixels apart.")

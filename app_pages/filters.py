@@ -5,9 +5,9 @@ from typing import Literal
 
 import streamlit as st
 
+from alexnet_viz.core.bookkeeping import split_groups
 from alexnet_viz.figures import colours
 from alexnet_viz.figures.activations import kernel_heatmap
-from alexnet_viz.figures.mosaic import split_groups
 from ui import analysis, before_after, grids
 from ui.image_input import or_stop, weights_banner
 from ui.state import context

@@ -13,6 +13,7 @@ from alexnet_viz.analysis.units import flat_position
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import PAPER, VARIANTS
 from alexnet_viz.errata.claims import CLAIMS
+from alexnet_viz.errata.code import DROPOUT2, DROPOUT_CFG, DROPOUT_INVERTED, LRN_PER_GPU_SHORT, LRN_SHORT
 from alexnet_viz.figures.activations import channel_heatmap
 from alexnet_viz.figures.architecture import value_grids, vector_bars
 from alexnet_viz.figures.ideas import activation_figure, tower_strip
@@ -45,12 +46,57 @@ st.markdown("What made AlexNet work, each idea computed on this network and your
             "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
             "F9 recomputed by hand.")
 ctx = context()
-picked = image_picker(ctx.variant)
+picked = image_picker(ctx.spec)
 if picked is None:
     st.stop()
 ref = picked.ref
 st.caption(or_stop(weights_banner, ctx.key))
 c1 = ledger(ctx.spec).row("C1")
+
+
+def lrn_readings(stages: ideas.C1Stages) -> None:
+    """The LRN's formula, its two readings (the code's α/n, the printed α) compared on C1, and the GPU split."""
+    st.header("Local response normalisation", anchor="lrn")
+    lrn, in_model = ideas.c1_lrn(ctx.key)
+    chk = stages.check
+    gpus = " and at the border between the two GPUs' maps" if lrn.groups > 1 else ""
+    st.latex(r"b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + c \sum_j (a^j_{x,y})^2\Big)^{\beta}")
+    st.markdown(f"Each value is divided by the energy at the same position in the {lrn.size} channels around it "
+                f"(j from i − {lrn.size // 2} to i + {lrn.size // 2}, cut at the first and last channel{gpus}; "
+                f"k = {lrn.k:g}, β = {lrn.beta:g}). **Two readings of c.** The paper prints c = α = {lrn.alpha:g} "
+                f"(Sec. 3.3). Krizhevsky's released code (cuda-convnet2, 2014; also the original cuda-convnet) "
+                f"divides its scale by n = {lrn.size}, and its ImageNet config sets scale {lrn.alpha:g}, so c = α/n "
+                f"= {chk.code.coefficient:g} ({LRN_SHORT}). That config departs from the paper in places (LRN "
+                "before C1's ReLU, an extra spatial normalisation), and the 2012 one was never published. "
+                "PyTorch's `LocalResponseNorm` divides its `alpha` by n as "
+                f"well: the code's rule is `alpha={chk.code.torch_alpha:g}` there, the printed one "
+                f"`alpha={chk.printed.torch_alpha:g}`.")
+    st.dataframe(pd.DataFrame([{"c": f"{r.coefficient:g}", "reading": name, "PyTorch alpha": f"{r.torch_alpha:g}",
+                                "torch vs a float64 loop": f"{r.torch_vs_hand:.1e}",
+                                "largest change": r.largest_change, "mean divisor": r.mean_divisor}
+                               for name, r in (("Krizhevsky's released code (α/n)", chk.code),
+                                               ("as printed (α)", chk.printed))]),
+                 hide_index=True, width="stretch", key="ideas_lrn_rules",
+                 column_config={c: st.column_config.NumberColumn(format="%.6g")
+                                for c in ("largest change", "mean divisor")})
+    st.markdown(f"On this picture's C1 after the ReLU ({c1.out_shape[0]}×{c1.out_shape[1]}×{c1.out_shape[2]}), "
+                f"the two readings give outputs up to **{chk.between:.3g}** apart (at most "
+                f"**{100 * chk.between_relative:.2g} %** of a value): the printed formula weighs the neighbours "
+                f"{lrn.size}× more, so it divides by {chk.printed.mean_divisor:.5f} on average against the code's "
+                f"{chk.code.mean_divisor:.5f} (k^β = {lrn.k ** lrn.beta:.3f} when the neighbours are silent). The "
+                "gap grows with the maps' energy: random weights give small C1 values and nearly equal readings; "
+                "the larger the values, the further they part. For each reading PyTorch's layer and a direct "
+                "float64 loop over the formula agree to rounding (table).")
+    if chk.gpu_split is not None:
+        st.markdown(f"Each GPU normalised only its own {c1.out_shape[0] // lrn.groups} maps ({LRN_PER_GPU_SHORT}); "
+                    f"one window over all {c1.out_shape[0]} channels would change the maps next to the border by "
+                    f"up to {chk.gpu_split:.3g}.")
+    if in_model and stages.model_diff is not None:
+        st.markdown(f"The {ctx.spec.title} model computes the code's reading: its own C1 output and the formula "
+                    f"agree to **{stages.model_diff:.2e}**.")
+    else:
+        st.info(f"The {ctx.spec.title} network has no LRN; this applies the paper's, as Krizhevsky's released "
+                "code computes it, to its C1. The paper variant (sidebar) has it after the ReLU of C1 and C3.")
 
 
 @st.fragment
@@ -71,27 +117,7 @@ def relu_and_lrn() -> None:
     st.plotly_chart(_curves(), key="ideas_curves")
     claim("relu")
 
-    st.header("Local response normalisation")
-    lrn, in_model = ideas.c1_lrn(ctx.key)
-    st.latex(r"b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + \alpha \sum_j (a^j_{x,y})^2\Big)^{\beta}")
-    st.markdown(f"j runs over the channels max(0, i − n/2) … min(N − 1, i + n/2): each value is divided by the "
-                f"energy of the same position in the {lrn.size} channels around it "
-                f"(k = {lrn.k:g}, n = {lrn.size}, α = {lrn.alpha:g}, β = {lrn.beta:g}; the paper's Sec. 3.3). "
-                f"PyTorch's `LocalResponseNorm` divides its `alpha` by n, so the paper's α = {lrn.alpha:g} is "
-                f"`alpha={stages.check.torch_alpha:g}` there.")
-    chk = stages.check
-    st.markdown(f"On this picture's C1 after the ReLU ({c1.out_shape[0]}×{c1.out_shape[1]}×{c1.out_shape[2]}), "
-                f"torch's layer with `alpha={chk.torch_alpha:g}` and a direct float64 loop over the formula differ "
-                f"by at most **{chk.max_abs_diff:.2e}** (rounding); with `alpha={chk.naive_alpha:g}` they differ by "
-                f"**{chk.naive_max_abs_diff:.3g}**. The LRN itself changes values by up to {chk.largest_change:.3g} "
-                f"and divides by {chk.mean_divisor:.3f} on average (k^β = {lrn.k ** lrn.beta:.3f} when the "
-                "neighbours are silent).")
-    if in_model and stages.model_diff is not None:
-        st.markdown(f"The {ctx.spec.title} model's own C1 output and the formula agree to "
-                    f"**{stages.model_diff:.2e}**.")
-    else:
-        st.info(f"The {ctx.spec.title} network has no LRN; this applies the paper's to its C1. The paper variant "
-                "(sidebar) has it after the ReLU of C1 and C3.")
+    lrn_readings(stages)
     relu_col, lrn_col = st.columns(2)
     relu_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), key="ideas_relu2")
     lrn_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "lrn"), key="ideas_lrn")
@@ -133,7 +159,9 @@ def dropout() -> None:
                 "PyTorch scales the kept values by 1/(1 − p) = 2 while training and does nothing at test time "
                 "(*inverted* dropout); the paper drops without scaling and multiplies every output by 0.5 at test "
                 "time. Each agrees with its own test-time output on average; the two differ by the factor 2, which "
-                "the next layer's weights absorb.")
+                f"the next layer's weights absorb. Krizhevsky's own 2014 config uses `type=dropout` ({DROPOUT_CFG}), "
+                f"which is inverted dropout like PyTorch's ({DROPOUT_INVERTED}); the paper's form, ×0.5 at test, is "
+                f"its `dropout2` layer ({DROPOUT2}).")
     st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
                                  "training mean (torch)": demo.torch_train_mean,
                                  "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")
@@ -219,7 +247,7 @@ def augmentation() -> None:
 
 augmentation()
 
-st.header("Two GPUs")
+st.header("Two GPUs", anchor="two-gpus")
 st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each (Sec. 3.2). Drawn as two towers "
             "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
             "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")

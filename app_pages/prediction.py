@@ -13,7 +13,7 @@ st.title("Prediction and why")
 
 ctx = context()
 about = weights_banner(ctx.key)
-picked = image_picker(ctx.variant)
+picked = image_picker(ctx.spec)
 if picked is None:
     st.stop()
 ref = picked.ref
@@ -24,7 +24,7 @@ with chart:
     st.plotly_chart(analysis.top_figure(ref, ctx.key), key="pred_top",
                     config={"displaylogo": False, "displayModeBar": False})
 with facts:
-    st.image(analysis.view_jpeg(ref, ctx.variant), caption="What the network sees", width=224, output_format="JPEG")
+    st.image(analysis.view_jpeg(ref, ctx.spec), caption="What the network sees", width=224, output_format="JPEG")
     st.metric("One forward pass, wall clock", f"{top.latency_ms:.1f} ms",
               help="Timed on this server when this image was first classified (then cached): one warm forward "
                    "pass from the input tensor to the class scores, device synchronised before and after. It is "

@@ -106,7 +106,7 @@ if vis is not None:
 
 if is_class:
     st.header("Your image")
-    picked = image_picker(ctx.variant)
+    picked = image_picker(ctx.spec)
     if picked is None:
         st.stop()
     scores = or_stop(analysis.layer, picked.ref, ctx.key, name).post
@@ -166,7 +166,7 @@ else:
                      + (" With groups=2 it reads only its own GPU's half of the inputs." if per > 1 else ""))
 
 st.header("Your image")
-picked = image_picker(ctx.variant)
+picked = image_picker(ctx.spec)
 if picked is None:
     st.stop()
 ref = picked.ref

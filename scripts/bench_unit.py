@@ -26,10 +26,11 @@ from PIL import Image
 
 from alexnet_viz.analysis.featviz import Settings, visualize
 from alexnet_viz.analysis.index import Tracker, build_index, index_batches, spatial_layers
-from alexnet_viz.cli.predict import ImageFiles, _loader, collect
 from alexnet_viz.core.casting import cast_input, twin
 from alexnet_viz.core.precision import PRECISIONS
 from alexnet_viz.core.weights import load_model
+from alexnet_viz.core.weightschoice import RANDOM
+from alexnet_viz.inputs.imagefiles import ImageFiles, collect, loader
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"
@@ -61,8 +62,8 @@ def index_rates(model, folder: Path, batch: int) -> dict[str, float]:
     files = [p for p, err in collect([str(folder)]) if err is None]
     dataset = ImageFiles(files, model.spec)
     start = time.perf_counter()
-    batches = [(np.asarray(ids), x) for ids, x, _ in _loader(dataset, batch, 2)]
-    loader = len(files) / (time.perf_counter() - start)
+    batches = [(np.asarray(ids), x) for ids, x, _ in loader(dataset, batch, 2)]
+    decoded = len(files) / (time.perf_counter() - start)
     tracker = Tracker(spatial_layers(model), 16)
     # Like for like: the index stops after the last conv/pool layer and runs a float32 channels_last
     # twin, so the plain pass is that twin's conv stack (features and the adaptive pool) alone.
@@ -85,9 +86,9 @@ def index_rates(model, folder: Path, batch: int) -> dict[str, float]:
     plain = len(files) / float(np.median(plain_times))
     indexed = len(files) / float(np.median(index_times))
     start = time.perf_counter()
-    build_index(folder, variant=model.spec.name, weights="random", batch_size=batch, workers=2)
+    build_index(folder, spec=model.spec, weights=RANDOM, batch_size=batch, workers=2)
     pipeline = len(files) / (time.perf_counter() - start)
-    return {"loader img/s": loader, "plain forward img/s": plain, "index forward img/s": indexed,
+    return {"loader img/s": decoded, "plain forward img/s": plain, "index forward img/s": indexed,
             "index / plain": indexed / plain, "whole index command img/s": pipeline}
 
 

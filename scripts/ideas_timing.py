@@ -33,6 +33,7 @@ def main() -> int:
     from streamlit.testing.v1 import AppTest
 
     from alexnet_viz.core.model import build_model
+    from alexnet_viz.core.spec import ARTICLE
     from alexnet_viz.ideas.augment import base_image, ten_crops, to_batch
     from alexnet_viz.inputs.images import load_image
 
@@ -48,7 +49,7 @@ def main() -> int:
     warm = time.perf_counter() - start
     print(f"ideas page: first run {cold:.2f} s, rerun {warm:.2f} s ({cold / warm:.0f}× less on a rerun)")
 
-    model = build_model("article", seed=0)
+    model = build_model(ARTICLE, seed=0)
     x = to_batch(ten_crops(base_image(load_image(ROOT / "assets" / "samples" / "cat.jpg")), 224))
     with torch.inference_mode():
         model(x)

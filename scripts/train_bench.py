@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from alexnet_viz.core.model import build_model
 from alexnet_viz.train.config import resolve
 from alexnet_viz.train.data import collate
-from alexnet_viz.train.loop import Trainer, _rescale_head
+from alexnet_viz.train.loop import Trainer, rescale_head
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def ours(runs: Path, batch: int, steps: int, autocast: str | None) -> float:
     t.sampler.set_epoch(0)
     loader = DataLoader(t.train_set, batch_size=batch, sampler=t.sampler, num_workers=2, collate_fn=collate,
                         drop_last=True)
-    return timed(loader, t._batch, steps)
+    return timed(loader, t.train_step, steps)
 
 
 def plain(runs: Path, batch: int, steps: int) -> tuple[float, float]:
@@ -56,7 +56,7 @@ def plain(runs: Path, batch: int, steps: int) -> tuple[float, float]:
     config = resolve(demo=True, run_dir=str(runs / "plain"), batch_size=batch, workers=2, progress=False)
     t = Trainer(config)  # only for its dataset and spec
     model = build_model(t.spec, seed=0).train()
-    _rescale_head(model, 0)
+    rescale_head(model, 0)
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> None:

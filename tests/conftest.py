@@ -1,26 +1,12 @@
-"""What several test files share: where the app's pages live, opening a page in AppTest, a browser."""
+"""Fixtures several test files share: a page's environment, an empty weights cache, a browser, a live app.
+(Helpers that are plain functions live in tests/helpers.py.)"""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-# The folder the entry script registers its pages from (read, so renaming app_pages/ needs no edit in the tests).
-PAGE_DIR = re.search(r'st\.Page\("([^"]+)/[^"/]+\.py"', (ROOT / "streamlit_app.py").read_text()).group(1)
-APP = "../streamlit_app.py"  # for AppTest.from_file, relative to this folder
-
-
-def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 300) -> AppTest:
-    """A page as a visitor reaches it: the entry script with `query` in the address, then `page`; no exception."""
-    at = AppTest.from_file(APP, default_timeout=timeout)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+pytest.register_assert_rewrite("tests.helpers")  # its asserts explain themselves like a test's own
 
 
 @pytest.fixture
@@ -28,6 +14,20 @@ def random_weights_on_cpu(monkeypatch):
     """Pages that need the model get random weights on the CPU: offline, and the same on every machine."""
     monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
     monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+
+
+@pytest.fixture
+def empty_torch_home(monkeypatch, tmp_path) -> Path:
+    """A new, empty hub cache in the test's folder, and neither a weights choice nor a weights address in the
+    environment: no test reads or fills the real cache."""
+    from alexnet_viz.core import weights
+    from alexnet_viz.core.pretrained import URL_ENV_VAR
+
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.delenv(weights.ENV_VAR, raising=False)
+    monkeypatch.delenv(URL_ENV_VAR, raising=False)
+    return home
 
 
 @pytest.fixture(scope="module")

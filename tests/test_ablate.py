@@ -8,8 +8,7 @@ from alexnet_viz.analysis.ablate import ablate, ablated_logits, tower_channels
 from alexnet_viz.core.model import build_model
 from alexnet_viz.core.spec import PAPER
 from alexnet_viz.errors import AlexVizError
-from tests.test_explain import picture, tiny
-from tests.test_probe import assert_unchanged, snapshot
+from tests.helpers import assert_unchanged, picture, snapshot, tiny
 
 
 def by_hand(model, x: torch.Tensor, layer: str, channels: list[int]) -> torch.Tensor:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from alexnet_viz import SpecError, get_spec, ledger
 from alexnet_viz.core.model import AlexNet, build_model
-from alexnet_viz.core.spec import ARTICLE, LayerSpec, Spec
+from alexnet_viz.core.spec import ARTICLE, VARIANTS, LayerSpec, Spec
 
 # each preset at its own size in the fast loop; the smallest and odd sizes with the slow tests
 CASES = [("article", 224), ("paper", 227), ("torchvision", 224),
@@ -69,7 +69,7 @@ def test_ledger_forward_and_torchinfo_agree(variant: str, size: int) -> None:
 
 @pytest.mark.parametrize("variant", ["article", "paper", "torchvision"])
 def test_torchinfo_totals_equal_the_ledger_totals(variant: str) -> None:
-    model = build_model(variant, seed=0)
+    model = build_model(VARIANTS[variant], seed=0)
     book = ledger(variant)
     info = torchinfo.summary(model, input_size=(1, 3, book.input_size, book.input_size), device="cpu", verbose=0)
     assert info.total_params == book.total_params

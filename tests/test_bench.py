@@ -12,14 +12,9 @@ from alexnet_viz.analysis import bench
 from alexnet_viz.analysis.bench import render, run_bench
 from alexnet_viz.cli import main
 from alexnet_viz.core.bookkeeping import ledger
-from alexnet_viz.core.spec import ARTICLE, Spec, get_spec
+from alexnet_viz.core.spec import get_spec
 from alexnet_viz.errors import AlexVizError
-
-
-def tiny(base: Spec = ARTICLE) -> Spec:
-    widths = {"C1": 8, "C3": 16, "C5": 16, "C6": 16, "C7": 8, "F9": 32, "F10": 32, "F11": 10}
-    layers = tuple(replace(l, out=widths[l.name]) if l.name in widths else l for l in base.layers)
-    return replace(base, name="tiny", layers=layers)
+from tests.helpers import tiny
 
 
 @pytest.fixture(autouse=True)
@@ -29,16 +24,17 @@ def small_matmul(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_run_bench_measures_every_figure_in_both_precisions() -> None:
-    result = run_bench([tiny()], batch_size=3, repeats=2)
+    spec = tiny()
+    result = run_bench([spec], batch_size=3, repeats=2)
     assert result.device_type == "cpu" and result.device.startswith("CPU (")
     assert result.precisions == ("float32", "bf16") and set(result.matmul_gflops) == {"float32", "bf16"}
     f32, b16 = result.variants
     assert (f32.precision, b16.precision) == ("float32", "bf16")
-    macs = 2 * ledger(tiny()).total_macs_with_bias  # flops per image, from the ledger
+    macs = 2 * ledger(spec).total_macs_with_bias  # flops per image, from the ledger
     for v in (f32, b16):
         peak, best = result.matmul_gflops[v.precision], result.matmul_best_gflops[v.precision]
         assert best >= peak
-        assert v.variant == "tiny" and v.macs_per_image * 2 == macs
+        assert v.variant == spec.name and v.macs_per_image * 2 == macs
         assert all(math.isfinite(x) and x > 0 for x in (v.latency_ms, v.batch_ms, v.throughput_img_s,
                                                          v.gflops_batch1, v.gflops_batch))
         assert v.latency_best_ms <= v.latency_ms
@@ -53,13 +49,15 @@ def test_run_bench_measures_every_figure_in_both_precisions() -> None:
     text = render(result)
     assert result.load_average is not None and len(result.load_average) == 2
     for field in ("matmul 256x256 float32", "matmul 256x256 bf16", "% peak b1 (best)", "b3 img/s", "capture/plain",
-                  "best/best", "tiny", "load average", "tiny bf16 b1:", "(goal >= 75%)"):
+                  "best/best", spec.name, "load average", f"{spec.name} bf16 b1:", "(goal >= 75%)"):
         assert field in text
 
 
 def test_bench_cli_json_has_both_networks(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's wiring, on tiny stand-ins for the two networks (the measuring itself is tested above)."""
-    monkeypatch.setattr(bench, "get_spec", lambda v: replace(tiny(get_spec(v)), name=v))
+    from alexnet_viz.cli import bench as bench_command
+
+    monkeypatch.setattr(bench_command, "variant_spec", lambda v: replace(tiny(get_spec(v)), name=v))
     threads = torch.get_num_threads()
     try:
         code = main(["bench", "--repeats", "1", "--batch-size", "2", "--json", "--precisions", "bf16",

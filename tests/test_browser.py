@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from alexnet_viz.figures import mosaic
+from tests.helpers import ROOT, no_error_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+SAMPLES = ROOT / "assets" / "samples"
 WAIT_MS = 120_000
 # The natural width of the one image captioned with `text`, once it is loaded and decoded (else false).
 PAINTED_WIDTH = """text => {
@@ -38,13 +39,6 @@ def _settled(page) -> None:
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
 
 
-def _no_error_on(page) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
-
-
 def _upload(page, path: Path) -> None:
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
 
@@ -63,7 +57,7 @@ def test_photo_upload_paints_the_grid_then_the_prediction_page_charts_it(app_url
     painted = page.wait_for_function(PAINTED_WIDTH, arg="all 96 channels", timeout=WAIT_MS)
     expected_width = mosaic.feature_grid(np.zeros((96, 55, 55), dtype=np.float32)).image.shape[1]
     assert painted.json_value() == expected_width
-    _no_error_on(page)
+    no_error_on(page)
 
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Prediction").click()
     expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible(timeout=WAIT_MS)
@@ -73,7 +67,7 @@ def test_photo_upload_paints_the_grid_then_the_prediction_page_charts_it(app_url
     expect(chart.locator(".bars .point")).to_have_count(5)
     expect(caption.first).to_contain_text("astronaut.jpg")  # the upload followed the session
     expect(page.locator('[data-testid="stAlertContentWarning"]').first).to_contain_text("random")
-    _no_error_on(page)
+    no_error_on(page)
 
 
 def test_a_second_upload_replaces_the_first_without_showing_the_sample_between(app_url, page):
@@ -102,7 +96,7 @@ def test_a_second_upload_replaces_the_first_without_showing_the_sample_between(a
     page.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
     expect(caption.first).to_contain_text("Chelsea", timeout=WAIT_MS)
     _settled(page)
-    _no_error_on(page)
+    no_error_on(page)
 
 
 def test_a_file_that_is_not_an_image_gets_a_message_not_a_traceback(app_url, page, tmp_path):

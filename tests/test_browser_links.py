@@ -14,6 +14,7 @@ import pytest
 
 from alexnet_viz.figures import mosaic
 from devtools.pagecheck import CONTENT_HEIGHT, SCROLL_WIDTH, settle
+from tests.helpers import no_error_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,13 +44,6 @@ def _opened(browser, url: str) -> Iterator:
 
 def _settled(page) -> None:
     settle(page, WAIT_MS)
-
-
-def _no_error_on(page) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
 
 
 def test_every_page_fits_a_phone(app_url, browser, tmp_path):
@@ -111,13 +105,13 @@ def test_a_click_on_a_grid_tile_opens_that_channel_then_its_unit_page(app_url, b
         expect(channel).to_have_value(str(row * m.cols + col), timeout=WAIT_MS)
         _settled(page)
         assert f"channel={row * m.cols + col}" in page.url
-        _no_error_on(page)
+        no_error_on(page)
         # ...and from the close-up, everything about that unit (issue 13: a tile leads to the unit page).
         page.get_by_role("link", name=f"Open the unit page for C1 channel {row * m.cols + col}").click()
         expect(page.get_by_role("heading", name="Inside one unit")).to_be_visible(timeout=WAIT_MS)
         _settled(page)
         assert "/unit?" in page.url and "layer=C1" in page.url and f"channel={row * m.cols + col}" in page.url
-        _no_error_on(page)
+        no_error_on(page)
 
 
 def test_a_close_up_reads_values_under_the_pointer_and_a_click_picks_the_unit(app_url, browser):
@@ -163,7 +157,7 @@ def test_a_close_up_reads_values_under_the_pointer_and_a_click_picks_the_unit(ap
         expect(page.get_by_role("spinbutton", name="Unit column")).to_have_value("26", timeout=WAIT_MS)
         _settled(page)
         expect(page.get_by_text("Receptive field of unit (0, 26), value")).to_be_visible(timeout=WAIT_MS)
-        _no_error_on(page)
+        no_error_on(page)
 
 
 def test_a_click_on_a_ledger_row_opens_the_layer_page(app_url, browser):
@@ -190,4 +184,4 @@ def test_a_bad_link_says_what_it_shows_instead(app_url, browser, path, asked, sh
         note = page.locator('[data-testid="stAlert"]').filter(has_text="The link asks for")
         expect(note.first).to_contain_text(asked, timeout=WAIT_MS)
         expect(note.first).to_contain_text(f"showing {shown}")
-        _no_error_on(page)
+        no_error_on(page)

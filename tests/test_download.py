@@ -19,17 +19,14 @@ from alexnet_viz.core.download import Progress, fetch, partials
 from alexnet_viz.core.pretrained import IMAGENET1K_V1, URL_ENV_VAR
 from alexnet_viz.errors import DownloadError, WeightsError
 from tests.fileserver import dead_port, serving
+from tests.helpers import assert_same_state, run_together
 
 BODY = np.random.default_rng(7).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
 SHA = hashlib.sha256(BODY).hexdigest()
 NAME = f"alexnet-owt-{SHA[:8]}.pth"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.delenv(weights.ENV_VAR, raising=False)
-    monkeypatch.delenv(URL_ENV_VAR, raising=False)
+pytestmark = pytest.mark.usefixtures("empty_torch_home")
 
 
 def _accepts(sha: str) -> bool:
@@ -109,11 +106,7 @@ def test_threads_downloading_at_once_make_one_download(tmp_path) -> None:
             except BaseException as exc:  # noqa: BLE001 - collected and asserted below
                 results.append(exc)
 
-        threads = [threading.Thread(target=one) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together([one] * 6)
         assert srv.gets == 1
     assert results == [SHA] * 6
     assert hashlib.sha256(dest.read_bytes()).hexdigest() == SHA and _leftovers(dest) == []
@@ -126,12 +119,7 @@ def test_imagenet_download_is_shared_by_every_caller(tmp_path, monkeypatch) -> N
         fetcher = weights.imagenet_downloader()
         assert weights.imagenet_downloader() is fetcher and fetcher.progress.state == "idle"
         got: list[tuple[Path, str]] = []
-        threads = [threading.Thread(target=lambda: got.append(weights.fetch_imagenet(progress=False)))
-                   for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together([lambda: got.append(weights.fetch_imagenet(progress=False))] * 4)
         assert srv.gets == 1
     path = weights.imagenet_path()
     assert got == [(path, SHA)] * 4 and fetcher.progress.state == "done"
@@ -184,7 +172,7 @@ def test_progress_words() -> None:
 
 def test_downloaded_weights_load_through_load_model(tmp_path, monkeypatch) -> None:
     from alexnet_viz.core.model import build_model
-    from tests.test_weights import TINY, _assert_same
+    from tests.test_weights import TINY
 
     state = build_model(TINY, seed=2).state_dict()
     torch.save(state, tmp_path / "w.pth")
@@ -193,7 +181,7 @@ def test_downloaded_weights_load_through_load_model(tmp_path, monkeypatch) -> No
     with serving({name: body}) as srv:
         monkeypatch.setenv(URL_ENV_VAR, srv.url(name))
         model = weights.load_model(TINY, "imagenet", progress=False)
-    _assert_same(model, state)
+    assert_same_state(model, state)
     assert model.provenance.source == "imagenet" and model.provenance.accuracy == IMAGENET1K_V1.metrics
 
 

@@ -1,8 +1,6 @@
 """Grad-CAM, occlusion and saliency: shape, range, agreement with hand-made versions, model untouched."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
@@ -14,15 +12,7 @@ from alexnet_viz.analysis.probe import capture
 from alexnet_viz.core.model import build_model
 from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION, Spec
 from alexnet_viz.errors import AlexVizError
-
-
-def tiny(base: Spec = ARTICLE, classes: int = 10) -> Spec:
-    """A few channels per layer (initialised by `kaiming`: with so few inputs per unit the paper's
-    N(0, 0.01), and PyTorch's default too, shrink the signal per layer until the logits stop
-    depending on the image)."""
-    widths = {"C1": 8, "C3": 16, "C5": 16, "C6": 16, "C7": 8, "F9": 32, "F10": 32, "F11": classes}
-    layers = tuple(replace(l, out=widths[l.name]) if l.name in widths else l for l in base.layers)
-    return replace(base, name=f"tiny-{base.name}", layers=layers, init="torchvision")
+from tests.helpers import assert_unchanged, picture, snapshot, tiny
 
 
 def kaiming(net: nn.Module, seed: int) -> nn.Module:
@@ -35,30 +25,6 @@ def kaiming(net: nn.Module, seed: int) -> nn.Module:
                 m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
                 m.bias.zero_()
     return net
-
-
-def picture(size: int = 224) -> torch.Tensor:
-    """A structured input: a bright square on a left/right colour split, so maps have somewhere to look."""
-    x = torch.zeros(1, 3, size, size)
-    x[:, 0, :, : size // 2] = -1.0
-    x[:, 2, :, size // 2:] = 1.0
-    x[:, :, size // 4: size // 2, size // 3: 2 * size // 3] = 2.0
-    return x
-
-
-def snapshot(model: nn.Module) -> dict:
-    return {"state": {k: v.clone() for k, v in model.state_dict().items()},
-            "modes": [m.training for m in model.modules()],
-            "requires_grad": [p.requires_grad for p in model.parameters()]}
-
-
-def assert_unchanged(model: nn.Module, before: dict) -> None:
-    after = snapshot(model)
-    assert all(torch.equal(before["state"][k], after["state"][k]) for k in before["state"])
-    assert after["modes"] == before["modes"] and after["requires_grad"] == before["requires_grad"]
-    assert all(p.grad is None for p in model.parameters())
-    for m in model.modules():
-        assert not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks
 
 
 METHODS = {"grad_cam": grad_cam, "occlusion": occlusion, "saliency": saliency}

@@ -11,8 +11,7 @@ from alexnet_viz.analysis import featviz
 from alexnet_viz.analysis.featviz import FourierImage, Settings, cached_visualize, load_cached, unit_value, visualize
 from alexnet_viz.core.model import build_model
 from alexnet_viz.errors import AlexVizError
-from tests.test_explain import tiny
-from tests.test_probe import assert_unchanged, snapshot
+from tests.helpers import assert_unchanged, snapshot, tiny
 
 FAST = Settings(steps=48, size=64, seed=0)
 

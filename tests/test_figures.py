@@ -66,7 +66,7 @@ def test_two_gpu_towers_hold_half_the_channels_each():
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_layer_diagram_hover_states_the_real_models_numbers(variant):
     """Against the built network, not the ledger: its module path, its parameter count, its output shape."""
-    model = build_model(variant, seed=0)
+    model = build_model(VARIANTS[variant], seed=0)
     modules = dict(model.named_modules())
     x = torch.zeros(1, 3, model.spec.input_size, model.spec.input_size)
     outputs = capture(model, x)

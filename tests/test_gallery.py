@@ -6,9 +6,9 @@ import json
 import pytest
 
 from alexnet_viz.analysis import featviz
-from alexnet_viz.analysis.gallery import parse_channels
 from alexnet_viz.cli import main
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.figures.gallery import parse_channels
 
 ARGS = ["visualize", "--layer", "C1", "--steps", "2", "--size", "32", "--weights", "random", "--device", "cpu"]
 

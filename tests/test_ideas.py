@@ -3,6 +3,8 @@ built model, the two-GPU plan against the paper's Sec. 3.5, augmentation counts 
 recomputed by hand against PyTorch's forward pass."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from torch import nn
 from alexnet_viz.analysis.probe import capture
 from alexnet_viz.analysis.units import conv_unit, dense_unit, flat_position, pool_unit
 from alexnet_viz.core.model import build_model
-from alexnet_viz.core.spec import LRN, PAPER, VARIANTS
+from alexnet_viz.core.spec import ARTICLE, LRN, PAPER, VARIANTS
 from alexnet_viz.errors import SpecError
 from alexnet_viz.ideas.augment import (
     IMAGENET_EIGVAL,
@@ -28,7 +30,7 @@ from alexnet_viz.ideas.augment import (
     ten_crops,
     to_batch,
 )
-from alexnet_viz.ideas.basics import activation_curves, check_lrn, dropout_demo, lrn_paper, lrn_torch, relu_effect
+from alexnet_viz.ideas.basics import activation_curves, compare_lrn, dropout_demo, lrn_by_hand, lrn_torch, relu_effect
 from alexnet_viz.ideas.operations import pool_geometry
 from alexnet_viz.ideas.stack import layer_stack, tower_plan, towers
 from alexnet_viz.inputs.images import network_view
@@ -40,33 +42,59 @@ def _maps(seed: int = 0, shape: tuple[int, int, int] = (12, 5, 5), scale: float 
 
 # --- LRN -------------------------------------------------------------------------------------------
 
-def test_lrn_formula_by_hand_on_one_position():
+def test_lrn_formula_by_hand_on_one_position_under_both_readings():
     a = np.array([3.0, 100.0, 7.0, 0.0, 50.0, 2.0]).reshape(6, 1, 1)
-    lrn = LRN()
+    printed, code = LRN(rule="printed"), LRN()
+    assert code.rule == "code" and code.coefficient == pytest.approx(2e-5) and code.torch_alpha == pytest.approx(1e-4)
+    assert printed.coefficient == pytest.approx(1e-4) and printed.torch_alpha == pytest.approx(5e-4)
     # channel 1 sums channels 0..3 (n/2 = 2 each side, clipped at 0)
-    expected = 100.0 / (2.0 + 1e-4 * (9 + 10000 + 49 + 0)) ** 0.75
-    assert lrn_paper(a, lrn)[1, 0, 0] == pytest.approx(expected, rel=1e-12)
+    energy = 9 + 10000 + 49 + 0
+    assert lrn_by_hand(a, printed)[1, 0, 0] == pytest.approx(100.0 / (2.0 + 1e-4 * energy) ** 0.75, rel=1e-12)
+    assert lrn_by_hand(a, code)[1, 0, 0] == pytest.approx(100.0 / (2.0 + 1e-4 / 5 * energy) ** 0.75, rel=1e-12)
     # channel 5 sums channels 3..5
-    assert lrn_paper(a, lrn)[5, 0, 0] == pytest.approx(2.0 / (2.0 + 1e-4 * (0 + 2500 + 4)) ** 0.75, rel=1e-12)
+    assert lrn_by_hand(a, printed)[5, 0, 0] == pytest.approx(2.0 / (2.0 + 1e-4 * (0 + 2500 + 4)) ** 0.75, rel=1e-12)
 
 
-def test_torch_lrn_needs_alpha_times_n_to_be_the_papers():
+def test_lrn_windows_stop_at_the_gpu_border():
+    a = np.array([3.0, 100.0, 7.0, 0.0, 50.0, 2.0]).reshape(6, 1, 1)
+    two = LRN(groups=2)  # GPU 1: channels 0-2, GPU 2: channels 3-5
+    assert lrn_by_hand(a, two)[2, 0, 0] == pytest.approx(7.0 / (2.0 + 2e-5 * (9 + 10000 + 49)) ** 0.75, rel=1e-12)
+    assert lrn_by_hand(a, two)[3, 0, 0] == pytest.approx(0.0)
+    assert lrn_by_hand(a, two)[4, 0, 0] == pytest.approx(50.0 / (2.0 + 2e-5 * (0 + 2500 + 4)) ** 0.75, rel=1e-12)
+    with pytest.raises(SpecError):
+        lrn_by_hand(np.ones((5, 1, 1)), two)
+
+
+def test_torch_computes_each_reading_with_its_own_alpha():
     a = _maps()
-    lrn = LRN()
-    np.testing.assert_allclose(lrn_torch(a, lrn), lrn_paper(a, lrn), rtol=1e-12, atol=1e-12)
-    check = check_lrn(a, lrn)
-    assert check.torch_alpha == pytest.approx(5e-4)
-    assert check.max_abs_diff < 1e-10
-    assert check.naive_max_abs_diff > 1e-3  # alpha = 1e-4 in torch is the paper's 2e-5: a real difference
-    assert check.largest_change > 0
+    for lrn in (LRN(), LRN(rule="printed"), LRN(groups=2), LRN(rule="printed", groups=3)):
+        np.testing.assert_allclose(lrn_torch(a, lrn), lrn_by_hand(a, lrn), rtol=1e-12, atol=1e-12)
+    both = compare_lrn(a, LRN(groups=2))
+    assert both.code.torch_alpha == pytest.approx(1e-4) and both.printed.torch_alpha == pytest.approx(5e-4)
+    assert both.code.torch_vs_hand < 1e-10 and both.printed.torch_vs_hand < 1e-10
+    assert both.between > 1e-3 and both.printed.mean_divisor > both.code.mean_divisor  # a real difference
+    assert both.gpu_split is not None and both.gpu_split > 0
+    assert compare_lrn(a, LRN()).gpu_split is None
 
 
-def test_the_paper_models_c1_is_relu_then_the_papers_lrn():
-    model = build_model("paper", seed=0)
+def test_an_lrn_that_cannot_split_into_its_gpus_is_a_clear_error():
+    from alexnet_viz.core.bookkeeping import ledger
+
+    with pytest.raises(SpecError, match="do not split into the LRN's 2 GPU blocks"):
+        ledger(PAPER.with_layer("C1", out=95))
+
+
+def test_the_paper_models_lrn_is_krizhevskys_code_per_gpu():
+    """cuda-convnet2 divides scale by size (layer.py:1331) and each GPU normalises its own 48 maps."""
+    lrn = PAPER.layer("C1").lrn
+    assert lrn is not None and (lrn.rule, lrn.groups, lrn.alpha, lrn.size, lrn.k) == ("code", 2, 1e-4, 5, 2.0)
+    model = build_model(PAPER, seed=0)
     x = torch.randn(1, 3, 227, 227, generator=torch.Generator().manual_seed(1)) * 2
     out = capture(model, x, ["C1"])
     relu = np.maximum(out["C1.pre"][0].double().numpy(), 0)
-    np.testing.assert_allclose(out["C1"][0].numpy(), lrn_paper(relu, PAPER.layer("C1").lrn), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["C1"][0].numpy(), lrn_by_hand(relu, lrn), rtol=1e-5, atol=1e-6)
+    printed = lrn_by_hand(relu * 50, replace(lrn, rule="printed"))  # scaled up: a clear gap between readings
+    assert np.abs(lrn_by_hand(relu * 50, lrn) - printed).max() > 1e-3
 
 
 # --- ReLU and dropout --------------------------------------------------------------------------------
@@ -102,7 +130,7 @@ def test_dropout_torch_scales_while_training_the_paper_at_test():
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_layer_stack_is_what_the_model_builds(variant):
     spec = VARIANTS[variant]
-    model = build_model(variant, seed=0)
+    model = build_model(VARIANTS[variant], seed=0)
     for name in spec.names:
         stack = layer_stack(spec, name)
         assert tuple(model.part_paths(name)) == tuple(s.role for s in stack), name
@@ -114,6 +142,7 @@ def test_layer_stack_is_what_the_model_builds(variant):
                 assert (f"groups {module.groups}" in stage.text) == (module.groups > 1)
             if isinstance(module, nn.LocalResponseNorm):
                 assert f"torch alpha {module.alpha:g}" in stage.text and f"n = {module.size}" in stage.text
+                assert ("within each GPU's" in stage.text) == (getattr(module, "groups", 1) > 1)
 
 
 def test_dropout_sits_before_the_linear_in_torchvision_after_the_relu_in_the_paper():
@@ -131,6 +160,8 @@ def test_two_gpu_plan_follows_the_papers_section_3_5():
         ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc8"]
     assert plan["C1"].link == "image" and plan["C3"].link == "own" and plan["S2"].link == "own"
     assert plan["C3"].split == "128 + 128 kernels" and plan["F9"].split == "2,048 + 2,048 neurons"
+    assert "its LRN normalises each GPU's 48 maps on their own" in plan["C1"].text
+    assert "128 maps on their own" in plan["C3"].text and "LRN" not in plan["C5"].text
 
 
 # --- augmentation ------------------------------------------------------------------------------------
@@ -165,7 +196,7 @@ def test_random_and_ten_crops():
     assert [c.flip for c in ten] == [False] * 5 + [True] * 5
     np.testing.assert_array_equal(ten[5].pixels, ten[0].pixels[:, ::-1])
     # the centre crop is the picture the app's single-crop prediction sees
-    np.testing.assert_array_equal(ten[4].pixels, np.asarray(network_view(Image.fromarray(base), "article")))
+    np.testing.assert_array_equal(ten[4].pixels, np.asarray(network_view(Image.fromarray(base), ARTICLE)))
 
 
 def test_pca_rebuilds_the_covariance_and_shifts_colours():
@@ -185,7 +216,7 @@ def test_pca_rebuilds_the_covariance_and_shifts_colours():
 
 
 def test_ten_crop_prediction_is_the_mean_of_the_crops_softmax():
-    model = build_model("article", seed=0)
+    model = build_model(ARTICLE, seed=0)
     crops = ten_crops(base_image(_photo()), 224)
     result = ten_crop_prediction(model, crops, k=3)
     with torch.no_grad():
@@ -226,7 +257,7 @@ def test_a_wrong_forward_value_is_caught():
 
 
 def test_real_c1_s2_f9_units_equal_the_forward_pass():
-    model = build_model("paper", seed=0)
+    model = build_model(PAPER, seed=0)
     x = torch.randn(1, 3, 227, 227, generator=torch.Generator().manual_seed(4))
     acts = capture(model, x, ["C1", "S2", "S8", "F9"])
     conv = model.layer("C1")

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageFile
 
+from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.errors import AlexVizError, ImageError
 from alexnet_viz.inputs import images
 from alexnet_viz.inputs.images import from_tensor, load_image, network_view, to_tensor
 from tests import imagegen as gen
+from tests.helpers import ROOT, run_together
 
 WHITE = (255, 255, 255)
 
@@ -141,9 +144,9 @@ def test_paths_and_file_objects(tmp_path) -> None:
 
 @pytest.mark.parametrize("variant,side", [("article", 224), ("torchvision", 224), ("paper", 227)])
 def test_to_tensor_geometry(variant: str, side: int) -> None:
-    x = to_tensor(gen.sample_image((300, 200)), variant)
+    x = to_tensor(gen.sample_image((300, 200)), VARIANTS[variant])
     assert x.shape == (1, 3, side, side) and x.dtype == torch.float32
-    assert network_view(gen.sample_image((300, 200)), variant).size == (side, side)
+    assert network_view(gen.sample_image((300, 200)), VARIANTS[variant]).size == (side, side)
 
 
 def test_statistics_are_the_weights_own() -> None:
@@ -176,7 +179,7 @@ def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int
     from torchvision.models import AlexNet_Weights
     from torchvision.transforms import InterpolationMode
 
-    spec = images.get_spec(variant)
+    spec = VARIANTS[variant]
     w, h = size
     image = Image.fromarray(np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8))
     short = min(w, h)
@@ -184,14 +187,14 @@ def test_preprocessing_is_torchvisions_bit_for_bit(variant: str, size: tuple[int
     resize = AlexNet_Weights.IMAGENET1K_V1.transforms().resize_size[0]
     view = TF.center_crop(TF.resize(trimmed, [max(resize, spec.input_size)], InterpolationMode.BILINEAR,
                                     antialias=True), [spec.input_size, spec.input_size])
-    assert network_view(image, variant).tobytes() == view.tobytes()
+    assert network_view(image, spec).tobytes() == view.tobytes()
     x = TF.normalize(TF.convert_image_dtype(TF.pil_to_tensor(view), torch.float32),
                      list(images.IMAGENET_MEAN), list(images.IMAGENET_STD)).unsqueeze(0)
-    ours = to_tensor(image, variant)
+    ours = to_tensor(image, spec)
     assert ours.shape == (1, 3, spec.input_size, spec.input_size) and torch.equal(ours, x)
     unnormalised = (x[0] * torch.tensor(images.IMAGENET_STD).view(3, 1, 1)
                     + torch.tensor(images.IMAGENET_MEAN).view(3, 1, 1))
-    assert from_tensor(ours, variant).tobytes() == TF.to_pil_image(unnormalised.clamp(0, 1)).tobytes()
+    assert from_tensor(ours).tobytes() == TF.to_pil_image(unnormalised.clamp(0, 1)).tobytes()
 
 
 def test_from_tensor_inverts_to_tensor() -> None:
@@ -240,7 +243,7 @@ def test_data_far_shorter_than_its_declared_size_is_refused(maker) -> None:
 
 
 def test_real_photos_are_far_under_the_pixels_per_byte_bound() -> None:
-    for path in sorted((images.Path(__file__).resolve().parent.parent / "assets" / "samples").glob("*.jpg")):
+    for path in sorted((ROOT / "assets" / "samples").glob("*.jpg")):
         image = load_image(path)
         assert image.width * image.height < 100 * path.stat().st_size
 
@@ -297,11 +300,7 @@ def test_at_most_decode_slots_decodes_run_at_once(monkeypatch) -> None:
 
     monkeypatch.setattr(images, "_decode", slow_decode)
     files = [gen.sample_png_bytes((64 + i, 48)) for i in range(6)]
-    threads = [threading.Thread(target=load_image, args=(f,)) for f in files]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together([partial(load_image, f) for f in files])
     assert 1 <= peak[0] <= images.DECODE_SLOTS <= 2
 
 

@@ -16,12 +16,11 @@ from alexnet_viz.analysis.probe import capture
 from alexnet_viz.cli import main
 from alexnet_viz.core.bookkeeping import receptive_field
 from alexnet_viz.core.model import build_model
+from alexnet_viz.core.weightschoice import RANDOM
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.inputs.images import load_image, to_tensor
+from tests.helpers import ROOT, tiny
 from tests.imagegen import text_bytes, truncated_png_bytes
-from tests.test_explain import tiny
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def photos(folder: Path, n: int = 10, seed: int = 0) -> Path:
@@ -46,7 +45,7 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built(folder):
-    return build_index(folder, variant=tiny(), weights="random", k=3, batch_size=4, workers=0)
+    return build_index(folder, spec=tiny(), weights=RANDOM, k=3, batch_size=4, workers=0)
 
 
 def test_the_top_patch_is_the_argmax_recomputed(built, folder) -> None:
@@ -85,7 +84,7 @@ def test_save_and_load_round_trip(built, tmp_path) -> None:
 
 
 def test_workers_do_not_change_the_index(built, folder) -> None:
-    forked = build_index(folder, variant=tiny(), weights="random", k=3, batch_size=5, workers=2)
+    forked = build_index(folder, spec=tiny(), weights=RANDOM, k=3, batch_size=5, workers=2)
     for layer, top in built.layers.items():
         np.testing.assert_allclose(forked.layers[layer].values, top.values, rtol=1e-5)
         assert np.array_equal(forked.layers[layer].images, top.images)
@@ -93,7 +92,7 @@ def test_workers_do_not_change_the_index(built, folder) -> None:
 
 def test_bf16_indexes_with_the_cpus_bf16_units_and_says_so(built, folder, tmp_path) -> None:
     """Batch work takes --precision bf16: the same top images up to bf16's rounding, recorded in the file."""
-    fast = build_index(folder, variant=tiny(), weights="random", k=3, batch_size=4, workers=0, precision="bf16")
+    fast = build_index(folder, spec=tiny(), weights=RANDOM, k=3, batch_size=4, workers=0, precision="bf16")
     assert built.precision == "float32" and fast.precision == "bf16"
     for layer, top in built.layers.items():
         got = fast.layers[layer].values
@@ -101,7 +100,7 @@ def test_bf16_indexes_with_the_cpus_bf16_units_and_says_so(built, folder, tmp_pa
         np.testing.assert_allclose(got, top.values, rtol=0.05, atol=0.05)
     assert load_index(save_index(fast, tmp_path / "bf16")).precision == "bf16"
     with pytest.raises(AlexVizError, match="precision"):
-        build_index(folder / "does-not-exist", variant=tiny(), weights="random", precision="fp8")
+        build_index(folder / "does-not-exist", spec=tiny(), weights=RANDOM, precision="fp8")
 
 
 @pytest.mark.slow
@@ -114,16 +113,19 @@ def test_the_command_takes_precision(folder, tmp_path) -> None:
 
 def test_an_unwritable_out_is_refused_before_any_image_is_read(folder, tmp_path, monkeypatch) -> None:
     import alexnet_viz.analysis.index as index_module
+    from alexnet_viz.cli import build_parser
+    from alexnet_viz.cli import index as index_command
 
     monkeypatch.setattr(index_module, "build_index", lambda *a, **k: pytest.fail("indexed before checking --out"))
     (tmp_path / "a-file").write_text("not a folder")
+    args = build_parser().parse_args(["index", str(folder), "--out", str(tmp_path / "a-file" / "index.npz")])
     with pytest.raises(AlexVizError, match="writable --out"):
-        index_module.run(str(folder), str(tmp_path / "a-file" / "index.npz"))
+        index_command.run(args)
 
 
 def test_not_a_folder_is_a_library_error(tmp_path) -> None:
     with pytest.raises(AlexVizError, match="folder"):
-        build_index(tmp_path / "missing", variant=tiny(), weights="random")
+        build_index(tmp_path / "missing", spec=tiny(), weights=RANDOM)
 
 
 def test_an_empty_folder_is_refused_before_the_model_loads(tmp_path, monkeypatch) -> None:
@@ -132,7 +134,7 @@ def test_an_empty_folder_is_refused_before_the_model_loads(tmp_path, monkeypatch
     monkeypatch.setattr(index_module, "load_model", lambda *a, **k: pytest.fail("model loaded for nothing"))
     (tmp_path / "notes.txt").write_text("no pictures here")
     with pytest.raises(AlexVizError, match="No images found"):
-        build_index(tmp_path, variant=tiny(), weights="random")
+        build_index(tmp_path, spec=tiny(), weights=RANDOM)
 
 
 @pytest.mark.slow

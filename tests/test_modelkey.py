@@ -4,17 +4,19 @@ from __future__ import annotations
 import sys
 
 from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import ARTICLE, PAPER
+from alexnet_viz.core.weightschoice import IMAGENET, RANDOM
 
 
 def test_equal_keys_are_one_dictionary_entry_and_fields_tell_them_apart() -> None:
-    cache = {ModelKey("article", "random", "cpu"): 1}
-    assert cache[ModelKey("article", "random", "cpu")] == 1
-    assert ModelKey("paper", "random", "cpu") not in cache
-    assert ModelKey("article", "imagenet", "cpu") not in cache
+    cache = {ModelKey(ARTICLE, RANDOM, "cpu"): 1}
+    assert cache[ModelKey(ARTICLE, RANDOM, "cpu")] == 1
+    assert ModelKey(PAPER, RANDOM, "cpu") not in cache
+    assert ModelKey(ARTICLE, IMAGENET, "cpu") not in cache
 
 
 def test_load_builds_the_named_network_with_its_provenance() -> None:
-    model = ModelKey("paper", "random", "cpu").load()
+    model = ModelKey(PAPER, RANDOM, "cpu").load()
     assert model.spec.name == "paper"
     assert model.provenance is not None and model.provenance.source == "random"
     assert sum(p.numel() for p in model.parameters()) == 60_965_224

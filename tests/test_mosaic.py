@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from alexnet_viz.core.bookkeeping import ledger, receptive_field
+from alexnet_viz.core.bookkeeping import ledger, receptive_field, split_groups
 from alexnet_viz.core.model import build_model
-from alexnet_viz.core.spec import VARIANTS
+from alexnet_viz.core.spec import ARTICLE, TORCHVISION, VARIANTS
 from alexnet_viz.figures import mosaic
 
 
@@ -83,9 +83,9 @@ def test_kernel_tiles_colour_and_slice():
 
 
 def test_split_groups():
-    assert mosaic.split_groups(96, 2) == [range(0, 48), range(48, 96)]
+    assert split_groups(96, 2) == [range(0, 48), range(48, 96)]
     with pytest.raises(ValueError):
-        mosaic.split_groups(5, 2)
+        split_groups(5, 2)
 
 
 def test_overlay_keeps_shape_and_follows_heat():
@@ -116,7 +116,7 @@ def test_receptive_field_matches_backward_walk(variant):
             continue
         n = row.out_shape[1]
         for i, j in [(0, 0), (n // 2, n - 1), (n - 1, 1 % n)]:
-            box = receptive_field(variant, row.name, i, j)
+            box = receptive_field(VARIANTS[variant], row.name, i, j)
             assert (box.full[1], box.full[3]) == _interval(book, row.name, i)
             assert (box.full[0], box.full[2]) == _interval(book, row.name, j)
             assert box.full[2] - box.full[0] + 1 == row.rf
@@ -125,24 +125,24 @@ def test_receptive_field_matches_backward_walk(variant):
 
 
 def test_receptive_field_visible_fraction():
-    corner = receptive_field("article", "C1", 0, 0)  # padding 2: window -2..8, image part 0..8
+    corner = receptive_field(ARTICLE, "C1", 0, 0)  # padding 2: window -2..8, image part 0..8
     assert corner.full == (-2, -2, 8, 8) and corner.clipped == (0, 0, 8, 8)
     assert corner.visible_fraction == pytest.approx(81 / 121)
-    assert receptive_field("article", "C1", 20, 20).visible_fraction == 1.0
+    assert receptive_field(ARTICLE, "C1", 20, 20).visible_fraction == 1.0
 
 
 def test_receptive_field_identity_adaptive_pool_and_errors():
-    box = receptive_field("torchvision", "S8", 5, 5)  # 6x6 -> adaptive 6x6: the identity
+    box = receptive_field(TORCHVISION, "S8", 5, 5)  # 6x6 -> adaptive 6x6: the identity
     assert box.full[2] - box.full[0] + 1 == ledger("torchvision").row("S8").rf
     with pytest.raises(ValueError):
-        receptive_field("article", "F9", 0, 0)
+        receptive_field(ARTICLE, "F9", 0, 0)
     with pytest.raises(ValueError):
-        receptive_field("article", "C1", 55, 0)
+        receptive_field(ARTICLE, "C1", 55, 0)
 
 
 @functools.cache
 def _model(variant):
-    return build_model(variant, seed=0)
+    return build_model(VARIANTS[variant], seed=0)
 
 
 @pytest.mark.parametrize("variant,layer", [("article", "C1"), ("article", "C3"), ("paper", "S4"),
@@ -160,7 +160,7 @@ def test_receptive_field_contains_the_gradient(variant, layer):
     out[0, 0, i, j].backward()
     support = x.grad[0].abs().sum(0) > 0
     ys, xs = np.nonzero(support.numpy())
-    box = receptive_field(variant, layer, i, j)
+    box = receptive_field(VARIANTS[variant], layer, i, j)
     x0, y0, x1, y1 = box.clipped
     assert len(ys) > 0
     assert ys.min() >= y0 and ys.max() <= y1 and xs.min() >= x0 and xs.max() <= x1
@@ -170,7 +170,7 @@ def test_receptive_field_contains_the_gradient(variant, layer):
 
 def test_draw_box_and_png_bytes():
     img = np.zeros((64, 64, 3), dtype=np.uint8)
-    box = receptive_field("article", "C1", 2, 2)
+    box = receptive_field(ARTICLE, "C1", 2, 2)
     drawn = mosaic.draw_box(img, box, colour=(255, 0, 0), width=1)
     x0, y0, x1, y1 = box.clipped
     assert drawn[y0, x0 + 1].tolist() == [255, 0, 0] and img.max() == 0  # the input is not changed

@@ -18,7 +18,7 @@ CAFFE = ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5",
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_torch_names_are_the_built_models_modules(variant: str) -> None:
-    model = build_model(variant, seed=0)
+    model = build_model(VARIANTS[variant], seed=0)
     modules = dict(model.named_modules())
     for row in ledger(variant).rows:
         assert isinstance(modules[row.torch_name], _TYPES[row.kind]), row.name

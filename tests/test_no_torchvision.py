@@ -9,11 +9,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 LIBRARY = """
 import io, sys
@@ -37,7 +36,7 @@ pred = probe.predict(model, x, k=5)
 assert len(probe.categories(1000)) == 1000 and pred.labels[0] in probe.categories(1000)
 heat = explain.grad_cam(model, x, pred.indices[0])
 assert heat.shape == (224, 224)
-assert weights.default_weights() == "random" and weights.imagenet_path().name.endswith(".pth")
+assert weights.default_weights().kind == "random" and weights.imagenet_path().name.endswith(".pth")
 import ui.analysis, ui.image_input, ui.state  # the app's shared page code
 loaded = sorted(m for m in sys.modules if m.split(".")[0] == "torchvision")
 assert not loaded, loaded

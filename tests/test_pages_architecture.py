@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from alexnet_viz import errata
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import VARIANTS
-from tests.conftest import PAGE_DIR
+from ui.navigation import PAGE_DIR
 
 PAGES = ["overview", "layers", "lab", "operations", "article"]
 APP = "../streamlit_app.py"
@@ -182,6 +182,14 @@ def test_layers_marks_where_the_article_disagrees():
     at.run()
     assert not at.exception
     assert any("614,656" in w.value and f"{ledger('paper').row('C3').params:,}" in w.value for w in at.warning)
+
+
+def test_layers_marks_the_articles_own_errors_in_its_own_network():
+    at = _page("layers", "article")
+    at.query_params["layer"] = "C5"
+    at.run()
+    assert not at.exception
+    assert any("from C4 (it has no layer C4)" in w.value for w in at.warning)
 
 
 def test_overview_opens_a_layer_from_its_block_name():  # a ledger row: tests/test_browser_links.py

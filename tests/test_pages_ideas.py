@@ -7,32 +7,37 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PAGE_DIR, open_page
-from tests.test_pages_image import _png, _texts, _upload
+from tests.helpers import SHOWN, open_page, png, texts, upload
+from ui.navigation import PAGE_DIR
 
 IDEAS = f"{PAGE_DIR}/ideas.py"
 pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 SECTIONS = ["ReLU: max(x, 0)", "Local response normalisation", "Overlapping pooling", "Dropout", "Data augmentation",
             "Two GPUs", "The operations on the real thing"]
-
-
-def _all(at: AppTest) -> str:
-    return _texts(at) + "\n" + "\n".join([h.value for h in at.header] + [c.value for c in at.code]
-                                         + [str(i.value) for i in at.info])
+EVERYTHING = (*SHOWN, "header", "code", "info")
 
 
 @pytest.mark.slow
 def test_every_idea_is_computed_on_the_default_photo():
     at = open_page(IDEAS)
     assert not at.error
-    text = _all(at)
+    text = texts(at, EVERYTHING)
     assert [h.value for h in at.header] == SECTIONS
+    anchors = {h.value: h.proto.anchor for h in at.header}  # the article page links to these sections
+    assert anchors["Local response normalisation"] == "lrn" and anchors["Two GPUs"] == "two-gpus"
     assert "Chelsea the cat" in text and any("random" in w.value for w in at.warning)
     assert re.search(r"ReLU sets \*\*\d+\.\d%\*\* to zero", text)
-    assert "`alpha=0.0005`" in text and re.search(r"differ by at most \*\*\d\.\d+e-1\d\*\*", text)
+    # both readings of Sec. 3.3: the code's alpha/n (PyTorch alpha=1e-4) and the printed alpha (alpha=5e-4)
+    assert "the code's rule is `alpha=0.0001` there, the printed one `alpha=0.0005`" in text
+    assert "layer.py:1331" in text and re.search(r"up to \*\*[\d.e-]+\*\* apart", text)
+    rules = next(d.value for d in at.dataframe if "reading" in d.value.columns)
+    assert list(rules["PyTorch alpha"]) == ["0.0001", "0.0005"]
+    assert all(float(v) < 1e-9 for v in rules["torch vs a float64 loop"])
     assert "has no LRN" in text  # the article network, with the paper's LRN applied for the demo
     assert "32·32·2 = **2,048**" in text and "33·33·2 = 2,178" in text
     assert "PyTorch scales the kept values by 1/(1 − p) = 2" in text
+    assert "Krizhevsky's own 2014 config uses `type=dropout`" in text and "layer.cu:1374-1382" in text
+    assert "Krizhevsky's released code (cuda-convnet2, 2014" in text and "whose results" not in text
     drops = next(d.value for d in at.dataframe if "drops the outputs of" in d.value.columns)
     assert list(drops["drops the outputs of"]) == ["F9", "F10", "S8", "F9"]  # paper: F9, F10; torchvision: inputs
     assert "one batch" in text and re.search(r"\d+ of the ten crops agree", text)
@@ -42,14 +47,15 @@ def test_every_idea_is_computed_on_the_default_photo():
     assert len(at.get("plotly_chart")) >= 9  # pre/relu/curves/relu/lrn, dropout, towers, products, window
     assert len(at.image) == 6  # outlined crops, the crops, the colour draws, the ten test crops, patch, kernel
     assert "1: top " in text and "bottom row: the same, mirrored" in text
-    assert len(at.dataframe) == 7
+    assert len(at.dataframe) == 8
 
 
 @pytest.mark.slow
 def test_paper_variant_unit_controls_and_an_upload():
     at = open_page(IDEAS, {"variant": "paper", "sample": "rocket"})
-    text = _all(at)
-    assert "has no LRN" not in text and "model's own C1 output and the formula agree" in text
+    text = texts(at, EVERYTHING)
+    assert "has no LRN" not in text and "model computes the code's reading" in text
+    assert "Each GPU normalised only its own 48 maps" in text
     at.number_input(key="ideas_u_ch").set_value(40).run()
     at.number_input(key="ideas_u_row").set_value(0).run()
     at.number_input(key="ideas_u_col").set_value(54).run()
@@ -57,12 +63,12 @@ def test_paper_variant_unit_controls_and_an_upload():
     assert not at.exception and not at.error
     code = "\n".join(c.value for c in at.code)
     assert "C1.pre[40, 0, 54]" in code and "✓ equal" in code
-    assert "**F9 unit 4095**" in _all(at)
+    assert "**F9 unit 4095**" in texts(at, EVERYTHING)
     at.number_input(key="ideas_channel").set_value(95).run()
     first = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not at.exception and "C1 channel 95" in first["layout"]["title"]["text"]
-    at = _upload(at, "photo.png", _png())
-    assert not at.error and "your upload **photo.png**" in _all(at)
+    at = upload(at, "photo.png", png())
+    assert not at.error and "your upload **photo.png**" in texts(at, EVERYTHING)
 
 
 def _layers(variant: str, layer: str) -> AppTest:

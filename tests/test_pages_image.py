@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 
 import numpy as np
@@ -11,45 +10,24 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PAGE_DIR, open_page
+from alexnet_viz.core.spec import ARTICLE
+from alexnet_viz.core.weightschoice import RANDOM
+from tests.helpers import components, open_page, png, texts, upload
+from ui.navigation import PAGE_DIR
 
 pytestmark = pytest.mark.usefixtures("random_weights_on_cpu")
 FEATURES, FILTERS, PREDICTION = (f"{PAGE_DIR}/{name}.py" for name in ("feature_maps", "filters", "prediction"))
 IMAGE_PAGES = [FEATURES, PREDICTION]
 
 
-def _png(width: int = 180, height: int = 120) -> bytes:
-    yy, xx = np.mgrid[0:height, 0:width]
-    arr = np.stack([xx * 255 // width, yy * 255 // height, np.full_like(xx, 90)], axis=-1).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _components(at: AppTest, name: str) -> list[dict]:
-    return [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.component_name == name]
-
-
 def _grids(at: AppTest) -> list[dict]:
     """The clickable tile grids' data (ui.grids): picture, layout, caption."""
-    return _components(at, "alexnet_viz.tile_grid")
+    return components(at, "alexnet_viz.tile_grid")
 
 
 def _closeups(at: AppTest) -> list[dict]:
     """The channel close-ups' data (ui.closeup): picture, values, marked unit, title."""
-    return _components(at, "alexnet_viz.value_map")
-
-
-def _texts(at: AppTest) -> str:
-    images = [c for image in at.image for c in image.captions] + [g["caption"] for g in _grids(at)]
-    return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown] + images)
-
-
-def _upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
-    at.file_uploader(key="image_upload").set_value((name, data, mime))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return components(at, "alexnet_viz.value_map")
 
 
 @pytest.mark.parametrize("page", IMAGE_PAGES)
@@ -57,11 +35,11 @@ def test_default_sample_fills_the_page(page):
     at = open_page(page)
     assert not at.error
     assert at.selectbox(key="image_sample").value == "cat"
-    assert "Chelsea the cat" in _texts(at)
+    assert "Chelsea the cat" in texts(at)
     assert at.query_params.get("sample") == "cat"
     if page == FEATURES:
         assert at.selectbox(key="fm_layer").value == "C1"
-        assert "all 96 channels of 55×55" in _texts(at)
+        assert "all 96 channels of 55×55" in texts(at)
         assert len(_grids(at)) == 1 and len(at.image) >= 2  # grid; overlay, receptive field
         grid = _grids(at)[0]
         # served from /media/ as st.image's pictures are, not inline in every rerun's message
@@ -82,17 +60,17 @@ def test_default_sample_fills_the_page(page):
 
 @pytest.mark.parametrize("page", IMAGE_PAGES)
 def test_valid_upload_is_used(page):
-    at = _upload(open_page(page), "photo.png", _png())
+    at = upload(open_page(page), "photo.png", png())
     assert not at.error
-    assert "your upload **photo.png**: 180×120 pixels" in _texts(at)
+    assert "your upload **photo.png**: 180×120 pixels" in texts(at)
     assert "sample" not in at.query_params  # an upload cannot be linked to
 
 
 @pytest.mark.parametrize("page", IMAGE_PAGES)
 @pytest.mark.parametrize("name,data", [("x.png", b"this is not an image at all\n" * 20),
-                                       ("cut.png", _png()[: len(_png()) // 2])], ids=["text", "truncated"])
+                                       ("cut.png", png()[: len(png()) // 2])], ids=["text", "truncated"])
 def test_bad_upload_shows_an_error_not_a_traceback(page, name, data):
-    at = _upload(open_page(page), name, data)
+    at = upload(open_page(page), name, data)
     assert at.error and name in at.error[0].value
     if page == FEATURES:
         assert not at.image  # nothing computed from a picture that is not there
@@ -100,18 +78,18 @@ def test_bad_upload_shows_an_error_not_a_traceback(page, name, data):
         assert not at.get("plotly_chart")
     at.selectbox(key="image_sample").set_value("coffee").run()  # choosing a sample recovers
     assert not at.error and not at.exception
-    assert "A cup of coffee" in _texts(at)
+    assert "A cup of coffee" in texts(at)
 
 
 def test_upload_follows_to_the_next_page_but_not_to_another_session():
-    at = _upload(open_page(FEATURES), "photo.png", _png())
+    at = upload(open_page(FEATURES), "photo.png", png())
     at.switch_page(PREDICTION).run()
     assert not at.exception
-    assert "your upload **photo.png**" in _texts(at)
+    assert "your upload **photo.png**" in texts(at)
     other = open_page(PREDICTION)  # another browser session on the same server
-    assert "Chelsea the cat" in _texts(other) and "photo.png" not in _texts(other)
+    assert "Chelsea the cat" in texts(other) and "photo.png" not in texts(other)
     at.button(key="image_back").click().run()  # back to the sample on this page
-    assert "Chelsea the cat" in _texts(at) and "photo.png" not in _texts(at)
+    assert "Chelsea the cat" in texts(at) and "photo.png" not in texts(at)
 
 
 def test_feature_map_deep_link_and_controls():
@@ -119,9 +97,9 @@ def test_feature_map_deep_link_and_controls():
     assert at.selectbox(key="image_sample").value == "rocket"
     assert at.selectbox(key="fm_layer").value == "C5"
     assert at.number_input(key="fm_channel").value == 7
-    assert "all 384 channels of 13×13" in _texts(at)
+    assert "all 384 channels of 13×13" in texts(at)
     at.radio(key="fm_sort").set_value("max").run()
-    assert "ordered by max activation" in _texts(at) and "First tiles: channels" in _texts(at)
+    assert "ordered by max activation" in texts(at) and "First tiles: channels" in texts(at)
     assert _grids(at)[0]["order"][0] == int(np.argmax(at.dataframe[0].value["max"]))  # strongest first
     at.selectbox(key="fm_layer").set_value("S8").run()
     assert not at.exception
@@ -137,11 +115,11 @@ def test_filters_page_tiles_and_paper_groups():
     at = open_page(FILTERS)
     assert not at.error
     assert any("random" in w.value for w in at.warning)
-    assert "96 kernels of 11×11×3" in _texts(at)
+    assert "96 kernels of 11×11×3" in texts(at)
     assert len(_grids(at)) == 1 and len(at.get("plotly_chart")) == 2  # tiles; the close-up, the histograms
     assert _grids(at)[0]["unit"] == "kernel" and _grids(at)[0]["order"] == list(range(96))
     at.selectbox(key="flt_layer").set_value("C3").run()
-    assert "each tile is one kernel's 5×5 slice on input channel 0" in _texts(at)
+    assert "each tile is one kernel's 5×5 slice on input channel 0" in texts(at)
     paper = open_page(FILTERS, {"variant": "paper", "layer": "C3", "channel": "5"})
     assert paper.selectbox(key="flt_layer").value == "C3"
     captions = [g["caption"] for g in _grids(paper)]
@@ -152,7 +130,7 @@ def test_filters_page_tiles_and_paper_groups():
 
 def _jpeg() -> bytes:
     buf = io.BytesIO()
-    Image.open(io.BytesIO(_png(160, 160))).convert("RGB").save(buf, format="JPEG")
+    Image.open(io.BytesIO(png(160, 160))).convert("RGB").save(buf, format="JPEG")
     return buf.getvalue()
 
 
@@ -163,7 +141,7 @@ def test_camera_is_off_until_asked_for_then_its_photo_is_used():
     assert len(at.camera_input) == 1
     at.camera_input(key="image_camera").set_value(("shot.jpg", _jpeg(), "image/jpeg")).run()
     assert not at.exception and not at.error
-    assert "your camera **shot.jpg**: 160×160 pixels" in _texts(at)
+    assert "your camera **shot.jpg**: 160×160 pixels" in texts(at)
 
 
 @pytest.mark.slow
@@ -173,14 +151,14 @@ def test_pages_leave_the_shared_model_as_they_found_it():
     from alexnet_viz.core.modelkey import ModelKey
     from ui.state import shared_model
 
-    model = shared_model(ModelKey("article", "random", "cpu"))  # the same cached object the pages use
+    model = shared_model(ModelKey(ARTICLE, RANDOM, "cpu"))  # the same cached object the pages use
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     at = open_page(PREDICTION, {"sample": "astronaut", "class": "3"})
     assert at.selectbox(key="pred_class").value == 3  # the deep-linked class is explained
     at.toggle(key="pred_occlusion").set_value(True).run()
     assert not at.exception and len(at.image) == 4  # the view, Grad-CAM, saliency, occlusion
     open_page(FEATURES, {"sample": "astronaut", "layer": "C3"})
-    assert shared_model(ModelKey("article", "random", "cpu")) is model
+    assert shared_model(ModelKey(ARTICLE, RANDOM, "cpu")) is model
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not model.training and not any(m.training for m in model.modules())
@@ -200,20 +178,20 @@ def test_switching_variant_keeps_the_view_valid():
     assert at.number_input(key="fm_channel").value == 90
     at.selectbox(key="variant").set_value("torchvision").run()  # its C1 has 64 channels
     assert not at.exception and not at.error
-    assert "all 64 channels of 55×55" in _texts(at)
+    assert "all 64 channels of 55×55" in texts(at)
     assert at.number_input(key="fm_channel").value == 0
     at.selectbox(key="variant").set_value("paper").run()  # 227×227 input, LRN after C1's ReLU
-    assert "all 96 channels of 55×55, after the ReLU and the LRN" in _texts(at)
-    assert "centre 227×227" in _texts(at)
+    assert "all 96 channels of 55×55, after the ReLU and the LRN" in texts(at)
+    assert "centre 227×227" in texts(at)
 
 
 def test_a_new_link_in_the_same_session_shows_its_view():
     """A session that is sent a new address (as a load test or a shared link in one tab does) follows it."""
-    at = _upload(open_page(FEATURES), "photo.png", _png())
+    at = upload(open_page(FEATURES), "photo.png", png())
     at.query_params.update({"layer": "C5", "channel": "7", "sample": "rocket"})
     at.run()
     assert at.selectbox(key="fm_layer").value == "C5" and at.number_input(key="fm_channel").value == 7
-    assert "DSCOVR launch" in _texts(at) and "photo.png" not in _texts(at)  # the link's sample, not the upload
+    assert "DSCOVR launch" in texts(at) and "photo.png" not in texts(at)  # the link's sample, not the upload
     at.run()  # the same address again changes nothing the user did since
     at.number_input(key="fm_channel").set_value(9).run()
     assert at.query_params["channel"] == "9"
@@ -235,9 +213,9 @@ def test_a_class_outside_the_top_5_gets_its_own_probability_and_rank():
 def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
     from ui.image_input import blur_note
 
-    assert blur_note((100, 63), "article") is not None and "4.1×" in blur_note((100, 63), "article")
-    assert blur_note((64, 400), "article") is None  # 256 / 64 = 4: not more than 4×
-    at = _upload(open_page(FEATURES), "tiny.png", _png(40, 30))
+    assert blur_note((100, 63), ARTICLE) is not None and "4.1×" in blur_note((100, 63), ARTICLE)
+    assert blur_note((64, 400), ARTICLE) is None  # 256 / 64 = 4: not more than 4×
+    at = upload(open_page(FEATURES), "tiny.png", png(40, 30))
     assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
-    big = _upload(open_page(FEATURES), "photo.png", _png())
+    big = upload(open_page(FEATURES), "photo.png", png())
     assert not any("enlarged blur" in i.value for i in big.info)

@@ -7,10 +7,14 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PAGE_DIR, open_page
+from alexnet_viz.core.spec import ARTICLE
+from alexnet_viz.core.weightschoice import RANDOM
+from tests.helpers import open_page, texts
 from tests.test_pages_image import FEATURES, FILTERS
+from ui.navigation import PAGE_DIR
 
 UNIT = f"{PAGE_DIR}/unit.py"
+WORDS = ("caption", "markdown", "image")  # the unit page's text: its captions, markdown, pictures' captions
 
 
 @pytest.fixture(autouse=True)
@@ -19,16 +23,11 @@ def _offline(random_weights_on_cpu, monkeypatch, tmp_path):
     monkeypatch.delenv("ALEXNET_INDEX", raising=False)
 
 
-def _texts(at: AppTest) -> str:
-    images = [c for image in at.image for c in image.captions]
-    return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown] + images)
-
-
 def test_a_deep_link_opens_the_unit_and_says_random_weights_mean_nothing() -> None:
     at = open_page(UNIT, {"layer": "C3", "channel": "17"})
     assert at.selectbox(key="unit_layer").value == "C3" and at.number_input(key="unit_channel").value == 17
     assert any("random" in w.value for w in at.warning)
-    text = _texts(at)
+    text = texts(at, WORDS)
     assert "No picture for C3 channel 17 yet" in text and "No dataset index" in at.info[0].value
     assert "input channels" in text  # the strongest slices of a deep kernel
     assert "C3 channel 17 over the image" in text
@@ -41,20 +40,20 @@ def test_the_feature_visualisation_is_computed_once_then_read_from_disk() -> Non
     at = open_page(UNIT, {"layer": "C1", "channel": "4"})
     at.button(key="unit_compute").click().run()
     assert not at.exception
-    assert "An image optimised to excite C1 channel 4" in _texts(at)
+    assert "An image optimised to excite C1 channel 4" in texts(at, WORDS)
     again = open_page(UNIT, {"layer": "C1", "channel": "4"})  # a new session: the server's disk cache answers
-    assert "An image optimised to excite C1 channel 4" in _texts(again)
+    assert "An image optimised to excite C1 channel 4" in texts(again, WORDS)
     assert not [b for b in again.button if b.key == "unit_compute"]
-    assert "colour picture" in _texts(again)  # C1's kernel in colour
+    assert "colour picture" in texts(again, WORDS)  # C1's kernel in colour
     again.button(key="unit_diverse").click().run()
-    assert not again.exception and "4 images for C1 channel 4, optimised together to differ" in _texts(again)
+    assert not again.exception and "4 images for C1 channel 4, optimised together to differ" in texts(again, WORDS)
 
 
 def test_a_pooling_layer_has_no_kernel_and_the_paper_network_knocks_out_a_gpu() -> None:
     at = open_page(UNIT, {"layer": "S4", "channel": "3", "variant": "paper"})
-    assert "pooling layer: it has no weights" in _texts(at)
+    assert "pooling layer: it has no weights" in texts(at, WORDS)
     at.radio(key="unit_knock").set_value("tower1").run()
-    assert not at.exception and "setting 128 channels of S4" in _texts(at)
+    assert not at.exception and "setting 128 channels of S4" in texts(at, WORDS)
 
 
 def test_several_channels_are_knocked_out_together() -> None:
@@ -69,9 +68,9 @@ def test_several_channels_are_knocked_out_together() -> None:
     at = open_page(UNIT, {"layer": "C3", "channel": "3"})
     at.radio(key="unit_knock").set_value("several").run()
     at.multiselect(key="unit_more").set_value([9, 5]).run()
-    assert not at.exception and "setting 3 channels of C3" in _texts(at)
+    assert not at.exception and "setting 3 channels of C3" in texts(at, WORDS)
     shown = at.dataframe[0].value
-    x = to_tensor(load_image(SAMPLES_DIR / SAMPLES[DEFAULT_SAMPLE][0]), "article")
+    x = to_tensor(load_image(SAMPLES_DIR / SAMPLES[DEFAULT_SAMPLE][0]), ARTICLE)
     expected = ablate(load_model("article", "random", device="cpu"), x, "C3", (3, 5, 9))
     rows = {s.label: s for s in (*expected.before, *expected.after)}
     assert list(shown["class"]) == list(rows)
@@ -86,10 +85,10 @@ def test_an_offered_index_shows_the_top_patches(tmp_path, monkeypatch) -> None:
     from alexnet_viz.analysis.index import build_index, save_index
     from ui.image_input import SAMPLES_DIR
 
-    index = build_index(SAMPLES_DIR, variant="article", weights="random", k=3, workers=0)
+    index = build_index(SAMPLES_DIR, spec=ARTICLE, weights=RANDOM, k=3, workers=0)
     monkeypatch.setenv("ALEXNET_INDEX", str(save_index(index, tmp_path / "samples.npz")))
     at = open_page(UNIT, {"layer": "C5", "channel": "2"})
-    text = _texts(at)
+    text = texts(at, WORDS)
     assert "The 3 images of 4 in **samples.npz** where C5 channel 2 fires most" in text
     best = index.top("C5", 2)[0]
     assert f"row by row: {best[1]:.3g} {best[0].name};" in text
@@ -120,7 +119,7 @@ def test_the_torchvision_network_and_a_broken_offered_index(layer, tmp_path, mon
 def test_a_class_logit_is_a_unit_too() -> None:
     at = open_page(UNIT, {"layer": "F11", "channel": "281"})
     assert at.selectbox(key="unit_layer").value == "F11"
-    text = _texts(at)
+    text = texts(at, WORDS)
     assert "logit (score before the softmax) of class **tabby**" in text
     assert "No picture for F11 class 281 yet" in text and "a minute or two" in text
     assert "For this image the network gives **tabby** a logit of" in text
@@ -134,7 +133,7 @@ def test_a_fully_connected_unit_is_a_unit_too() -> None:
     from alexnet_viz.core.weights import load_model
 
     at = open_page(UNIT, {"layer": "F9", "channel": "5"})
-    text = _texts(at)
+    text = texts(at, WORDS)
     assert "F9 is a fully connected layer of 4096 units; each reads all 9,216 outputs" in text
     assert "No picture for F9 unit 5 yet" in text and "a minute or two" in text
     assert "there is no patch to show" in text and not at.info
@@ -144,4 +143,4 @@ def test_a_fully_connected_unit_is_a_unit_too() -> None:
     assert "For this image F9 unit 5 is" in text and "rank" in text
     assert len(at.dataframe) == 1 and "setting 1 unit of F9" in text
     at = open_page(UNIT, {"layer": "F10", "channel": "7"})
-    assert not at.exception and "F10 unit 7 has 4,096 weights" in _texts(at) and len(at.dataframe) == 1
+    assert not at.exception and "F10 unit 7 has 4,096 weights" in texts(at, WORDS) and len(at.dataframe) == 1

@@ -13,7 +13,8 @@ from PIL import Image
 
 from alexnet_viz.analysis.probe import categories
 from alexnet_viz.cli import main
-from alexnet_viz.cli.predict import collect
+from alexnet_viz.core.spec import TORCHVISION
+from alexnet_viz.inputs.imagefiles import collect
 from alexnet_viz.inputs.images import load_image, to_tensor
 
 
@@ -114,7 +115,7 @@ def test_a_torchvision_state_dict_gives_the_same_top5_in_both_variants(photos: P
     assert [t["index"] for t in tops["article"]] == [t["index"] for t in tops["torchvision"]]
     assert [t["prob"] for t in tops["article"]] == pytest.approx([t["prob"] for t in tops["torchvision"]], abs=1e-5)
     with torch.no_grad():
-        expected = torch.softmax(reference(to_tensor(load_image(photos / "noise.png"), "torchvision")), 1)[0].topk(5)
+        expected = torch.softmax(reference(to_tensor(load_image(photos / "noise.png"), TORCHVISION)), 1)[0].topk(5)
     assert [t["index"] for t in tops["torchvision"]] == expected.indices.tolist()
 
 
@@ -149,7 +150,7 @@ def test_bf16_precision_agrees_with_float32(photos: Path, tmp_path: Path, capsys
     assert tops["bf16"][0]["index"] == tops["float32"][0]["index"]
     assert tops["bf16"][0]["prob"] == pytest.approx(tops["float32"][0]["prob"], abs=0.05)
     with torch.no_grad():
-        expected = reference(to_tensor(load_image(photos / "noise.png"), "torchvision"))[0].argmax()
+        expected = reference(to_tensor(load_image(photos / "noise.png"), TORCHVISION))[0].argmax()
     assert tops["float32"][0]["index"] == int(expected)
 
 

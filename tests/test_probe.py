@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from functools import partial
 
 import pytest
 import torch
@@ -14,39 +14,16 @@ from alexnet_viz.core.device import pick_device
 from alexnet_viz.core.model import build_model
 from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION, Spec
 from alexnet_viz.errors import AlexVizError, DeviceError, SpecError
+from tests import helpers
+from tests.helpers import assert_unchanged, snapshot
 
-
-def tiny(base: Spec = ARTICLE, classes: int = 1000) -> Spec:
-    """The variant's geometry with a few channels per layer: same code paths, milliseconds per forward."""
-    widths = {"C1": 8, "C3": 16, "C5": 16, "C6": 16, "C7": 8, "F9": 32, "F10": 32, "F11": classes}
-    layers = tuple(replace(l, out=widths[l.name]) if l.name in widths else l for l in base.layers)
-    return replace(base, name=f"tiny-{base.name}", layers=layers)
+# The variant's own initialisation (the paper's: C3's bias of 1 below) and ImageNet's 1000 classes.
+tiny = partial(helpers.tiny, classes=1000, init=None)
 
 
 def image(size: int = 224, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(1, 3, size, size, generator=g)
-
-
-def snapshot(model: nn.Module) -> dict:
-    return {
-        "state": {k: v.clone() for k, v in model.state_dict().items()},
-        "modes": [m.training for m in model.modules()],
-        "requires_grad": [p.requires_grad for p in model.parameters()],
-        "grads": [p.grad for p in model.parameters()],
-    }
-
-
-def assert_unchanged(model: nn.Module, before: dict) -> None:
-    after = snapshot(model)
-    assert before["state"].keys() == after["state"].keys()
-    assert all(torch.equal(before["state"][k], after["state"][k]) for k in before["state"])
-    assert after["modes"] == before["modes"]
-    assert after["requires_grad"] == before["requires_grad"]
-    assert all(g is None for g in after["grads"])
-    for m in model.modules():
-        assert not m._forward_hooks and not m._forward_pre_hooks
-        assert not m._backward_hooks and not getattr(m, "_backward_pre_hooks", {})
 
 
 @pytest.mark.parametrize("base", [ARTICLE, PAPER, TORCHVISION], ids=lambda s: s.name)
@@ -78,7 +55,7 @@ def test_logits_equal_a_plain_forward_and_relu_outputs_are_the_relu_of_pre() -> 
 
 def test_c1_pre_relu_map_has_negative_values_and_c1_has_none() -> None:
     """Regression: an in-place ReLU once made the captured 'pre-ReLU' map identical to the output."""
-    model = build_model("article", seed=0)
+    model = build_model(ARTICLE, seed=0)
     out = capture(model, image(), ["C1"])
     assert set(out) == {"C1.pre", "C1"}
     assert float(out["C1.pre"].min()) < 0

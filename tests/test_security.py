@@ -17,24 +17,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from alexnet_viz.core.spec import ARTICLE
 from alexnet_viz.errors import ImageError, WeightsError
+from tests.helpers import ROOT, RunsCode, texts
 
-ROOT = Path(__file__).resolve().parent.parent
+WORDS_AND_ERRORS = ("caption", "error", "markdown")
 
-
-class _RunsCode:
-    """Unpickling this calls os.mkdir(path): a stand-in for any code an attacker wants run."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (os.mkdir, (self.path,))
 
 
 def _hostile_pth(tmp_path: Path, marker: Path) -> Path:
     path = tmp_path / "weights.pth"
-    torch.save({"features.0.weight": torch.zeros(1), "payload": _RunsCode(str(marker))}, path)
+    torch.save({"features.0.weight": torch.zeros(1), "payload": RunsCode(str(marker))}, path)
     return path
 
 
@@ -61,7 +54,7 @@ def article_keys() -> list[str]:
     from alexnet_viz.core.model import build_model
 
     with torch.device("meta"):
-        model = build_model("article")
+        model = build_model(ARTICLE)
     return list(model.state_dict())
 
 
@@ -120,7 +113,7 @@ def test_a_pickle_is_not_an_image(tmp_path):
 
     marker = tmp_path / "marker"
     with pytest.raises(ImageError):
-        load_image(pickle.dumps(_RunsCode(str(marker))))
+        load_image(pickle.dumps(RunsCode(str(marker))))
     assert not marker.exists()
 
 
@@ -204,10 +197,6 @@ def _feature_maps(monkeypatch):
     return at.switch_page("app_pages/feature_maps.py").run()
 
 
-def _texts(at) -> str:
-    return "\n".join([c.value for c in at.caption] + [e.value for e in at.error] + [m.value for m in at.markdown])
-
-
 def test_uploaded_filename_is_shown_as_text_not_markdown_or_latex(monkeypatch):
     from tests.imagegen import sample_png_bytes
 
@@ -227,8 +216,8 @@ def test_a_scripted_upload_with_a_refused_name_gets_a_clear_error(monkeypatch, n
     at = _feature_maps(monkeypatch)
     at.file_uploader(key="image_upload").set_value((name, sample_png_bytes(), "image/png")).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("not accepted" in e.value and "MiB" in e.value for e in at.error), _texts(at)
-    assert "Chelsea the cat" in _texts(at)  # the sample is still shown
+    assert any("not accepted" in e.value and "MiB" in e.value for e in at.error), texts(at, WORDS_AND_ERRORS)
+    assert "Chelsea the cat" in texts(at, WORDS_AND_ERRORS)  # the sample is still shown
 
 
 def test_uploader_help_states_the_limit_in_mib_and_mb_and_the_media_addresses(monkeypatch):

@@ -18,6 +18,7 @@ import torch
 
 from devtools.server import ROOT, running_app
 from devtools.stproto import StreamlitSession
+from tests.helpers import RunsCode
 
 pytestmark = pytest.mark.slow  # real servers and subprocesses
 
@@ -78,18 +79,10 @@ def test_upload_without_xsrf_token_is_refused(floor_server):
     assert _upload(url, http, session_id, 1024, xsrf=False) == 403
 
 
-class _RunsCode:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (os.mkdir, (self.path,))
-
-
 def test_hostile_weights_on_the_server_show_an_error_not_a_traceback(tmp_path):
     marker = tmp_path / "marker"
     weights = tmp_path / "hostile.pth"
-    torch.save({"payload": _RunsCode(str(marker))}, weights)
+    torch.save({"payload": RunsCode(str(marker))}, weights)
     with running_app(env={"ALEXNET_WEIGHTS": str(weights), "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
         session = StreamlitSession(url, timeout=120)
         session.rerun()  # the landing page first, where a visitor arrives
@@ -102,15 +95,6 @@ def test_hostile_weights_on_the_server_show_an_error_not_a_traceback(tmp_path):
         assert any("hostile.pth" in alert for alert in result.error_alerts), f"{page}: {result.error_alerts}"
 
 
-@pytest.fixture(scope="module")
-def app_server():
-    with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
-        warm = StreamlitSession(url, timeout=120)
-        warm.rerun()  # the model loads once here, so later timeouts measure pages, not the load
-        warm.close()
-        yield url
-
-
 def test_deep_link_on_a_fresh_server_finds_its_page():
     """A fresh process's first run is a deep link: no 'Page not found' (app_pages/, not pages/)."""
     with running_app(env={"ALEXNET_WEIGHTS": "random", "ALEXNET_DEVICE": "cpu"}) as (url, _proc):
@@ -121,7 +105,7 @@ def test_deep_link_on_a_fresh_server_finds_its_page():
 
 
 @pytest.mark.browser
-def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_server):
+def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_url):
     from playwright.sync_api import expect, sync_playwright
 
     from devtools.server import launch_chromium
@@ -133,7 +117,7 @@ def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_serv
             pages = {}
             for name in photos:
                 page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-                page.goto(f"{app_server}/feature-maps?layer=C1")
+                page.goto(f"{app_url}/feature-maps?layer=C1")
                 expect(page.locator('[data-testid="stFileUploader"]').first).to_be_visible(timeout=90_000)
                 grid = page.locator('[data-testid="stImage"] img').first
                 expect(grid).to_be_visible(timeout=90_000)
@@ -182,18 +166,18 @@ def _lookups(url: str, cache: str) -> dict[str, int]:
     return counts
 
 
-def test_a_clients_clear_cache_request_leaves_shared_caches_alone(app_server):
+def test_a_clients_clear_cache_request_leaves_shared_caches_alone(app_url):
     """Any client can send clear_cache; the server must not empty every visitor's caches for it."""
-    victim, attacker = StreamlitSession(app_server, timeout=120), StreamlitSession(app_server, timeout=120)
+    victim, attacker = StreamlitSession(app_url, timeout=120), StreamlitSession(app_url, timeout=120)
     try:
         assert victim.rerun().status == "ok"  # the landing page fills its figure cache
-        before = _lookups(app_server, "__main__._figures")
+        before = _lookups(app_url, "__main__._figures")
         assert before.get("miss", 0) >= 1, before
         assert attacker.rerun().status == "ok"
         attacker.clear_cache()
         assert attacker.rerun().status == "ok"  # handled after the clear request, in order
         assert victim.rerun().status == "ok"
-        after = _lookups(app_server, "__main__._figures")
+        after = _lookups(app_url, "__main__._figures")
     finally:
         victim.close()
         attacker.close()

@@ -22,8 +22,7 @@ from alexnet_viz.train import demo, runs
 from alexnet_viz.train.config import DEMO_RECIPE, resolve
 from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, collate, discover, eval_view, train_view
 from alexnet_viz.train.loop import Trainer
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +51,26 @@ def test_paper_recipe_is_the_default_for_paper_and_article(tmp_path: Path) -> No
                                                                                     "random")
     tv = resolve("torchvision", data=str(tmp_path))
     assert (tv.weight_decay, tv.schedule, tv.step_size, tv.crop, tv.pca_std) == (1e-4, "step", 30, "random-resized", 0)
+
+
+def test_train_help_says_where_each_variant_drops_out(capsys) -> None:
+    """Paper and article drop F9's and F10's outputs (Sec 4.2); only torchvision drops their inputs."""
+    from alexnet_viz.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "before F9 and F10" not in text
+    assert "article/paper: on F9's and F10's outputs, after their ReLU" in text
+    assert "torchvision: on their inputs, before each Linear" in text
+
+
+def test_paper_recipe_states_its_preprocessing_departure() -> None:
+    """Sec 2 only subtracts the mean image; the recipe's ImageNet mean/std normalisation is said in config.json."""
+    config = resolve("paper", demo=False, data="somewhere")
+    assert "Sec 2" in config.extras["source"]
+    assert "mean image" in config.extras["preprocessing"] and "standard deviation" in config.extras["preprocessing"]
+    assert "preprocessing" in json.loads(config.to_json())["extras"]
 
 
 def test_flags_override_and_the_run_dir_defaults_under_alexnet_runs(tmp_path: Path, monkeypatch) -> None:

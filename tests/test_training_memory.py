@@ -96,3 +96,14 @@ def test_pooling_indices_are_counted_at_their_real_width():
     # the conv saves its 3x4x4 float32 input (192 B; its weight is a parameter, not counted); the pool saves
     # its 1x4x4 input (64 B) and its 2x2 int64 indices (32 B)
     assert saved_bytes(net, 1, 4) == 192 + 64 + 32
+
+
+@pytest.mark.parametrize("spec", [ARTICLE, PAPER], ids=lambda s: s.name)
+def test_the_meta_device_saves_exactly_what_a_cpu_pass_saves(spec):
+    """training_memory runs on the meta device (no data, no arithmetic): it must count the same bytes."""
+    cpu = build_model(spec, seed=0)
+    meta = build_model(spec, seed=0).to("meta")
+    for batch in MEASURED_BATCHES:
+        assert saved_bytes(meta, batch, spec.input_size) == saved_bytes(cpu, batch, spec.input_size) > 0
+    mem = training_memory(spec, 4)
+    assert mem.saved_fixed + mem.saved_per_image * 2 == saved_bytes(cpu, 2, spec.input_size)

@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from alexnet_viz.figures.mosaic import kernel_tiles
 from alexnet_viz.train import runs
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "training.py")
 
 

@@ -1,5 +1,5 @@
 """Sentences the app states about AlexNet: the torchvision variant's lineage, pooling's arithmetic, F9's field."""
-from alexnet_viz.core.spec import ARTICLE, TORCHVISION
+from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION
 from alexnet_viz.errata.derive import derive
 
 
@@ -26,3 +26,12 @@ def test_a_receptive_field_wider_than_the_input_says_so():
     assert "228×228 with C1's padding" in f9.result and "whole image" in f9.result
     c3 = next(s for s in derive(ARTICLE, "C3").steps if s.label == "receptive field")
     assert c3.result == f"{c3.result.split('×')[0]}×{c3.result.split('×')[0]} input pixels"  # no note when it fits
+
+
+def test_the_paper_variant_says_where_it_follows_krizhevskys_code_and_where_the_paper():
+    text = PAPER.description
+    assert "each GPU normalising only its own maps" in text and "alpha/n" in text
+    assert "layers-imagenet-2gpu-model.cfg" in text and "follows the paper" in text
+    assert "only subtracted the mean image (Sec. 2)" in text
+    lrn = PAPER.layer("C1").lrn
+    assert lrn is not None and lrn.rule == "code" and lrn.groups == 2

@@ -8,6 +8,8 @@ import pytest
 import alexnet_viz.analysis.featviz
 import ui.unit as unit
 from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import ARTICLE, VARIANTS
+from alexnet_viz.core.weightschoice import RANDOM
 from alexnet_viz.errors import AlexVizError
 
 
@@ -24,7 +26,7 @@ def test_a_second_visitor_waits_for_the_slot_then_is_told(monkeypatch: pytest.Mo
     monkeypatch.setattr(alexnet_viz.analysis.featviz, "cached_visualize", slow)
     monkeypatch.setattr(unit, "shared_model", lambda key: object())
     monkeypatch.setattr(unit, "FEATVIZ_WAIT_S", 0.2)
-    key = ModelKey("article", "random")
+    key = ModelKey(ARTICLE, RANDOM)
     results: list[object] = []
     first = threading.Thread(target=lambda: results.append(unit.compute_featvis(key, "C3", 1, print)))
     first.start()
@@ -45,7 +47,7 @@ def test_kernel_pictures_fit_a_phone(variant: str) -> None:
     """Each conv kernel view, and F9's, is drawn at a fixed width: it must fit the phone's column, not overflow it."""
     from alexnet_viz.core.bookkeeping import ledger
 
-    key = ModelKey(variant, "random")
+    key = ModelKey(VARIANTS[variant], RANDOM)
     for row in ledger(variant).rows:
         view = unit.kernel_view(key, row.name, 1)
         if row.kind in ("conv",) or row.name == "F9":

@@ -18,7 +18,9 @@ from alexnet_viz.core.pretrained import IMAGENET1K_V1, URL_ENV_VAR, PretrainedWe
 from alexnet_viz.core.provenance import Provenance
 from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION
 from alexnet_viz.core.weights import default_weights, embed_state_dict, load_model
+from alexnet_viz.core.weightschoice import IMAGENET, RANDOM, WeightsChoice
 from alexnet_viz.errors import WeightsError
+from tests.helpers import assert_same_state
 
 # Small heads keep these models at ~4 M parameters; only the embedding test needs the real sizes.
 TINY = replace(ARTICLE.with_layer("F9", out=8).with_layer("F10", out=8).with_layer("F11", out=10), name="tiny")
@@ -30,7 +32,7 @@ _real_urlopen = urllib.request.urlopen
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
+def offline(monkeypatch, empty_torch_home):
     """No test reaches the internet or the real hub cache: only file:// and loopback URLs open."""
     def guarded(url, *args, **kwargs):
         text = url if isinstance(url, str) else url.full_url
@@ -38,9 +40,6 @@ def offline(monkeypatch, tmp_path):
         return _real_urlopen(url, *args, **kwargs)
 
     monkeypatch.setattr(download.urllib.request, "urlopen", guarded)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.delenv(weights.ENV_VAR, raising=False)
-    monkeypatch.delenv(URL_ENV_VAR, raising=False)
 
 
 def _evil(marker: Path) -> object:
@@ -81,12 +80,6 @@ def _tiny_file(directory: Path, seed: int = 1) -> tuple[Path, dict[str, torch.Te
     return final, state
 
 
-def _assert_same(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    got = model.state_dict()
-    assert got.keys() == state.keys()
-    assert all(torch.equal(got[k], state[k]) for k in state)
-
-
 def test_imagenet_path_is_torchvisions_place() -> None:
     assert weights.imagenet_path("/x") == Path("/x/checkpoints") / "alexnet-owt-7be5be79.pth"
     assert weights.imagenet_path() == Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / IMAGENET1K_V1.filename
@@ -94,7 +87,7 @@ def test_imagenet_path_is_torchvisions_place() -> None:
 
 def test_random_is_seeded_and_labelled() -> None:
     a, b, c = (load_model(TINY, "random", seed=s) for s in (3, 3, 4))
-    _assert_same(b, a.state_dict())
+    assert_same_state(b, a.state_dict())
     assert not torch.equal(a.layer("C1").weight, c.layer("C1").weight)
     assert not a.training and a.provenance.source == "random" and a.provenance.seed == 3
     assert a.provenance.sha256 is None and a.provenance.accuracy is None
@@ -120,7 +113,7 @@ def test_local_files_load_exactly(tmp_path, kind: str) -> None:
         path = tmp_path / "w.safetensors"
         save_file(state, str(path))
     model = load_model(TINY, path)
-    _assert_same(model, state)
+    assert_same_state(model, state)
     prov = model.provenance
     assert prov.source == "file" and prov.file == str(path) and prov.sha256 == _sha(path)
     assert not model.training and all(p.requires_grad for p in model.parameters())
@@ -288,7 +281,7 @@ def test_cached_file_with_matching_hash_loads_as_imagenet(tmp_path, monkeypatch)
     cached.parent.mkdir(parents=True)
     cached.write_bytes(source.read_bytes())
     model = load_model(TINY, "imagenet", cache_dir=tmp_path / "hub")
-    _assert_same(model, state)
+    assert_same_state(model, state)
     prov = model.provenance
     assert prov.source == "imagenet" and prov.accuracy == info.metrics and prov.sha256 == _sha(source)
     assert "acc@1" in prov.describe()
@@ -302,10 +295,10 @@ def test_first_use_downloads_verifies_and_caches(tmp_path, monkeypatch, capsys) 
     _fake_official(monkeypatch, source.as_uri())
     hub = tmp_path / "hub"
     model = load_model(TINY, "imagenet", cache_dir=hub, progress=True)
-    _assert_same(model, state)
+    assert_same_state(model, state)
     assert source.name in capsys.readouterr().err  # the progress bar, labelled with the file
     assert _cached(hub) == [source.name]
-    assert default_weights(cache_dir=hub) == "imagenet"
+    assert default_weights(cache_dir=hub) == IMAGENET
 
 
 def test_download_with_wrong_hash_is_discarded(tmp_path, monkeypatch) -> None:
@@ -339,13 +332,13 @@ def test_unwritable_cache_is_a_weights_error(tmp_path, monkeypatch) -> None:
 
 
 def test_default_weights(monkeypatch, tmp_path) -> None:
-    assert default_weights() == "random"
+    assert default_weights() == RANDOM
     planted = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / IMAGENET1K_V1.filename
     planted.parent.mkdir(parents=True)
     planted.write_bytes(b"x")
-    assert default_weights() == "imagenet"
+    assert default_weights() == IMAGENET
     monkeypatch.setenv(weights.ENV_VAR, " /some/file.safetensors ")
-    assert default_weights() == "/some/file.safetensors"
+    assert default_weights() == WeightsChoice.file("/some/file.safetensors")
 
 
 def test_device_choice() -> None:
@@ -376,7 +369,7 @@ def test_weights_are_memory_mapped_so_processes_share_them(tmp_path) -> None:
     got = read_state_dict(mapped)
     assert str(mapped) in Path("/proc/self/maps").read_text()
     model = load_model(TINY, mapped)
-    _assert_same(model, state)
+    assert_same_state(model, state)
     # Shared only if the model's own parameters still live in the mapping (a copy would cost every process)
     spans = [tuple(int(x, 16) for x in line.split()[0].split("-"))
              for line in Path("/proc/self/maps").read_text().splitlines() if line.endswith(str(mapped))]

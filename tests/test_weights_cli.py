@@ -14,19 +14,16 @@ SHA = hashlib.sha256(BODY).hexdigest()
 NAME = f"alexnet-owt-{SHA[:8]}.pth"
 
 
-@pytest.fixture(autouse=True)
-def _cache(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    monkeypatch.delenv(URL_ENV_VAR, raising=False)
+pytestmark = pytest.mark.usefixtures("empty_torch_home")
 
 
-def test_where_download_verify(tmp_path, monkeypatch, capsys) -> None:
+def test_where_download_verify(tmp_path, monkeypatch, capsys, empty_torch_home) -> None:
     assert main(["weights", "where"]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "th" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth")
+    assert capsys.readouterr().out.strip() == str(empty_torch_home / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth")
     with serving({NAME: BODY}) as srv:
         monkeypatch.setenv(URL_ENV_VAR, srv.url(NAME))
         assert main(["weights", "download"]) == 0
-    cached = tmp_path / "th" / "hub" / "checkpoints" / NAME
+    cached = empty_torch_home / "hub" / "checkpoints" / NAME
     out, err = capsys.readouterr()
     assert out.splitlines() == [str(cached), f"SHA-256 {SHA} (verified)"] and NAME in err  # tqdm's bar
     assert main(["weights", "verify"]) == 0 and "OK: expected" in capsys.readouterr().out

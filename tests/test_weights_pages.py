@@ -12,8 +12,11 @@ import streamlit as st
 
 from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.core.pretrained import URL_ENV_VAR
-from tests.conftest import PAGE_DIR, open_page
+from alexnet_viz.core.spec import ARTICLE, TORCHVISION
+from alexnet_viz.core.weightschoice import RANDOM
 from tests.fileserver import dead_port, serving
+from tests.helpers import open_page
+from ui.navigation import PAGE_DIR
 
 PAGES = PAGE_DIR
 # Feature maps computes a whole grid on top of the first model load: over the fast loop's ~5 s.
@@ -77,7 +80,7 @@ def test_shared_model_survives_clear_cache():
     """Any browser can send clear_cache; the shared model is held outside st.cache_resource."""
     from ui.state import shared_model
 
-    key = ModelKey("article", "random", "cpu")
+    key = ModelKey(ARTICLE, RANDOM, "cpu")
     model = shared_model(key)
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -92,7 +95,7 @@ def test_default_downloads_imagenet_and_uses_it(monkeypatch, tmp_path):
     from alexnet_viz.core.model import build_model
 
     path = tmp_path / "w.pth"
-    torch.save(build_model("torchvision", seed=3).state_dict(), path)
+    torch.save(build_model(TORCHVISION, seed=3).state_dict(), path)
     body = path.read_bytes()
     name = f"alexnet-owt-{hashlib.sha256(body).hexdigest()[:8]}.pth"
     with serving({name: body}) as srv:

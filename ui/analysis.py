@@ -18,6 +18,7 @@ import streamlit as st
 
 from alexnet_viz.core.bookkeeping import receptive_field
 from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import Spec
 from alexnet_viz.figures import activations as pf
 from alexnet_viz.figures import mosaic
 from ui.state import shared_model
@@ -42,8 +43,9 @@ class ImageRef:
         return ImageRef(data=data, digest=hashlib.sha256(data).hexdigest(), label=label)
 
 
-# How every image cache in the app keys an ImageRef: by its digest, never by its bytes.
-HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest}
+# How the app's caches key their arguments: an ImageRef by its digest, never by its bytes; a spec or a
+# ModelKey (which holds one) by its repr, ~20 µs, where Streamlit's dataclass hashing takes ~1 ms.
+HASH: dict[str | type[Any], Callable[[Any], Any]] = {ImageRef: lambda ref: ref.digest, Spec: repr, ModelKey: repr}
 
 
 def _model(key: ModelKey) -> AlexNet:
@@ -60,20 +62,20 @@ class Prepared:
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
-def prepare(ref: ImageRef, variant: str) -> Prepared:
+def prepare(ref: ImageRef, spec: Spec) -> Prepared:
     """Decode and preprocess once per image and variant; ImageError for bytes that are no image."""
     from alexnet_viz.inputs.images import load_image, network_view, to_tensor
 
     image = load_image(ref.data)
-    view = np.asarray(network_view(image, variant), dtype=np.uint8)
-    x = to_tensor(image, variant).numpy().astype(np.float32)
+    view = np.asarray(network_view(image, spec), dtype=np.uint8)
+    x = to_tensor(image, spec).numpy().astype(np.float32)
     return Prepared(view=view, x=x, original_size=image.size)
 
 
-def _tensor(ref: ImageRef, variant: str):
+def _tensor(ref: ImageRef, spec: Spec):
     import torch
 
-    return torch.from_numpy(np.array(prepare(ref, variant).x))
+    return torch.from_numpy(np.array(prepare(ref, spec).x))
 
 
 @dataclass(frozen=True)
@@ -92,30 +94,30 @@ def layer(ref: ImageRef, key: ModelKey, name: str) -> LayerResult:
     of every layer's output (reruns unpickle this one layer)."""
     from alexnet_viz.analysis.probe import capture
 
-    out = {k: v[0].float().numpy() for k, v in capture(_model(key), _tensor(ref, key.variant), [name]).items()}
+    out = {k: v[0].float().numpy() for k, v in capture(_model(key), _tensor(ref, key.spec), [name]).items()}
     post = out[name]
     stats = pf.channel_stats(post) if post.ndim == 3 else {}
     return LayerResult(post=post, pre=out.get(f"{name}.pre"), stats=stats)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
-def view_jpeg(ref: ImageRef, variant: str) -> bytes:
+def view_jpeg(ref: ImageRef, spec: Spec) -> bytes:
     """The picture the network sees, encoded once (st.image would re-encode an array every rerun)."""
-    return mosaic.jpeg_bytes(prepare(ref, variant).view)
+    return mosaic.jpeg_bytes(prepare(ref, spec).view)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def channel_overlay_jpeg(ref: ImageRef, key: ModelKey, name: str, channel: int) -> bytes:
     """One channel's activation blended over the network's view of the image."""
     res = layer(ref, key, name)
-    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.variant).view, res.post[channel]))
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.spec).view, res.post[channel]))
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
-def receptive_field_png(ref: ImageRef, variant: str, name: str, row: int, col: int) -> bytes:
+def receptive_field_png(ref: ImageRef, spec: Spec, name: str, row: int, col: int) -> bytes:
     """The unit's receptive field outlined on the network's view of the image (PNG: a crisp outline)."""
-    box = receptive_field(variant, name, row, col)
-    return mosaic.png_bytes(mosaic.draw_box(prepare(ref, variant).view, box))
+    box = receptive_field(spec, name, row, col)
+    return mosaic.png_bytes(mosaic.draw_box(prepare(ref, spec).view, box))
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
@@ -131,7 +133,7 @@ def prediction(ref: ImageRef, key: ModelKey, k: int = 5) -> Prediction:
     """Top-k classes with the warm latency of one forward pass on the server's device."""
     from alexnet_viz.analysis.probe import predict
 
-    return predict(_model(key), _tensor(ref, key.variant), k=k)
+    return predict(_model(key), _tensor(ref, key.spec), k=k)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
@@ -140,14 +142,14 @@ def explanation(ref: ImageRef, key: ModelKey, method: str, target: int) -> np.nd
     from alexnet_viz.analysis import explain
 
     fn = explain.METHODS[method]
-    return np.asarray(fn(_model(key), _tensor(ref, key.variant), target), dtype=np.float32)
+    return np.asarray(fn(_model(key), _tensor(ref, key.spec), target), dtype=np.float32)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=128, show_spinner=False)
 def explanation_jpeg(ref: ImageRef, key: ModelKey, method: str, target: int) -> bytes:
     """The attribution map blended over the network's view, as JPEG bytes."""
     heat = explanation(ref, key, method, target)
-    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.variant).view, heat))
+    return mosaic.jpeg_bytes(mosaic.overlay(prepare(ref, key.spec).view, heat))
 
 
 # Figures are cached as shared objects (cache_resource): building a plotly figure costs 10-60 ms of
@@ -159,7 +161,7 @@ def top_figure(ref: ImageRef, key: ModelKey):
     return pf.top_k_bars(top.labels, top.probs, title=f"Top {len(top.labels)} classes")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner=False)
 def kernels(key: ModelKey) -> dict[str, np.ndarray]:
     """Each conv layer's weights (out, in/groups, k, k) as float32 on the CPU (copies: never the model's)."""
     model = _model(key)
@@ -167,7 +169,7 @@ def kernels(key: ModelKey) -> dict[str, np.ndarray]:
             for name in model.layer_names if model.spec.layer(name).kind == "conv"}
 
 
-@st.cache_data(max_entries=16, show_spinner="Counting weights…")
+@st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner="Counting weights…")
 def weight_histograms(key: ModelKey,
                       bins: int = 80) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Counts and edges of every weighted layer's weights (the fc layers hold most of them)."""
@@ -176,13 +178,13 @@ def weight_histograms(key: ModelKey,
             for name in model.layer_names if model.spec.layer(name).has_params}
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(hash_funcs=HASH, max_entries=16, show_spinner=False)
 def histogram_figure(key: ModelKey):
     """All weighted layers' histograms in one figure (shared; never modify the returned figure)."""
     return pf.weight_histograms(weight_histograms(key))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner=False)
 def provenance(key: ModelKey) -> Provenance:
     """Where the shared model's weights came from (the library's own record, cached per key)."""
     prov = _model(key).provenance

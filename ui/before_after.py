@@ -18,6 +18,8 @@ from streamlit.delta_generator import DeltaGenerator
 
 from alexnet_viz.analysis import before_after as ba
 from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import get_spec
+from alexnet_viz.core.weightschoice import IMAGENET, RANDOM
 from alexnet_viz.figures import colours, mosaic
 from alexnet_viz.train.structure import structure
 from ui.analysis import HASH, ImageRef, prepare
@@ -46,8 +48,8 @@ def _pair(trained: ba.Trained) -> tuple[AlexNet, AlexNet]:
     """(before, after), shared by every session: ImageNet's through the app's models, a run's held here."""
     device = server_device()
     if trained.run is None:
-        return (shared_model(ModelKey(trained.variant, "random", device)),
-                shared_model(ModelKey(trained.variant, trained.ident, device)))
+        spec = get_spec(trained.variant)
+        return shared_model(ModelKey(spec, RANDOM, device)), shared_model(ModelKey(spec, IMAGENET, device))
     key = (trained.ident, trained.stamp, device)
     with _LOCK:
         pair = _PAIRS.get(key)
@@ -63,7 +65,7 @@ def _pair(trained: ba.Trained) -> tuple[AlexNet, AlexNet]:
 def _input(ref: ImageRef, variant: str):
     import torch
 
-    return torch.from_numpy(np.array(prepare(ref, variant).x))
+    return torch.from_numpy(np.array(prepare(ref, get_spec(variant)).x))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner="Running the photo through both networks…")

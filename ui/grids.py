@@ -160,7 +160,7 @@ def feature_grid(ref: ImageRef, key: ModelKey, name: str, pre: bool, mode: mosai
     return _grid(m, caption, feature_bar(maps, pre, mode), "channel", "one-channel")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def kernel_grid(key: ModelKey, name: str, lo: int, hi: int, in_channel: int | None, mode: mosaic.Normalise,
                 caption: str) -> TileGrid:
     """Output kernels lo..hi-1 as clickable tiles (colour for C1, one input slice deeper), on the

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from alexnet_viz.core.modelkey import ModelKey
-from alexnet_viz.core.spec import LRN, get_spec
+from alexnet_viz.core.spec import LRN
 from alexnet_viz.figures import activations as pf
 from alexnet_viz.figures import mosaic
 from ui import analysis
@@ -22,42 +22,43 @@ from ui.state import shared_model
 if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.analysis.units import ConvUnit, DenseUnit, PoolUnit
     from alexnet_viz.ideas.augment import ColourPCA, TenCrop
-    from alexnet_viz.ideas.basics import LrnCheck, ReluEffect
+    from alexnet_viz.ideas.basics import LrnComparison, ReluEffect
 
 
 
 def c1_lrn(key: ModelKey) -> tuple[LRN, bool]:
     """C1's LRN settings and whether the variant's model has one (others get the paper's, for the demo)."""
-    lrn = get_spec(key.variant).layer("C1").lrn
+    lrn = key.spec.layer("C1").lrn
     return (lrn, True) if lrn is not None else (LRN(), False)
 
 
 @dataclass(frozen=True)
 class C1Stages:
-    """One C1 channel before the ReLU, after it, and after the LRN (the paper's formula), plus layer-wide facts."""
+    """One C1 channel before the ReLU, after it, and after the LRN (as Krizhevsky's released code computes
+    it), plus layer-wide facts."""
 
     pre: np.ndarray
     relu: np.ndarray
     lrn: np.ndarray
     effect: ReluEffect  # over the whole layer
-    check: LrnCheck  # over the whole layer, after the ReLU
-    model_diff: float | None  # paper formula vs the model's own C1 output, when the model has the LRN
+    check: LrnComparison  # the code's α/n against the printed α, over the whole layer after the ReLU
+    model_diff: float | None  # the formula by hand vs the model's own C1 output, when the model has the LRN
     low: float  # the smallest and largest pre-activation of the whole layer
     high: float
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=32, show_spinner="Normalising C1…")
 def c1_stages(ref: ImageRef, key: ModelKey, channel: int) -> C1Stages:
-    from alexnet_viz.ideas.basics import check_lrn, lrn_paper, relu_effect
+    from alexnet_viz.ideas.basics import compare_lrn, lrn_by_hand, relu_effect
 
     res = analysis.layer(ref, key, "C1")
     assert res.pre is not None  # C1 always has a ReLU
     relu = np.maximum(res.pre, 0.0)
     lrn, in_model = c1_lrn(key)
-    normed = lrn_paper(relu, lrn)
+    normed = lrn_by_hand(relu, lrn)
     diff = float(np.abs(normed - res.post).max()) if in_model else None
     return C1Stages(pre=res.pre[channel], relu=relu[channel], lrn=normed[channel].astype(np.float32),
-                    effect=relu_effect(res.pre), check=check_lrn(relu, lrn), model_diff=diff,
+                    effect=relu_effect(res.pre), check=compare_lrn(relu, lrn), model_diff=diff,
                     low=float(res.pre.min()), high=float(res.pre.max()))
 
 
@@ -143,7 +144,7 @@ def ten_crop(ref: ImageRef, key: ModelKey) -> tuple[TenCrop, bytes]:
     """The ten-crop prediction and the ten crops as one grid (corners and centre, then mirrored)."""
     from alexnet_viz.ideas.augment import ten_crop_prediction, ten_crops
 
-    crops_ = ten_crops(base(ref), get_spec(key.variant).input_size)
+    crops_ = ten_crops(base(ref), key.spec.input_size)
     return ten_crop_prediction(shared_model(key), crops_), _grid([c.pixels for c in crops_], cols=5)
 
 
@@ -171,9 +172,9 @@ def _weights(key: ModelKey, name: str) -> tuple[np.ndarray, np.ndarray]:
 def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> ConvUnit:
     from alexnet_viz.analysis.units import conv_unit
 
-    layer = get_spec(key.variant).layer("C1")
+    layer = key.spec.layer("C1")
     w, b = _weights(key, "C1")
-    x = analysis.prepare(ref, key.variant).x[0]
+    x = analysis.prepare(ref, key.spec).x[0]
     pre = analysis.layer(ref, key, "C1").pre
     assert pre is not None
     return conv_unit(x, w, b, stride=layer.stride, padding=layer.padding, groups=layer.groups, channel=channel,
@@ -184,7 +185,7 @@ def c1_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> C
 def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> tuple[bytes, bytes]:
     """The unit's 11×11 patch of the picture (black where it covers padding) and its kernel, enlarged."""
     unit = c1_unit(ref, key, channel, row, col)
-    view = analysis.prepare(ref, key.variant).view
+    view = analysis.prepare(ref, key.spec).view
     pad = max(0, -unit.rows[0], -unit.cols[0], unit.rows[1] - view.shape[0], unit.cols[1] - view.shape[1])
     padded = np.pad(view, ((pad, pad), (pad, pad), (0, 0)))
     patch = padded[unit.rows[0] + pad:unit.rows[1] + pad, unit.cols[0] + pad:unit.cols[1] + pad]
@@ -197,7 +198,7 @@ def c1_patch_png(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int)
 def s2_unit(ref: ImageRef, key: ModelKey, channel: int, row: int, col: int) -> PoolUnit:
     from alexnet_viz.analysis.units import pool_unit
 
-    layer = get_spec(key.variant).layer("S2")
+    layer = key.spec.layer("S2")
     c1, s2 = analysis.layer(ref, key, "C1").post, analysis.layer(ref, key, "S2").post
     return pool_unit(c1, kernel=layer.kernel, stride=layer.stride, channel=channel, row=row, col=col,
                      forward=float(s2[channel, row, col]))

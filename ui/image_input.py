@@ -20,6 +20,7 @@ import streamlit as st
 from streamlit import config
 
 from alexnet_viz.core.modelkey import ModelKey
+from alexnet_viz.core.spec import Spec
 from alexnet_viz.errors import AlexVizError
 from ui.analysis import ImageRef, Prepared, prepare
 from ui.urls import url_news, url_write
@@ -131,7 +132,7 @@ def _forget_own() -> None:
     st.session_state.pop(_OWN, None)
 
 
-def image_picker(variant: str, *, key: str = "image") -> Picked | None:
+def image_picker(spec: Spec, *, key: str = "image") -> Picked | None:
     """Draw the picker; return the decoded choice, or None after showing why it cannot be used."""
     sample_key, upload_key, camera_key, toggle_key = (f"{key}_{k}"
                                                       for k in ("sample", "upload", "camera", "use_camera"))
@@ -173,7 +174,7 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
     # An own photo whose widget is empty here was picked on another page: offer a way back.
     kept = source != "sample" and st.session_state.get(upload_key if source == "upload" else camera_key) is None
     try:
-        prepared = prepare(ref, variant)
+        prepared = prepare(ref, spec)
     except AlexVizError as err:
         how = "Choose a sample photo instead." if kept else "Remove it (×) or choose another file to go on."
         st.error(f"**{md_literal(ref.label)}** cannot be used: {err} {how}")
@@ -188,7 +189,7 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
                  f"network as the centre {side}×{side} after resizing.")
     if back is not None:
         back.button("Use the sample photo", key=f"{key}_back", on_click=_forget_own)
-    note = blur_note(prepared.original_size, variant)
+    note = blur_note(prepared.original_size, spec)
     if note and source != "sample":
         st.info(note, icon=":material/blur_on:")
     return Picked(ref=ref, source=source, prepared=prepared)
@@ -197,13 +198,12 @@ def image_picker(variant: str, *, key: str = "image") -> Picked | None:
 MAX_ENLARGEMENT = 4.0  # beyond this the network sees mostly interpolation, not the photo's detail
 
 
-def blur_note(original_size: tuple[int, int], variant: str) -> str | None:
+def blur_note(original_size: tuple[int, int], spec: Spec) -> str | None:
     """A note when preprocessing enlarges the photo more than 4× (a side under 64 px at AlexNet's 256)."""
     from alexnet_viz.core.pretrained import IMAGENET1K_V1
-    from alexnet_viz.core.spec import get_spec
 
     # The shorter side is resized to this before the centre crop (alexnet_viz.inputs.images.network_view).
-    target = max(IMAGENET1K_V1.transforms.resize, get_spec(variant).input_size)
+    target = max(IMAGENET1K_V1.transforms.resize, spec.input_size)
     factor = target / max(1, min(original_size))
     if factor <= MAX_ENLARGEMENT:
         return None

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import streamlit as st
 
 from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.core.spec import VARIANTS, Spec
+from alexnet_viz.core.weightschoice import ENV_VAR, IMAGENET, RANDOM, WeightsChoice, weights_from_env
 from ui.urls import url_choice, url_write
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,20 +27,12 @@ class Context:
 
     variant: str
     spec: Spec
-    key: ModelKey  # weights are "imagenet", "random" or a server-side path; never typed into a page
+    key: ModelKey  # weights are IMAGENET, RANDOM or a server-side file; never typed into a page
 
 
-def requested_weights() -> str:
-    """What whoever runs the server asked for: `-- --weights X`, else ALEXNET_WEIGHTS, else "imagenet"."""
-    argv = sys.argv[1:]
-    for i, arg in enumerate(argv):
-        if arg == "--weights" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--weights="):
-            return arg.split("=", 1)[1]
-    from alexnet_viz.core.weights import ENV_VAR
-
-    return os.environ.get(ENV_VAR, "").strip() or "imagenet"
+def requested_weights() -> WeightsChoice:
+    """What whoever runs the server asked for in ALEXNET_WEIGHTS (parsed as --weights is), else ImageNet's."""
+    return weights_from_env() or IMAGENET
 
 
 def imagenet_download() -> Downloader:
@@ -57,14 +49,14 @@ def imagenet_failure() -> Progress | None:
     return progress if progress.state == "failed" and not fetcher.dest.is_file() else None
 
 
-def server_weights() -> str:
-    """The weights the server uses now: the requested ones, or "random" while the ImageNet download has failed.
+def server_weights() -> WeightsChoice:
+    """The weights the server uses now: the requested ones, or RANDOM while the ImageNet download has failed.
 
     Pages that need no model call this too, so it only reads state: it never starts or waits for a download.
     """
     chosen = requested_weights()
-    if chosen.lower() == "imagenet" and imagenet_failure() is not None:
-        return "random"
+    if chosen == IMAGENET and imagenet_failure() is not None:
+        return RANDOM
     return chosen
 
 
@@ -116,8 +108,10 @@ def context() -> Context:
     variant = st.session_state.get(VARIANT_KEY) or _variant_from_url()
     from ui.training import weights_override  # issue 14: a server run's checkpoint opened on the Training page
 
-    weights = weights_override(variant) or server_weights()
-    return Context(variant=variant, spec=VARIANTS[variant], key=ModelKey(variant, weights, server_device()))
+    checkpoint = weights_override(variant)
+    weights = WeightsChoice.file(checkpoint) if checkpoint else server_weights()
+    spec = VARIANTS[variant]  # the variant resolved once, here: pages and caches get the spec
+    return Context(variant=variant, spec=spec, key=ModelKey(spec, weights, server_device()))
 
 
 def sidebar() -> None:
@@ -133,15 +127,15 @@ def sidebar() -> None:
         # Pages draw in float32; bf16 (weights cast once) is for batch work on the command line.
         st.caption(f"Weights: **{_weights_label(weights, VARIANTS[variant])}**  \nDevice: **{device}**, "
                    "computing in **float32**")
-        st.caption("Weights are set by whoever runs the server: `ALEXNET_WEIGHTS=imagenet|random|PATH`.")
+        st.caption(f"Weights are set by whoever runs the server: `{ENV_VAR}=imagenet|random|PATH`.")
 
 
-def _weights_label(weights: str, spec: Spec) -> str:
-    if weights == "imagenet":
+def _weights_label(weights: WeightsChoice, spec: Spec) -> str:
+    if weights == IMAGENET:
         from alexnet_viz.core.pretrained import IMAGENET1K_V1
 
         return f"ImageNet ({IMAGENET1K_V1.source})"
-    if weights == "random":
-        failed = requested_weights().lower() == "imagenet"
+    if weights == RANDOM:
+        failed = requested_weights() == IMAGENET
         return f"random, untrained ({'the ImageNet download failed' if failed else spec.init_label})"
-    return os.path.basename(weights)
+    return os.path.basename(str(weights))

@@ -97,7 +97,7 @@ def _fc_unit_weights(key: ModelKey, layer: str, channel: int) -> np.ndarray | No
     return model.weight(layer)[channel].detach().float().cpu().numpy().reshape(maps)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def kernel_view(key: ModelKey, layer: str, channel: int) -> KernelView | None:
     """C1's kernel in colour; a deeper kernel's (or F9 unit's) strongest input slices (by L2 norm); None for a
     pool or a fully connected unit that reads a plain vector."""
@@ -134,7 +134,7 @@ def ablation(ref: ImageRef, key: ModelKey, layer: str, channels: tuple[int, ...]
 
     from alexnet_viz.analysis.ablate import ablate
 
-    x = torch.from_numpy(np.array(prepare(ref, key.variant).x))
+    x = torch.from_numpy(np.array(prepare(ref, key.spec).x))
     return ablate(shared_model(key), x, layer, channels)
 
 
@@ -178,7 +178,7 @@ class Patches:
     names: tuple[str, ...]
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(hash_funcs=HASH, max_entries=256, show_spinner=False)
 def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches | None:
     """Crops of the channel's top images where it fires most, from the files the index names."""
     from PIL import Image
@@ -189,7 +189,7 @@ def patches(index_name: str, key: ModelKey, layer: str, channel: int) -> Patches
     tiles, values, names = [], [], []
     for path, value, (x0, y0, x1, y1) in index.top(layer, channel):
         try:
-            view = network_view(load_image(path), key.variant)
+            view = network_view(load_image(path), key.spec)
         except (OSError, ValueError):
             continue  # a file moved or changed since indexing
         crop = view.crop((x0, y0, x1 + 1, y1 + 1)).resize((PATCH, PATCH), Image.Resampling.NEAREST)

@@ -15,7 +15,7 @@ from alexnet_viz.core.download import Progress
 from alexnet_viz.core.modelkey import ModelKey
 from alexnet_viz.core.pretrained import imagenet_weights
 from alexnet_viz.core.provenance import Provenance
-from alexnet_viz.core.weights import ENV_VAR
+from alexnet_viz.core.weightschoice import ENV_VAR, IMAGENET
 from ui.state import imagenet_download, imagenet_failure, requested_weights
 
 POLL_S = 0.3
@@ -30,7 +30,7 @@ def await_imagenet(key: ModelKey) -> None:
     On success the page goes on (the model loads next); on failure it reruns, so context() names
     random weights and the banner says why.
     """
-    if key.weights.lower() != "imagenet":
+    if key.weights != IMAGENET:
         return
     fetcher = imagenet_download()
     if fetcher.dest.is_file() and fetcher.progress.state not in ("running", "waiting"):
@@ -78,7 +78,7 @@ def random_notice(prov: Provenance) -> None:
                "To see what a trained AlexNet makes of your image, ask whoever runs this server to start it "
                "with trained weights.", icon=":material/warning:")
     with st.expander("For whoever runs the server"):
-        st.markdown(f"The server was started with weights `{chosen}` (`{ENV_VAR}` or `--weights`). Unset "
+        st.markdown(f"The server was started with weights `{chosen}` (`{ENV_VAR}`). Unset "
                     f"`{ENV_VAR}` to download torchvision's ImageNet weights on first use, or:\n\n{_fixes(path)}")
 
 

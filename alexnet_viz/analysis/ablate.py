@@ -16,12 +16,11 @@ from torch import nn
 
 from alexnet_viz.analysis.explain import twin
 from alexnet_viz.analysis.probe import categories
-from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.core.bookkeeping import ledger, split_groups
 from alexnet_viz.core.device import model_device
 from alexnet_viz.core.model import AlexNet
 from alexnet_viz.core.spec import Spec
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.figures.mosaic import split_groups
 
 
 @dataclass(frozen=True)

@@ -89,17 +89,18 @@ def choices(variant: str, root: str | Path, imagenet: Path | None) -> list[Train
 def networks(trained: Trained, device: str = "cpu") -> tuple[AlexNet, AlexNet]:
     """(before, after): the initialisation and the trained network, in eval mode on `device`."""
     from alexnet_viz.core.weights import load_model
+    from alexnet_viz.core.weightschoice import IMAGENET, RANDOM, WeightsChoice
     from alexnet_viz.train.loop import initial_model
 
     if trained.run is None:
-        return (load_model(trained.variant, "random", seed=0, device=device),
-                load_model(trained.variant, trained.ident, device=device, progress=False))
+        return (load_model(trained.variant, RANDOM, seed=0, device=device),
+                load_model(trained.variant, IMAGENET, device=device, progress=False))
     made = _run_spec(Path(trained.run), trained.variant)
     if made is None:
         raise AlexVizError(f"{trained.run} is no longer a {trained.variant} run with a readable config.json.")
     config, spec = made
     before = initial_model(config, spec).to(device).eval()
-    return before, load_model(spec, trained.ident, device=device)
+    return before, load_model(spec, WeightsChoice.file(trained.ident), device=device)
 
 
 def class_names(trained: Trained, outputs: int) -> list[str]:

@@ -27,7 +27,7 @@ from alexnet_viz.core.casting import cast_input, dtype_of, twin
 from alexnet_viz.core.device import device_name, pick_device, synchronize
 from alexnet_viz.core.model import AlexNet, build_model
 from alexnet_viz.core.precision import PRECISIONS
-from alexnet_viz.core.spec import Spec, get_spec
+from alexnet_viz.core.spec import ARTICLE, TORCHVISION, Spec
 from alexnet_viz.errors import AlexVizError
 
 MATMUL_SIDE = 2048
@@ -167,7 +167,7 @@ def bench_variant(spec: Spec, device: torch.device, batch_size: int, repeats: in
         capture_ratio=ratio, capture_ratio_best=ratio_best)
 
 
-def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), device: torch.device | None = None,
+def run_bench(specs: Sequence[Spec] = (ARTICLE, TORCHVISION), device: torch.device | None = None,
               batch_size: int = 16, repeats: int = 10, precisions: Sequence[str] = PRECISIONS,
               progress: Callable[[str], None] | None = None) -> BenchResult:
     """All figures, measured now on one device: each precision's peak, then every network in it."""
@@ -185,8 +185,7 @@ def run_bench(variants: Sequence[str | Spec] = ("article", "torchvision"), devic
         say(f"matmul peak in {precision}")
         peaks[precision] = matmul_gflops(device, repeats, precision)
     results = []
-    for variant in variants:
-        spec = get_spec(variant)
+    for spec in specs:
         for precision in precisions:
             say(f"{spec.name} in {precision}")
             results.append(bench_variant(spec, device, batch_size, repeats, peaks[precision], precision))
@@ -257,7 +256,7 @@ def render(result: BenchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(variants: list[str], *, device: str | None = None, batch_size: int = 16, repeats: int = 10,
+def report(specs: Sequence[Spec], *, device: str | None = None, batch_size: int = 16, repeats: int = 10,
            precisions: Sequence[str] = PRECISIONS, threads: int | None = None, as_json: bool = False) -> str:
     """Measure (progress lines on stderr), then return the table or one JSON document."""
     dev = pick_device(device)
@@ -267,7 +266,7 @@ def report(variants: list[str], *, device: str | None = None, batch_size: int = 
         torch.set_num_threads(threads)  # this process only; shown in the device line
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # this process only: let cuDNN pick its fastest kernels
-    result = run_bench(variants, dev, batch_size, repeats, precisions,
+    result = run_bench(specs, dev, batch_size, repeats, precisions,
                        progress=lambda what: print(f"measuring {what}…", file=sys.stderr))
     return json.dumps(result.as_dict(), indent=2) + "\n" if as_json else render(result)
 

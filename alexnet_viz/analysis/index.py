@@ -2,7 +2,7 @@
 
 One pass over a folder of images keeps, for every channel of every conv and pooling layer, the
 top-k images by the channel's strongest unit and where that unit sits, with its receptive-field
-box on the network's view of the image (the ledger's geometry, as alexnet_viz.figures.mosaic's
+box on the network's view of the image (the ledger's geometry, as alexnet_viz.core.bookkeeping's
 `receptive_field` computes it). This is the "dataset examples" half of OpenAI Microscope, for
 your own weights and your own photos.
 
@@ -29,16 +29,16 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from alexnet_viz.cli.predict import ImageFiles, _loader, collect
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
 from alexnet_viz.core.casting import cast_input, dtype_of, twin
 from alexnet_viz.core.device import model_device, pick_device
 from alexnet_viz.core.model import AlexNet
 from alexnet_viz.core.provenance import weights_id
-from alexnet_viz.core.spec import Spec
+from alexnet_viz.core.spec import ARTICLE, Spec
 from alexnet_viz.core.weights import default_weights, load_model
+from alexnet_viz.core.weightschoice import WeightsChoice
 from alexnet_viz.errors import AlexVizError
-from alexnet_viz.train import ddp
+from alexnet_viz.inputs.imagefiles import ImageFiles, collect, loader
 
 FORMAT = 1
 INDEX_ENV = "ALEXNET_INDEX"
@@ -184,10 +184,13 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def build_index(folder: str | Path, *, variant: str | Spec = "article", weights: str | None = None,
+def build_index(folder: str | Path, *, spec: Spec = ARTICLE, weights: WeightsChoice | None = None,
                 device: str | None = None, k: int = 16, batch_size: int = 32, workers: int | None = None,
                 precision: str = "float32") -> Index | None:
-    """Index every image under `folder`; under torchrun, rank 0 returns the merged index, others None."""
+    """Index every image under `folder`; under torchrun, rank 0 returns the merged index, others None.
+
+    No `weights`: default_weights() ($ALEXNET_WEIGHTS, else ImageNet's when cached, else random).
+    """
     if k < 1 or batch_size < 1 or (workers is not None and workers < 0):
         raise AlexVizError("--top-k and --batch-size must be at least 1, --workers at least 0.")
     dtype_of(precision)  # an unknown name fails before any file is read
@@ -205,7 +208,7 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
     dev = pick_device(device)
     if world > 1 and dev.type == "cuda" and dev.index is None:  # one GPU per process on a multi-GPU node
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    model = load_model(variant, weights or default_weights(), device=dev, progress=rank == 0)
+    model = load_model(spec, weights or default_weights(), device=dev, progress=rank == 0)
     mine = list(range(rank, len(files), world))
     tracker = Tracker(spatial_layers(model), k)
     dataset = ImageFiles([files[i] for i in mine], model.spec)
@@ -214,7 +217,7 @@ def build_index(folder: str | Path, *, variant: str | Spec = "article", weights:
 
     def batches():
         with tqdm(total=len(mine), unit="img", file=sys.stderr, disable=None if rank == 0 else True) as bar:
-            for local, batch, failed in _loader(dataset, batch_size, n_workers):
+            for local, batch, failed in loader(dataset, batch_size, n_workers):
                 for i, error in failed:
                     own_errors.append((files[mine[i]], error))
                     print(f"{files[mine[i]]}: {error}", file=sys.stderr)
@@ -249,7 +252,7 @@ def _out_path(out: str | Path) -> Path:
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
-def _check_writable(out: str | Path) -> None:
+def check_writable(out: str | Path) -> None:
     """Refuse an --out that cannot be written before the folder is read (50,000 images take a while)."""
     parent = _out_path(out).parent
     try:
@@ -304,18 +307,5 @@ def offered() -> list[Path]:
     return [Path(p) for p in os.environ.get(INDEX_ENV, "").split(os.pathsep) if p.strip()]
 
 
-def run(folder: str, out: str, **options) -> int:
-    """The command: build, save on rank 0, say what was done; under torchrun the ranks leave together."""
-    with ddp.leaving_together():
-        if int(os.environ.get("RANK", "0")) == 0:
-            _check_writable(out)
-        index = build_index(folder, **options)
-        if index is not None:
-            path = save_index(index, out)
-            print(f"indexed {len(index.files) - len(index.errors)} images of {folder} ({len(index.errors)} "
-                  f"unreadable) into {path}", file=sys.stderr)
-        return 0
-
-
 __all__ = ["INDEX_ENV", "Index", "LayerTop", "Tracker", "build_index", "index_batches", "load_index", "offered",
-           "run", "save_index", "spatial_layers"]
+           "check_writable", "save_index", "spatial_layers"]

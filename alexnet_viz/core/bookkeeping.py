@@ -149,6 +149,10 @@ def _validate_layer(layer: LayerSpec, in_channels: int, seen_fc: bool) -> None:
                                 f"(such as {ok}) or change the channels.", name)
         if layer.lrn is not None:
             _check_int(name, "LRN size", layer.lrn.size, 1)
+            _check_int(name, "LRN groups", layer.lrn.groups, 1)
+            if layer.out % layer.lrn.groups:
+                raise SpecError(f"{name}: {layer.out} channels do not split into the LRN's {layer.lrn.groups} "
+                                f"GPU blocks; use a channel count divisible by {layer.lrn.groups}.", name)
     else:
         if 2 * layer.padding > layer.kernel:
             raise SpecError(f"{name}: pooling padding {layer.padding} is more than half the "
@@ -279,6 +283,14 @@ def ledger(variant_or_spec: str | Spec, input_size: int | None = None) -> Ledger
                   min_input_size=min_input_size(spec))
 
 
+def split_groups(n: int, groups: int) -> list[range]:
+    """The output-channel ranges of each group (each GPU in the paper), in order."""
+    if groups < 1 or n % groups:
+        raise ValueError(f"{n} channels do not split into {groups} groups")
+    size = n // groups
+    return [range(g * size, (g + 1) * size) for g in range(groups)]
+
+
 @dataclass(frozen=True)
 class Box:
     """A receptive field on the input: the full window (may reach into padding) and its visible part."""
@@ -299,14 +311,12 @@ class Box:
         return ((cx1 - cx0 + 1) * (cy1 - cy0 + 1)) / ((x1 - x0 + 1) * (y1 - y0 + 1))
 
 
-def receptive_field(spec_or_variant: Spec | str, layer: str, row: int, col: int,
-                    input_size: int | None = None) -> Box:
+def receptive_field(spec: Spec, layer: str, row: int, col: int, input_size: int | None = None) -> Box:
     """The input pixels that unit (row, col) of `layer` sees, placed from the ledger's geometry.
 
     The ledger owns the arithmetic (rf, jump and the centre `start` of unit 0); this only puts
     unit j's centre at start + j * jump with rf pixels around it, and clips that to the image.
     """
-    spec = get_spec(spec_or_variant)
     size = input_size or spec.input_size
     target = ledger(spec, size).row(layer)
     if target.kind == "fc":

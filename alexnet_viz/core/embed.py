@@ -11,7 +11,7 @@ import torch
 
 from alexnet_viz.core.bookkeeping import conv_out, ledger
 from alexnet_viz.core.model import AlexNet
-from alexnet_viz.core.spec import Spec, get_spec
+from alexnet_viz.core.spec import Spec
 from alexnet_viz.errors import SpecError, WeightsError
 
 
@@ -75,14 +75,12 @@ def _embed_obstacles(src: Spec, dst: Spec) -> list[str]:
     return why
 
 
-def embed_state_dict(src_sd: dict[str, torch.Tensor], src_spec: str | Spec,
-                     dst_spec: str | Spec) -> dict[str, torch.Tensor]:
+def embed_state_dict(src_sd: dict[str, torch.Tensor], src: Spec, dst: Spec) -> dict[str, torch.Tensor]:
     """src's weights inside dst's wider layers, extra channels zero: the same logits at dst's input.
 
     Extra output channels get zero weights and zero bias, so after ReLU and max-pooling they stay
     zero; the next layer's weights from them are zero too, so they never reach the logits.
     """
-    src, dst = get_spec(src_spec), get_spec(dst_spec)
     if not same_shapes(src_sd, param_shapes(src)):
         raise WeightsError(f"These weights do not have the {src.name} network's names and shapes.")
     why = _embed_obstacles(src, dst)

@@ -12,7 +12,7 @@ from torch import nn
 
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.names import module_plan
-from alexnet_viz.core.spec import LayerSpec, Spec, get_spec
+from alexnet_viz.core.spec import ARTICLE, LRN, LayerSpec, Spec
 
 if TYPE_CHECKING:  # pragma: no cover
     from alexnet_viz.core.provenance import Provenance
@@ -77,6 +77,27 @@ class AlexNet(nn.Module):
         return w
 
 
+class GroupedLRN(nn.LocalResponseNorm):
+    """PyTorch's LocalResponseNorm with windows kept inside each of `groups` channel blocks.
+
+    In the two-GPU network each GPU normalised only its own maps (cuda-convnet2's rnorm1a/rnorm1b,
+    48 channels each), so channel 47's window stops at 47 instead of reaching GPU 2's 48 and 49.
+    """
+
+    def __init__(self, lrn: LRN) -> None:
+        super().__init__(lrn.size, alpha=lrn.torch_alpha, beta=lrn.beta, k=lrn.k)
+        self.groups = lrn.groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.groups == 1:
+            return super().forward(x)
+        n, c, *rest = x.shape
+        return super().forward(x.reshape(n * self.groups, c // self.groups, *rest)).reshape(x.shape)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", groups={self.groups}"
+
+
 def _modules(layer: LayerSpec, in_channels: int) -> dict[str, nn.Module]:
     """One module per role `names.roles` can give this layer (the plan decides which are used)."""
     mods: dict[str, nn.Module] = {"relu": nn.ReLU(inplace=False)}
@@ -92,8 +113,7 @@ def _modules(layer: LayerSpec, in_channels: int) -> dict[str, nn.Module]:
     else:
         mods["pool"] = nn.AvgPool2d(layer.kernel, layer.stride, layer.padding)
     if layer.lrn is not None:
-        lrn = layer.lrn  # PyTorch divides alpha by size; the paper does not
-        mods["lrn"] = nn.LocalResponseNorm(lrn.size, alpha=lrn.alpha * lrn.size, beta=lrn.beta, k=lrn.k)
+        mods["lrn"] = GroupedLRN(layer.lrn)
     if layer.adaptive is not None:
         mods["adaptive"] = nn.AdaptiveAvgPool2d((layer.adaptive, layer.adaptive))
     return mods
@@ -116,9 +136,8 @@ def _initialise(model: AlexNet, spec: Spec) -> None:
             nn.init.constant_(module.bias, layer.bias_init)
 
 
-def build_model(variant: str | Spec = "article", seed: int | None = None) -> AlexNet:
-    """A fresh AlexNet for a variant name or spec, in eval mode; `seed` makes the init repeatable."""
-    spec = get_spec(variant)
+def build_model(spec: Spec = ARTICLE, seed: int | None = None) -> AlexNet:
+    """A fresh AlexNet for a spec, in eval mode; `seed` makes the init repeatable."""
     if seed is None:
         return AlexNet(spec).eval()
     with torch.random.fork_rng(devices=[]):

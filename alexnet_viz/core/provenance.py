@@ -7,16 +7,17 @@ import hashlib
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from torch import nn
+
+from alexnet_viz.core.weightschoice import WeightsKind
 
 
 @dataclass(frozen=True)
 class Provenance:
     """Where a model's weights came from, for every place that shows its outputs."""
 
-    source: Literal["imagenet", "file", "random"]
+    source: WeightsKind
     variant: str
     file: str | None
     sha256: str | None

@@ -17,15 +17,35 @@ KIND_NAMES: dict[str, str] = {"conv": "convolution", "maxpool": "max pooling", "
 
 @dataclass(frozen=True)
 class LRN:
-    """Local response normalisation in the paper's formula (no 1/n on alpha).
+    """Local response normalisation, b_i = a_i / (k + c·Σ_j a_j²)^β over n neighbouring channels.
 
-    PyTorch's LocalResponseNorm divides alpha by size, so the module gets alpha * size.
+    The paper prints c = α = 1e-4 (Sec. 3.3). Krizhevsky's released code (cuda-convnet2, 2014;
+    also the original cuda-convnet) divides its `scale` by n before use (cuda-convnet2 layer.py:1331,
+    NormLayerParser), and its ImageNet config sets scale=0.0001, size 5, minDiv=2: c = α/n = 2e-5.
+    That config departs from the paper in places (see PAPER.description) and the 2012 one was never
+    published; `rule="code"`, the released code's reading, is the default; `rule="printed"` is the
+    formula as printed.
+    PyTorch's LocalResponseNorm divides its own `alpha` by n too, so `torch_alpha` = c·n.
+    `groups` > 1 keeps each window inside one GPU's block of channels, as the two-GPU net did
+    (rnorm1a/rnorm1b normalise 48 maps each in cuda-convnet2's layers-imagenet-2gpu-model.cfg).
     """
 
     size: int = 5
     alpha: float = 1e-4
     beta: float = 0.75
     k: float = 2.0
+    rule: Literal["code", "printed"] = "code"
+    groups: int = 1
+
+    @property
+    def coefficient(self) -> float:
+        """c, what multiplies the sum of squares: α/n as the code computed it, α as the paper printed it."""
+        return self.alpha / self.size if self.rule == "code" else self.alpha
+
+    @property
+    def torch_alpha(self) -> float:
+        """The `alpha` that makes nn.LocalResponseNorm compute this rule (PyTorch divides alpha by n)."""
+        return self.coefficient * self.size
 
 
 @dataclass(frozen=True)
@@ -135,15 +155,22 @@ ARTICLE = Spec(
 PAPER = Spec(
     name="paper",
     title="Paper (two GPUs, 2012)",
-    layers=_alexnet((96, 256, 384, 384, 256), c1_padding=0, groups=(1, 2, 1, 2, 2), lrn=LRN(),
+    layers=_alexnet((96, 256, 384, 384, 256), c1_padding=0, groups=(1, 2, 1, 2, 2), lrn=LRN(groups=2),
                     paper_bias=True, adaptive=None),
     input_size=227,
     init="paper",
     description="Krizhevsky, Sutskever and Hinton's network split over two GPUs: C3, C6 and C7 "
                 "see only their own GPU's half of the channels (groups=2), and LRN follows the ReLU "
-                "of C1 and C3. The paper's 224x224 input gives C1 55x55 without padding under "
-                "cuda-convnet's ceiling rule, 1 + ceil((224 - 11)/4); PyTorch rounds down, which gives "
-                "55 for inputs 227 to 230, so this variant takes 227x227.",
+                "of C1 and C3, each GPU normalising only its own maps, with alpha/n as Krizhevsky's "
+                "code computed it (the paper prints alpha without the 1/n). The paper's 224x224 input "
+                "gives C1 55x55 without padding under cuda-convnet's ceiling rule, "
+                "1 + ceil((224 - 11)/4); PyTorch rounds down, which gives 55 for inputs 227 to 230, so "
+                "this variant takes 227x227. Where cuda-convnet2's later two-GPU config "
+                "(layers-imagenet-2gpu-model.cfg) departs from the paper (C1 normalised before its "
+                "ReLU, an extra spatial normalisation after C3, N(0, 0.03) weights in C5-C7), this "
+                "variant follows the paper; inputs are normalised with ImageNet's per-channel mean "
+                "and standard deviation like every variant here, where the paper only subtracted "
+                "the mean image (Sec. 2).",
     source="Krizhevsky, Sutskever, Hinton, 'ImageNet Classification with Deep Convolutional "
            "Neural Networks', NIPS 2012",
 )

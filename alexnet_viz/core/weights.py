@@ -9,7 +9,6 @@ scores) lives in one object, pretrained.IMAGENET1K_V1. Every model returned carr
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from alexnet_viz.core.pretrained import hash_in_name, imagenet_weights
 from alexnet_viz.core.provenance import Provenance
 from alexnet_viz.core.safeload import read_state_dict, sha256_file
 from alexnet_viz.core.spec import VARIANTS, Spec, get_spec
+from alexnet_viz.core.weightschoice import ENV_VAR, IMAGENET, RANDOM, WeightsChoice, parse_weights, weights_from_env
 from alexnet_viz.errors import DownloadError, WeightsError
 
-ENV_VAR = "ALEXNET_WEIGHTS"
 DOWNLOAD_TIMEOUT_S = download.DEFAULT_TIMEOUT_S
 
 
@@ -33,15 +32,12 @@ def imagenet_path(cache_dir: str | Path | None = None) -> Path:
     return imagenet_weights().cache_path(cache_dir)
 
 
-def default_weights(cache_dir: str | Path | None = None) -> str:
-    """For the command line: $ALEXNET_WEIGHTS if set; else "imagenet" when its file is cached; else "random".
+def default_weights(cache_dir: str | Path | None = None) -> WeightsChoice:
+    """For the command line: $ALEXNET_WEIGHTS if set; else ImageNet's when its file is cached; else random.
 
-    The app instead defaults to "imagenet" and downloads it (ui/state.py).
+    The app instead defaults to ImageNet's and downloads them (ui/state.py).
     """
-    chosen = os.environ.get(ENV_VAR, "").strip()
-    if chosen:
-        return chosen
-    return "imagenet" if imagenet_path(cache_dir).is_file() else "random"
+    return weights_from_env() or (IMAGENET if imagenet_path(cache_dir).is_file() else RANDOM)
 
 
 def supply_hint(path: Path) -> str:
@@ -167,34 +163,33 @@ def _on_device(model: AlexNet, device: str | torch.device | None) -> AlexNet:
                            "when this machine has one.") from exc
 
 
-def load_model(variant_or_spec: str | Spec = "article", weights: str | Path = "random", *, seed: int = 0,
-               device: str | torch.device | None = None, cache_dir: str | Path | None = None,
+def load_model(variant_or_spec: str | Spec = "article", weights: WeightsChoice | str | Path = RANDOM, *,
+               seed: int = 0, device: str | torch.device | None = None, cache_dir: str | Path | None = None,
                progress: bool = True) -> AlexNet:
-    """A model in eval mode on `device` (CPU by default) with weights "imagenet", "random" or a file.
+    """A model in eval mode on `device` (CPU by default) with weights IMAGENET, RANDOM or a file.
 
+    Text ("imagenet", "random" or a path) goes through parse_weights, as the CLI's --weights does.
     `seed` matters only for random weights. `cache_dir` replaces the torch hub directory (the
     ImageNet file goes in its checkpoints/).
     Raises WeightsError (or SpecError for an unknown variant) with what to do.
     """
     spec = get_spec(variant_or_spec)
-    choice = str(weights).strip()
-    if not choice:
-        raise WeightsError("No weights chosen: use imagenet, random or the path of a weights file.")
-    if choice.lower() == "random":
+    choice = weights if isinstance(weights, WeightsChoice) else parse_weights(str(weights))
+    if choice.kind == "random":
         model = build_model(spec, seed=seed)
         prov = Provenance("random", spec.name, None, None, None, seed,
                           f"{spec.init_label}: its predictions mean nothing")
-    elif choice.lower() == "imagenet":
+    elif choice.kind == "imagenet":
         info = imagenet_weights()
         path, sha = fetch_imagenet(cache_dir, progress=progress)
         model, note = _fitted(read_state_dict(path), spec, path.name)
         prov = Provenance("imagenet", spec.name, str(path), sha, info.metrics, None,
                           "; ".join(filter(None, [info.source, note])))
     else:
-        path = Path(choice).expanduser()
-        state = read_state_dict(path)
-        model, note = _fitted(state, spec, path.name)
-        prov = Provenance("file", spec.name, str(path), sha256_file(path), None, None, note)
+        file = choice.path
+        assert file is not None  # a file choice always has its path (WeightsChoice.__post_init__)
+        model, note = _fitted(read_state_dict(file), spec, file.name)
+        prov = Provenance("file", spec.name, str(file), sha256_file(file), None, None, note)
     model = _on_device(model, device).eval()
     model.provenance = prov
     return model

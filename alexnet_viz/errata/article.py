@@ -163,6 +163,26 @@ QUOTES: dict[str, str] = {
     "conv_kernels": "Used either (11×11) , (5×5) , or (3×3) kernels for convolutions.",
     "classes": "Classified images into one of 1000 classes.",
     "layers": "The 11 layers of AlexNet were: …",
+    "f9": "This produced a (4096×1) output tensor that was then passed through a ReLu activation function, and on "
+          "to the next layer.",
+    "biology": "Convolutional Neural Networks were initially designed to mimic the biological processes of human "
+               "vision.",
+    "layer_types": "The three types of layers that traditional neural networks included were: 1. Convolution "
+                   "Layers 2. Subsampling Layers 3. Fully Connected Layers",
+    "stride": "Generally, the larger the stride was, the more spaces the kernels skipped between each convolution. "
+              "This led to less overall convolutions and more miniature output size.",
+    "multiply": "For each placement of a given kernel, a multiplication operation was performed between the input "
+                "section and the kernel, with the bias summed to the result.",
+    "position": "This typically reduced the size of the features significantly and helped to remove a network's "
+                "position reliance.",
+    "pool_types": "There were two conventional types of subsampling: Average Pooling and Max Pooling.",
+    "pool_params": "Some implementations of these layers included some trainable parameters to aid with overall "
+                   "model learning.",
+    "fc_ununique": "Fully connected layers were ununique to CNNs.",
+    "prebuilt": "Now that you have this knowledge about AlexNet, you can use prebuilt AlexNet models, or even build "
+                "one yourself with libraries such as PyTorch or Keras.",
+    "reference": "[1] A. Krizhevsky, S. Ilya, and G. E. Hinton, ImageNet Classification with Deep Convolutional "
+                 "Neural Networks (2012), In Advances in Neural Information Processing Systems 25 (NIPS 2012)",
 }
 """Its sentences, verbatim, for each finding's source; keys name what the sentence claims."""
 
@@ -175,3 +195,5 @@ DROPOUT_LAYERS: tuple[str, ...] = ("F9", "F10")
 POOL_KERNEL = 3
 CONV_KERNELS: tuple[int, ...] = (11, 5, 3)
 CLASSES = 1000
+REFERENCE_AUTHORS: tuple[str, ...] = ("A. Krizhevsky", "S. Ilya", "G. E. Hinton")
+"""Its reference [1]'s authors, as printed."""

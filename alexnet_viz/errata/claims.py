@@ -29,13 +29,15 @@ CLAIMS: dict[str, Claim] = {
     "crops": Claim("Training uses random 224×224 patches of the 256×256 images and their horizontal reflections, "
                    "which increases the training set by a factor of 2048.", f"{PAPER}, Sec. 4.1"),
     "pca": Claim("To each training image's RGB pixels add [p1, p2, p3][α1λ1, α2λ2, α3λ3]ᵀ, with p_i, λ_i the "
-                 "eigenvectors and eigenvalues of the 3×3 covariance of ImageNet's RGB values and α_i ~ N(0, 0.1) "
-                 "drawn once per image per epoch; this cuts the top-1 error by over 1 %.", f"{PAPER}, Sec. 4.1"),
+                 "eigenvectors and eigenvalues of the 3×3 covariance of ImageNet's RGB values and α_i drawn from a "
+                 "Gaussian with mean 0 and standard deviation 0.1, N(0, 0.1²), once per image per epoch; this cuts "
+                 "the top-1 error by over 1 %.", f"{PAPER}, Sec. 4.1"),
     "tencrop": Claim("At test time the network averages its softmax over ten 224×224 patches: the four corners and "
                      "the centre, and their horizontal reflections.", f"{PAPER}, Sec. 4.1"),
     "gpus": Claim("The kernels of the second, fourth and fifth convolutional layers are connected only to the "
                   "kernel maps of the previous layer on the same GPU; those of the third take input from all "
                   "kernel maps of the second, and fully-connected neurons from all neurons of the previous layer. "
                   "The two-GPU net is 1.7 % / 1.2 % better (top-1 / top-5) than one with half as many kernels in "
-                  "each convolutional layer on one GPU.", f"{PAPER}, Sec. 3.2 and 3.5"),
+                  "each convolutional layer on one GPU, except the last, which keeps its full size, as do the "
+                  "fully-connected layers after it.", f"{PAPER}, Sec. 3.2 (and its footnote) and 3.5"),
 }

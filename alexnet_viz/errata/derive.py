@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from alexnet_viz.core.bookkeeping import BYTES_PER_FLOAT32, Ledger, Row, ceil_out, conv_out, ledger
 from alexnet_viz.core.formatting import fmt_bytes, shape_text
-from alexnet_viz.core.spec import KIND_NAMES, Spec, get_spec
+from alexnet_viz.core.spec import KIND_NAMES, Spec
 from alexnet_viz.errata import article
 
 
@@ -65,13 +65,16 @@ def _compare(name: str, computed: object, attr: str) -> tuple[str | None, bool |
 
 
 def _size_steps(r: Row) -> list[Step]:
+    """The floor rule's side, and the article's own formula (a ceiling) for the layers it describes."""
     h = r.in_shape[1]
     floor_out, _ = conv_out(h, r.kernel, r.stride, r.padding)
     ceiling = ceil_out(h, r.kernel, r.stride, r.padding)
     note = "" if ceiling == floor_out else f" (cuda-convnet's and the article's ceiling formula gives {ceiling})"
+    stated, agrees = (f"{ceiling} by its formula ⌈(W − K + 2P)/S⌉ + 1", ceiling == floor_out) \
+        if r.name in article.NAMES else (None, None)
     steps = [Step("output side", "(H − K + 2P) / S + 1, rounded down",
                   f"({h} − {r.kernel} + 2·{r.padding}) / {r.stride} + 1 = {r.size_exact:g}",
-                  f"⌊{r.size_exact:g}⌋ = {floor_out}{note}")]
+                  f"⌊{r.size_exact:g}⌋ = {floor_out}{note}", stated, agrees)]
     if r.adaptive is not None:
         steps.append(Step("adaptive pool", "AdaptiveAvgPool2d to a fixed side",
                           f"{floor_out}×{floor_out} → {r.adaptive}×{r.adaptive}", f"{r.adaptive}"))
@@ -112,18 +115,14 @@ def _macs_step(r: Row) -> Step:
                 f"{k2} values compared ({k2 - 1} comparisons) per output × {c}·{h}·{w}", "0")
 
 
-def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
-           book: Ledger | None = None) -> Derivation:
+def derive(spec: Spec, name: str, input_size: int | None = None, book: Ledger | None = None) -> Derivation:
     """Every number of layer `name`, with the working, for any spec (raises KeyError for a bad name)."""
-    spec = get_spec(spec_or_name)
     book = book or ledger(spec, input_size)
     r = book.row(name)
     idx = [row.name for row in book.rows].index(name)
     prev = book.rows[idx - 1] if idx else None
     kind = KIND_NAMES[r.kind]
-    steps: list[Step] = [Step("input", "previous layer's output" if prev else "the image",
-                              f"from {prev.name}" if prev else f"{book.input_size}×{book.input_size}",
-                              shape_text(r.in_shape), *_compare(name, r.in_shape, "in_hwc"))]
+    steps: list[Step] = [_input_step(r, prev, book)]
     if r.kind != "fc":
         steps += _size_steps(r)
     steps.append(Step("output", "channels × side × side" if r.kind != "fc" else "features",
@@ -146,6 +145,20 @@ def derive(spec_or_name: str | Spec, name: str, input_size: int | None = None,
     steps.append(Step("receptive field", "RF_prev + (K − 1) · jump_prev", rf_working, _rf_result(r, book)))
     title = f"{name}: {kind}" + (f", {r.out_shape[0]} kernels of {r.kernel}×{r.kernel}" if r.kind == "conv" else "")
     return Derivation(name=name, title=title, steps=tuple(steps))
+
+
+def _input_step(r: Row, prev: Row | None, book: Ledger) -> Step:
+    """The input's shape and where it comes from, against the article's shape and the layer it names."""
+    source = prev.name if prev else "input"
+    stated, agrees = _compare(r.name, r.in_shape, "in_hwc")
+    said = article.layer(r.name).source if r.name in article.NAMES else None
+    if stated is not None and said is not None and said != source:
+        known = said in article.NAMES or said == "input"
+        stated = f"{stated}, from {said}" + ("" if known else f" (it has no layer {said})")
+        agrees = False
+    return Step("input", "previous layer's output" if prev else "the image",
+                f"from {source}" if prev else f"{book.input_size}×{book.input_size}",
+                shape_text(r.in_shape) + (f", from {source}" if said not in (None, source) else ""), stated, agrees)
 
 
 def _rf_result(r: Row, book: Ledger) -> str:

@@ -8,15 +8,12 @@ from __future__ import annotations
 from alexnet_viz.core.bookkeeping import ceil_out, conv_out, ledger
 from alexnet_viz.core.spec import ARTICLE, PAPER, TORCHVISION, Spec
 from alexnet_viz.errata import article, paper
+from alexnet_viz.errata.code import CONV1_CFG, CONV_CEIL, POOL_CEIL
 from alexnet_viz.errata.verdicts import Finding, Source
 from alexnet_viz.ideas.operations import convolve, dense_example, fully_connected, pool, random_values
 from alexnet_viz.report import shape_text
 
 ARCH = paper.cite("architecture")
-CONV_CEIL = ("cuda-convnet2 layer.py:1097 (LocalLayerParser: modulesX = 1 + ceil((2·padding + imgSize − filterSize)"
-             "/stride))")
-POOL_CEIL = "cuda-convnet2 layer.py:1272 (PoolLayerParser: outputsX = ceil((imgSize − start − sizeX)/stride) + 1)"
-CONV1_CFG = "cuda-convnet2 layers/layers-imagenet-1gpu.cfg:9-16 ([conv1] padding=0, stride=4, filterSize=11)"
 
 
 def shape_findings() -> list[Finding]:
@@ -96,8 +93,12 @@ def formula_finding() -> Finding:
                    Source(article.QUOTES["size_formula"], code=CONV_CEIL))
 
 
+CAFFE_ROUNDING = ("Caffe src/caffe/layers/pooling_layer.cpp (PoolingLayer::Reshape: pooled_height_ = ceil((height + "
+                  "2·pad − kernel)/stride) + 1) and conv_layer.cpp (compute_output_shape: integer division, floor)")
+
+
 def pool_formula() -> Finding:
-    """Pools use the same size rule as convolutions; the article's pool shapes come out the same either way."""
+    """The same rule as convolutions in PyTorch and cuda-convnet, not in Caffe; AlexNet's pools come out alike."""
     book = ledger(ARTICLE)
     pools = [r for r in book.rows if r.kind == "maxpool"]
     ok = all(r.out_shape == article.layer(r.name).out_chw for r in pools)
@@ -106,9 +107,12 @@ def pool_formula() -> Finding:
                    article.QUOTES["pool_size_formula"],
                    "; ".join(f"{r.name}: ⌊({r.in_shape[1]} − {r.kernel})/{r.stride}⌋ + 1 = {r.out_shape[1]}"
                              for r in pools) + ": each matches the stated shape"
-                   + (", and the ceiling rule gives the same sides." if same else "."),
+                   + (", and the ceiling rule gives the same sides (every division is exact)" if same else "")
+                   + ". \"The same\" depends on the framework: PyTorch rounds both down (MaxPool2d's ceil_mode is "
+                   "off by default), Krizhevsky's cuda-convnet rounds both up, while Caffe rounds convolutions down "
+                   "and pooling up. The paper says nothing about output sizes.",
                    "correct" if ok else "wrong",
-                   Source(article.QUOTES["pool_size_formula"], paper.cite("overlap"), POOL_CEIL))
+                   Source(article.QUOTES["pool_size_formula"], code=f"{POOL_CEIL}; {CONV_CEIL}", other=CAFFE_ROUNDING))
 
 
 def missing_c4() -> Finding:

@@ -6,11 +6,13 @@ memory), it is; results of experiments can only be quoted, and say so (basis "pa
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from alexnet_viz.analysis.training_memory import ASSUMPTIONS, training_memory
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.formatting import fmt_bytes
-from alexnet_viz.core.spec import ARTICLE, PAPER
-from alexnet_viz.errata import article, paper
+from alexnet_viz.core.spec import ARTICLE, PAPER, Spec
+from alexnet_viz.errata import article, code, paper
 from alexnet_viz.errata.verdicts import Finding, Source
 
 TODAY_GPUS = {"a consumer card": 24 * 10**9, "a data-centre card": 80 * 10**9}
@@ -22,32 +24,56 @@ def _gain(pair: tuple[float, float]) -> str:
     return f"{pair[0]} % top-1 and {pair[1]} % top-5"
 
 
+def crossing(spec: Spec = PAPER) -> list[str]:
+    """Layers whose weights read both GPUs' maps: every weighted layer after the first that is not grouped."""
+    return [lay.name for lay in spec.layers[1:] if lay.has_params and lay.groups == 1]
+
+
 def grouping() -> list[Finding]:
     a, p = ledger(ARTICLE), ledger(PAPER)
     grouped = [lay.name for lay in PAPER.layers if lay.groups > 1]
+    across = crossing()
+    convs = [n for n in across if PAPER.layer(n).kind == "conv"]
     diff = ", ".join(f"{n} {a.row(n).params:,} vs {p.row(n).params:,}" for n in grouped)
-    src = Source(Q["multi_gpu"], f"Sec. 3.2; {paper.cite('architecture')}")
+    fc1 = next(r for r in p.rows if r.kind == "fc")
+    src = Source(Q["multi_gpu"], f"Sec. 3.2; {paper.cite('architecture')}", code.CROSSING)
     return [
         Finding("grouping", "two-GPU grouping left out", "one tower: every kernel sees every input channel",
-                f"the paper's {', '.join(grouped)} use groups={PAPER.layer(grouped[0]).groups} (each GPU's kernels "
-                f"see only its own share of the channels; C3's input and the fully connected layers cross between "
-                f"the GPUs): {diff}; totals {a.total_params:,} (article) vs {p.total_params:,} (paper).", "left out",
-                src),
+                f"the paper's {', '.join(grouped)} use groups={PAPER.layer(grouped[0]).groups}: each GPU's kernels "
+                f"see only their own GPU's share of the channels. Only {', '.join(convs)} (the paper's third "
+                f"convolutional layer) and the fully connected {', '.join(n for n in across if n not in convs)} "
+                f"read both GPUs' maps. Parameters: {diff}; totals {a.total_params:,} (article) vs "
+                f"{p.total_params:,} (paper).", "left out", src),
         Finding("two-gpu-gain", "what the two-GPU split bought", Q["multi_gpu"],
                 f"{_gain(paper.TWO_GPU_GAIN)} lower error than a one-GPU net with half as many kernels "
-                "in each convolutional layer, and slightly less training time.", "left out",
-                Source(Q["multi_gpu"], paper.cite("two_gpu_gain")), "paper"),
+                f"in each convolutional layer, and slightly less training time. Not quite half everywhere: the "
+                f"paper's footnote says \"{paper.PASSAGES['one_gpu_net'].text}\" The reason: the first fully connected "
+                f"layer, which reads the last convolution, holds most of the parameters ({fc1.name}: "
+                f"{fc1.params / p.total_params:.0%} of the paper's network here), so the one-GPU net keeps about "
+                "as many parameters as the two-GPU one.", "left out",
+                Source(Q["multi_gpu"], f"{paper.cite('two_gpu_gain')} and its footnote"), "paper"),
     ]
 
 
 def lrn() -> Finding:
+    """Left out by the article; the paper's printed α and the released code's α/n are both stated."""
     names = [lay.name for lay in PAPER.layers if lay.lrn is not None]
     norm = next(lay.lrn for lay in PAPER.layers if lay.lrn is not None)
+    printed = replace(norm, rule="printed")
     return Finding("lrn", "local response normalisation left out", "no LRN in any layer description",
                    f"the paper normalises after the ReLU of {', '.join(names)} (k={norm.k:g}, n={norm.size}, "
-                   f"α={norm.alpha:g}, β={norm.beta:g}), which lowered its error by {_gain(paper.LRN_GAIN)}; it has "
-                   "no parameters, so the counts are unaffected, but the outputs differ.", "left out",
-                   Source(Q["c1"], paper.cite("lrn")))
+                   f"α={norm.alpha:g}, β={norm.beta:g}: \"{paper.PASSAGES['lrn_formula'].text}\"), which lowered "
+                   f"its error by {_gain(paper.LRN_GAIN)}. The printed formula multiplies the sum of squares by "
+                   f"α = {printed.coefficient:g}. Krizhevsky's released code (cuda-convnet2, 2014; also the original "
+                   f"cuda-convnet) divides its scale by n, and its ImageNet config sets scale {norm.alpha:g}, so "
+                   f"c = α/n = {norm.coefficient:g}, each GPU normalising only its own maps. That config departs from "
+                   "the paper in places (LRN before C1's ReLU, an extra spatial normalisation after C3), and the "
+                   "2012 ImageNet config was never published. In PyTorch the code's reading is "
+                   f"LocalResponseNorm({norm.size}, alpha={norm.torch_alpha:g}), the printed one "
+                   f"alpha={printed.torch_alpha:g}; the paper variant uses the code's. No parameters, so the counts "
+                   "are unaffected, but the outputs differ.", "left out",
+                   Source(Q["c1"], f"{paper.cite('lrn')}", f"{code.LRN}; {code.CFG_DEPARTS}",
+                          code.ORIGINAL_LRN))
 
 
 def overlapping_pooling() -> Finding:

@@ -28,6 +28,20 @@ PASSAGES: dict[str, Passage] = {
     "ilsvrc2012": Passage("Abstract, Sec. 6", "We also entered a variant of this model in the ILSVRC-2012 "
                           "competition and achieved a winning top-5 test error rate of 15.3%, compared to 26.2% "
                           "achieved by the second-best entry."),
+    "ensemble": Passage("Sec. 6, Table 2", "The CNN described in this paper achieves a top-5 error rate of 18.2%. "
+                        "… Training one CNN, with an extra sixth convolutional layer over the last pooling layer, "
+                        "to classify the entire ImageNet Fall 2011 release … and then \"fine-tuning\" it on "
+                        "ILSVRC-2012 gives an error rate of 16.6%. Averaging the predictions of two CNNs that were "
+                        "pre-trained on the entire Fall 2011 release with the aforementioned five CNNs gives an "
+                        "error rate of 15.3%."),
+    "data2010": Passage("Sec. 2", "ILSVRC-2010 is the only version of ILSVRC for which the test set labels are "
+                        "available, so this is the version on which we performed most of our experiments."),
+    "preprocessing": Passage("Sec. 2", "We did not pre-process the images in any other way, except for "
+                             "subtracting the mean activity over the training set from each pixel."),
+    "learned_layers": Passage("Sec. 3", "It contains eight learned layers — five convolutional and three "
+                              "fully-connected."),
+    "lrn_formula": Passage("Sec. 3.3", "we used k = 2, n = 5, α = 10⁻⁴, and β = 0.75. We applied this "
+                           "normalization after applying the ReLU nonlinearity in certain layers."),
     "results2010": Passage("Sec. 6", "Our network achieves top-1 and top-5 test set error rates of 37.5% and "
                            "17.0% [on ILSVRC-2010]."),
     "dataset": Passage("Sec. 2", "In all, there are roughly 1.2 million training images, 50,000 validation "
@@ -42,12 +56,17 @@ PASSAGES: dict[str, Passage] = {
     "two_gpu_gain": Passage("Sec. 3.2", "This scheme reduces our top-1 and top-5 error rates by 1.7% and 1.2%, "
                             "respectively, as compared with a net with half as many kernels in each "
                             "convolutional layer trained on one GPU."),
+    "one_gpu_net": Passage("Sec. 3.2, footnote", "The one-GPU net actually has the same number of kernels as the "
+                           "two-GPU net in the final convolutional layer. … we did not halve the size of the final "
+                           "convolutional layer (nor the fully-connected layers which follow)."),
     "lrn": Passage("Sec. 3.3", "Response normalization reduces our top-1 and top-5 error rates by 1.4% and "
                    "1.2%, respectively."),
     "overlap": Passage("Sec. 3.4", "This scheme reduces the top-1 and top-5 error rates by 0.4% and 0.3%, "
                        "respectively, as compared with the non-overlapping scheme s = 2, z = 2."),
     "architecture": Passage("Sec. 3.5, Fig. 2", "The ReLU non-linearity is applied to the output of every "
                             "convolutional and fully-connected layer."),
+    "c1": Passage("Sec. 3.5", "The first convolutional layer filters the 224 × 224 × 3 input image with 96 "
+                  "kernels of size 11 × 11 × 3 with a stride of 4 pixels"),
     "neurons": Passage("Sec. 3.5", "The network's input is 150,528-dimensional, and the number of neurons in "
                        "the network's remaining layers is given by 253,440–186,624–64,896–64,896–43,264–"
                        "4096–4096–1000."),
@@ -81,7 +100,10 @@ CLASSES = 1000
 COMPETITION_DATA = "ILSVRC-2010"  # the test set of most experiments (Sec. 2)
 COMPETITION_WON = "ILSVRC-2012"
 TOP1_2010, TOP5_2010 = 37.5, 17.0
-TOP5_2012, TOP5_2012_RUNNER_UP = 15.3, 26.2
+TOP5_2012, TOP5_2012_RUNNER_UP = 15.3, 26.2  # the winning entry: an average of seven CNNs (Table 2)
+TOP5_2012_ONE_CNN = 18.2  # one CNN as described, ILSVRC-2012 validation set (Sec. 6, Table 2)
+ENSEMBLE_CNNS, ENSEMBLE_PRETRAINED = 7, 2  # two of the seven pre-trained on the Fall 2011 release
+LEARNED_LAYERS = 8
 RELU_SPEEDUP, RELU_TARGET_ERROR = 6, 25
 GPUS, GPU_MEMORY_BYTES = 2, 3 * 2**30  # two GTX 580 3GB
 TWO_GPU_GAIN = (1.7, 1.2)  # top-1, top-5 percentage points

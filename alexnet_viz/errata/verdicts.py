@@ -9,19 +9,23 @@ import json
 from dataclasses import asdict, dataclass
 
 VERDICTS = ("correct", "wrong", "misleading", "left out")
-BASES = ("computed", "paper")
+BASES = ("computed", "paper", "literature")
 """computed: the evidence comes from the ledger, a real model or a small computation;
-paper: the evidence is what the paper states (alexnet_viz/errata/paper.py), with its section."""
+paper: the evidence is what the paper states (alexnet_viz/errata/paper.py), with its section;
+literature: the evidence is another publication or a library's own documentation, named in the source."""
 FORMATS = ("table", "json", "markdown")
+SEVERITY = ("wrong", "misleading", "left out", "correct")
+"""The order a reader needs them in: what is false first, what is true last."""
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where a finding comes from: the article's sentence, the paper's section, cuda-convnet's code."""
+    """Where a finding comes from: the article's sentence, the paper's section, cuda-convnet's code, other works."""
 
     article: str  # the article's sentence, verbatim (for a left-out fact: the sentence where it belongs)
     paper: str = ""  # e.g. "Sec. 3.2"; empty where the paper has nothing to say (the article's own examples)
     code: str = ""  # file and line in akrizhevsky/cuda-convnet2, when the evidence is its code
+    other: str = ""  # another publication or library (author, year, title or file), when the evidence needs one
 
     def text(self) -> str:
         """One line: article sentence · paper section · code."""
@@ -29,6 +33,8 @@ class Source:
         parts.append(f"paper: {self.paper}" if self.paper else "paper: not in the paper (the article's own)")
         if self.code:
             parts.append(f"code: {self.code}")
+        if self.other:
+            parts.append(f"also: {self.other}")
         return " · ".join(parts)
 
 
@@ -51,6 +57,11 @@ class Finding:
 def counts(items: tuple[Finding, ...]) -> dict[str, int]:
     """How many findings have each verdict."""
     return {v: sum(f.verdict == v for f in items) for v in VERDICTS}
+
+
+def by_severity(items: tuple[Finding, ...] | list[Finding]) -> list[Finding]:
+    """Findings in SEVERITY order, reading order kept within each verdict."""
+    return sorted(items, key=lambda f: SEVERITY.index(f.verdict))
 
 
 def _esc(text: str) -> str:

@@ -233,14 +233,6 @@ def kernel_slice(weight: np.ndarray, in_channel: int, *, gap: int = 2, scale: in
     return tile_indexed(shown, DIVERGING, cols=cols, gap=gap, scale=scale)
 
 
-def split_groups(n: int, groups: int) -> list[range]:
-    """The output-channel ranges of each group (each GPU in the paper), in order."""
-    if groups < 1 or n % groups:
-        raise ValueError(f"{n} channels do not split into {groups} groups")
-    size = n // groups
-    return [range(g * size, (g + 1) * size) for g in range(groups)]
-
-
 def resize_map(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of a float (h, w) map to (H, W) = size, for overlays on the input."""
     v = np.asarray(values, dtype=np.float32)

@@ -15,7 +15,7 @@ from PIL import Image
 from alexnet_viz.analysis.probe import categories, evaluating
 from alexnet_viz.core.device import model_device
 from alexnet_viz.errors import SpecError
-from alexnet_viz.inputs.images import IMAGENET_MEAN, IMAGENET_STD, _center_crop, _resize_shorter
+from alexnet_viz.inputs.images import IMAGENET_MEAN, IMAGENET_STD, center_crop, resize_shorter
 
 # ImageNet's RGB eigen-decomposition on pixels in [0, 1], as fb.resnet.torch publishes it
 # (datasets/imagenet.lua, `pca`; columns of the matrix are the eigenvectors). The paper gives no numbers.
@@ -28,8 +28,8 @@ IMAGENET_PCA_SOURCE = "fb.resnet.torch, datasets/imagenet.lua (pca.eigval, pca.e
 
 def base_image(image: Image.Image, side: int = 256) -> np.ndarray:
     """Sec. 4.1's fixed resolution: shorter side rescaled to `side`, then the central side×side patch."""
-    resized = _resize_shorter(image.convert("RGB"), side)
-    return np.asarray(_center_crop(resized, side, side), dtype=np.uint8)
+    resized = resize_shorter(image.convert("RGB"), side)
+    return np.asarray(center_crop(resized, side, side), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def colour_shift(eigvals: np.ndarray, eigvecs: np.ndarray, alphas: np.ndarray) -
 
 
 def draw_alphas(seed: int, std: float = 0.1) -> np.ndarray:
-    """α ~ N(0, 0.1): one draw per image (per epoch, in the paper)."""
+    """α_i ~ N(0, 0.1²), standard deviation 0.1 (Sec. 4.1): one draw per image (per epoch, in the paper)."""
     return np.random.default_rng(seed).normal(0.0, std, size=3)
 
 

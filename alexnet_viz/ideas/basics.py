@@ -2,17 +2,17 @@
 
 Each function takes plain arrays (usually a real layer's output for the user's image) and returns
 numbers a page can show beside the paper's sentence; the tests hold them to hand-made values and to
-PyTorch's own modules, so "torch's layer is the paper's formula" is checked, not asserted.
+PyTorch's own modules, so "the model's layer computes the formula" is checked, not asserted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from alexnet_viz.core.model import GroupedLRN
 from alexnet_viz.core.spec import LRN
 from alexnet_viz.errors import SpecError
 
@@ -59,54 +59,78 @@ def relu_effect(pre: np.ndarray, threshold: float = 0.1) -> ReluEffect:
 
 # --- local response normalisation -------------------------------------------------------------
 
-def lrn_paper(a: np.ndarray, lrn: LRN = LRN()) -> np.ndarray:
-    """Sec. 3.3 written out: b_i = a_i / (k + α Σ_{j=max(0,i−n/2)}^{min(N−1,i+n/2)} a_j²)^β over channels.
+def lrn_by_hand(a: np.ndarray, lrn: LRN = LRN()) -> np.ndarray:
+    """b_i = a_i / (k + c Σ_j a_j²)^β, j from max(lo, i − n/2) to min(hi, i + n/2) within i's GPU block.
 
-    A direct float64 loop over channels, independent of PyTorch, so it can check torch's layer.
+    c is lrn.coefficient (α/n as Krizhevsky's code computed it, α as Sec. 3.3 prints it). A direct
+    float64 loop over channels, independent of PyTorch, so it can check torch's layer.
     """
     x = np.asarray(a, dtype=np.float64)
     if x.ndim != 3:
         raise SpecError(f"LRN needs maps of shape (channels, height, width), not {x.shape}.")
-    n_ch, half = x.shape[0], lrn.size // 2
+    if x.shape[0] % lrn.groups:
+        raise SpecError(f"{x.shape[0]} channels do not split into {lrn.groups} GPU blocks.")
+    block, half = x.shape[0] // lrn.groups, lrn.size // 2
     out = np.empty_like(x)
-    for i in range(n_ch):
-        lo, hi = max(0, i - half), min(n_ch - 1, i + half)
-        out[i] = x[i] / (lrn.k + lrn.alpha * (x[lo:hi + 1] ** 2).sum(axis=0)) ** lrn.beta
+    for i in range(x.shape[0]):
+        first = i - i % block  # the block's first channel: windows stop at the GPU boundary
+        lo, hi = max(first, i - half), min(first + block - 1, i + half)
+        out[i] = x[i] / (lrn.k + lrn.coefficient * (x[lo:hi + 1] ** 2).sum(axis=0)) ** lrn.beta
     return out
 
 
-def lrn_torch(a: np.ndarray, lrn: LRN = LRN(), *, torch_alpha: float | None = None) -> np.ndarray:
-    """PyTorch's nn.LocalResponseNorm on the same maps; it divides its alpha by n, so the paper needs α·n."""
-    alpha = lrn.alpha * lrn.size if torch_alpha is None else torch_alpha
-    layer = nn.LocalResponseNorm(lrn.size, alpha=alpha, beta=lrn.beta, k=lrn.k)
+def lrn_torch(a: np.ndarray, lrn: LRN = LRN()) -> np.ndarray:
+    """The model's own LRN module (nn.LocalResponseNorm, alpha = lrn.torch_alpha, per GPU block) on the maps."""
     with torch.no_grad():
-        return layer(torch.from_numpy(np.asarray(a, dtype=np.float64))[None])[0].numpy()
+        return GroupedLRN(lrn)(torch.from_numpy(np.asarray(a, dtype=np.float64))[None])[0].numpy()
 
 
 @dataclass(frozen=True)
-class LrnCheck:
-    """torch's layer against the paper's formula, with the right alpha (α·n) and the naive one (α)."""
+class LrnRule:
+    """One reading of the LRN on real maps: its c, PyTorch's alpha for it, and what it does."""
 
+    rule: str  # "code" or "printed"
+    coefficient: float  # c in k + c Σ a²
     torch_alpha: float
-    max_abs_diff: float  # torch(alpha = α·n) vs the paper's formula: float rounding only
-    naive_alpha: float
-    naive_max_abs_diff: float  # torch(alpha = α) vs the paper: a real difference
-    largest_change: float  # the largest |a − b| the LRN itself makes on these maps
-    mean_divisor: float  # mean of (k + α Σ a²)^β: how much the LRN divides by on average
+    torch_vs_hand: float  # max |torch − the float64 loop|: rounding only
+    largest_change: float  # the largest |a − b| it makes on these maps
+    mean_divisor: float  # mean of (k + c Σ a²)^β over the nonzero values
 
 
-def check_lrn(a: np.ndarray, lrn: LRN = LRN()) -> LrnCheck:
-    """Compare on real maps (e.g. C1 after its ReLU): the equality the model relies on, shown numerically."""
-    x = np.asarray(a, dtype=np.float64)
-    paper = lrn_paper(x, lrn)
-    right = lrn_torch(x, lrn)
-    naive = lrn_torch(x, lrn, torch_alpha=lrn.alpha)
+@dataclass(frozen=True)
+class LrnComparison:
+    """Krizhevsky's code (α/n) against the formula as printed (α), and the GPU split, on the same maps."""
+
+    code: LrnRule
+    printed: LrnRule
+    between: float  # max |b_printed − b_code|
+    between_relative: float  # the same, relative to b_code where b_code ≠ 0
+    gpu_split: float | None  # max |per-GPU windows − one window over all channels|; None with one block
+
+
+def _rule(x: np.ndarray, lrn: LRN) -> tuple[LrnRule, np.ndarray]:
+    hand = lrn_by_hand(x, lrn)
     with np.errstate(divide="ignore", invalid="ignore"):
-        divisor = np.where(paper != 0, x / paper, np.nan)
+        divisor = np.where(hand != 0, x / hand, np.nan)
     mean_div = float(np.nanmean(divisor)) if np.isfinite(divisor).any() else lrn.k ** lrn.beta
-    return LrnCheck(torch_alpha=lrn.alpha * lrn.size, max_abs_diff=float(np.abs(right - paper).max()),
-                    naive_alpha=lrn.alpha, naive_max_abs_diff=float(np.abs(naive - paper).max()),
-                    largest_change=float(np.abs(x - paper).max()), mean_divisor=mean_div)
+    return LrnRule(rule=lrn.rule, coefficient=lrn.coefficient, torch_alpha=lrn.torch_alpha,
+                   torch_vs_hand=float(np.abs(lrn_torch(x, lrn) - hand).max()),
+                   largest_change=float(np.abs(x - hand).max()), mean_divisor=mean_div), hand
+
+
+def compare_lrn(a: np.ndarray, lrn: LRN = LRN()) -> LrnComparison:
+    """Both readings of Sec. 3.3 on real maps (e.g. C1 after its ReLU), each checked against PyTorch."""
+    x = np.asarray(a, dtype=np.float64)
+    code, b_code = _rule(x, replace(lrn, rule="code"))
+    printed, b_printed = _rule(x, replace(lrn, rule="printed"))
+    gap = np.abs(b_printed - b_code)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(b_code != 0, gap / np.abs(b_code), 0.0)
+    split = None
+    if lrn.groups > 1:
+        split = float(np.abs(lrn_by_hand(x, replace(lrn, groups=1)) - lrn_by_hand(x, lrn)).max())
+    return LrnComparison(code=code, printed=printed, between=float(gap.max()),
+                         between_relative=float(rel.max()), gpu_split=split)
 
 
 # --- dropout -----------------------------------------------------------------------------------

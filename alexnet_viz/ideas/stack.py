@@ -40,8 +40,10 @@ def layer_stack(spec: Spec, name: str) -> tuple[Stage, ...]:
         stages.append(Stage("relu", "ReLU: max(x, 0)"))
     if layer.lrn is not None:
         lrn = layer.lrn
-        stages.append(Stage("lrn", f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g} (torch alpha "
-                                   f"{lrn.alpha * lrn.size:g}), β = {lrn.beta:g}, k = {lrn.k:g}"))
+        how = "α/n, as Krizhevsky's code computed it" if lrn.rule == "code" else "α, as Sec. 3.3 prints it"
+        per_gpu = f", within each GPU's {layer.out // lrn.groups} maps" if lrn.groups > 1 else ""
+        stages.append(Stage("lrn", f"LocalResponseNorm n = {lrn.size}, α = {lrn.alpha:g} applied as {how} (torch "
+                                   f"alpha {lrn.torch_alpha:g}), β = {lrn.beta:g}, k = {lrn.k:g}{per_gpu}"))
     if layer.dropout:
         drop = Stage("dropout", f"Dropout p = {layer.dropout:g} (training only)")
         stages.insert(0, drop) if spec.dropout_first else stages.append(drop)
@@ -98,5 +100,7 @@ def tower_plan(spec: Spec) -> tuple[TowerRow, ...]:
         else:
             link = "one" if last else "across"
             text = f"reads all {book.row(layer.name).in_shape[0]:,} inputs of both GPUs: the GPUs exchange data here"
+        if layer.lrn is not None and layer.lrn.groups == n:
+            text += f"; its LRN normalises each GPU's {out // n} maps on their own"
         rows.append(TowerRow(layer.name, paper_name, link, split, text))
     return tuple(rows)

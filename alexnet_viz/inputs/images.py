@@ -31,7 +31,7 @@ import torch
 from PIL import Image, ImageOps
 
 from alexnet_viz.core.pretrained import IMAGENET1K_V1
-from alexnet_viz.core.spec import Spec, get_spec
+from alexnet_viz.core.spec import ARTICLE, Spec
 from alexnet_viz.errors import ImageError
 
 ACCEPTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -303,14 +303,14 @@ IMAGENET_MEAN: tuple[float, float, float] = IMAGENET1K_V1.transforms.mean
 IMAGENET_STD: tuple[float, float, float] = IMAGENET1K_V1.transforms.std
 
 
-def _center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
+def center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
     """torchvision's centre crop of a PIL image no smaller than the crop, with its rounding."""
     top = int(round((image.height - height) / 2.0))
     left = int(round((image.width - width) / 2.0))
     return image.crop((left, top, left + width, top + height))
 
 
-def _resize_shorter(image: Image.Image, side: int) -> Image.Image:
+def resize_shorter(image: Image.Image, side: int) -> Image.Image:
     """torchvision's resize of a PIL image's shorter side to `side` (Pillow bilinear, antialiased)."""
     w, h = image.size
     short, long = (w, h) if w <= h else (h, w)
@@ -321,7 +321,7 @@ def _resize_shorter(image: Image.Image, side: int) -> Image.Image:
     return image.resize((new_w, new_h), Image.Resampling.BILINEAR)
 
 
-def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") -> Image.Image:
+def network_view(image: Image.Image, spec: Spec = ARTICLE) -> Image.Image:
     """The SxS picture the network sees: torchvision's resize of the shorter side, centre crop.
 
     The shorter side goes to the weights' resize (256), or to the input size when that is larger
@@ -330,32 +330,30 @@ def network_view(image: Image.Image, spec_or_variant: str | Spec = "article") ->
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"expected a PIL image (from load_image), not {type(image).__name__}")
-    spec = get_spec(spec_or_variant)
     image = image if image.mode == "RGB" else _as_rgb(image)
     w, h = image.size
     short = min(w, h)
     if max(w, h) > MAX_ASPECT * short:
-        image = _center_crop(image, min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short))
-    image = _resize_shorter(image, max(IMAGENET1K_V1.transforms.resize, spec.input_size))
-    return _center_crop(image, spec.input_size, spec.input_size)
+        image = center_crop(image, min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short))
+    image = resize_shorter(image, max(IMAGENET1K_V1.transforms.resize, spec.input_size))
+    return center_crop(image, spec.input_size, spec.input_size)
 
 
-def to_tensor(image: Image.Image, spec_or_variant: str | Spec = "article") -> torch.Tensor:
+def to_tensor(image: Image.Image, spec: Spec = ARTICLE) -> torch.Tensor:
     """The network's input (1, 3, S, S): the weights' preprocessing with the variant's geometry.
 
     Same arithmetic as torchvision's pil_to_tensor, convert_image_dtype and normalize, so the
     result is bit-for-bit what AlexNet_Weights.IMAGENET1K_V1.transforms() gives.
     """
-    pixels = torch.from_numpy(np.array(network_view(image, spec_or_variant), dtype=np.uint8))
+    pixels = torch.from_numpy(np.array(network_view(image, spec), dtype=np.uint8))
     x = pixels.permute(2, 0, 1).to(torch.float32) / 255.0
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1)
     return ((x - mean) / std).unsqueeze(0)
 
 
-def from_tensor(x: torch.Tensor, spec_or_variant: str | Spec = "article") -> Image.Image:
-    """Undo to_tensor's normalisation for display (values outside [0, 1] are clipped)."""
-    get_spec(spec_or_variant)  # same statistics for every variant; still reject unknown names
+def from_tensor(x: torch.Tensor) -> Image.Image:
+    """Undo to_tensor's normalisation for display (values outside [0, 1] are clipped); every variant shares it."""
     if x.dim() == 4 and x.shape[0] == 1:
         x = x[0]
     if x.dim() != 3 or x.shape[0] != 3:

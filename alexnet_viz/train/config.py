@@ -52,7 +52,7 @@ class TrainConfig:
     resize: int = 256  # shorter side before cropping
     crop: Crop = "random"
     flip: bool = True
-    pca_std: float = 0.1  # paper Sec 4.1: alpha ~ N(0, 0.1) along the RGB principal components
+    pca_std: float = 0.1  # paper Sec 4.1: alpha ~ N(0, 0.1²), standard deviation 0.1, along the RGB components
     ten_crop: bool = True  # paper Sec 4.1: final evaluation averages 10 crops
     seed: int = 0
     workers: int = 2
@@ -73,13 +73,22 @@ class TrainConfig:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
-# Krizhevsky et al. 2012, Sec 5 (SGD, batch 128, momentum 0.9, weight decay 0.0005, lr 0.01 divided
-# by 10 when the validation error stopped improving, ~90 epochs), Sec 4.1 (random 224 crops of the
-# 256x256 image plus horizontal reflections; PCA colour noise, sigma 0.1; 10-crop test), Sec 4.2
-# (dropout 0.5). The N(0, 0.01) weights and bias constants come from model.build_model.
+# Krizhevsky et al. 2012, Sec 2 (shorter side rescaled to 256, the central 256x256 patch), Sec 5
+# (SGD, batch 128, momentum 0.9, weight decay 0.0005, lr 0.01 divided by 10 when the validation error
+# stopped improving, ~90 epochs), Sec 4.1 (random 224 crops of the 256x256 image plus horizontal
+# reflections; PCA colour noise, standard deviation 0.1; 10-crop test), Sec 4.2 (dropout 0.5). The
+# N(0, 0.01) weights and bias constants come from model.build_model. One departure, on purpose: Sec 2
+# subtracts the mean image (the mean activity over the training set at each pixel) and nothing else;
+# this recipe normalises each channel with ImageNet's mean and standard deviation (data._normalise),
+# the input every page, `predict` and the feature visualisation feed the network, so a checkpoint
+# trained here predicts there. PREPROCESSING says so in every run's config.json.
+PREPROCESSING = ("departs from the paper's Sec 2: the paper subtracts the mean image (the mean activity over the "
+                 "training set at each pixel, no scaling); this run normalises each RGB channel with ImageNet's "
+                 "mean and standard deviation (torchvision's), as the app and predict do")
 PAPER_RECIPE = TrainConfig(recipe="paper", extras={
-    "source": "Krizhevsky, Sutskever, Hinton (2012), Sec 4.1, 4.2 and 5",
-    "patience": "the paper gives no patience for 'stopped improving'; 3 epochs is our choice"})
+    "source": "Krizhevsky, Sutskever, Hinton (2012), Sec 2, 4.1, 4.2 and 5",
+    "patience": "the paper gives no patience for 'stopped improving'; 3 epochs is our choice",
+    "preprocessing": PREPROCESSING})
 
 # torchvision references/classification: README ("AlexNet and VGG ... --lr 1e-2", 8 GPUs x batch 32)
 # and train.py defaults (90 epochs, momentum 0.9, wd 1e-4, StepLR 30 x 0.1, RandomResizedCrop 224
@@ -105,6 +114,16 @@ DEMO_RECIPE = TrainConfig(variant="torchvision", recipe="demo", demo=True, epoch
 
 RECIPES: dict[str, TrainConfig] = {"paper": PAPER_RECIPE, "torchvision": TORCHVISION_RECIPE, "demo": DEMO_RECIPE}
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrainConfig))
+
+
+def dropout_help() -> str:
+    """`train --dropout`'s help, per variant: the paper's network drops F9's and F10's outputs, after their
+    ReLU (Sec 4.2, cuda-convnet2's dropout layers take the FC outputs); torchvision's drops their inputs."""
+    after = [name for name, spec in VARIANTS.items() if not spec.dropout_first]
+    before = [name for name, spec in VARIANTS.items() if spec.dropout_first]
+    layers = " and ".join(f"{lay.name}'s" for lay in VARIANTS[after[0]].layers if lay.dropout)
+    return (f"dropout probability (paper: 0.5). --variant {'/'.join(after)}: on {layers} outputs, after their ReLU "
+            f"(paper Sec 4.2); --variant {'/'.join(before)}: on their inputs, before each Linear")
 
 
 def runs_root() -> Path:

@@ -1,6 +1,7 @@
 """The process group: one process by default, DistributedDataParallel when torchrun started us.
 
-Also used by `alexnet_viz.analysis.index`, whose ranks shard a folder and leave the group the same way.
+Also used by the `index` command (alexnet_viz.cli.index), whose ranks shard a folder and leave the group
+the same way.
 
 torchrun sets RANK, LOCAL_RANK and WORLD_SIZE (and the rendezvous variables), so the same command
 line trains on one CPU, eight GPUs or two machines. NCCL on CUDA, gloo on the CPU.

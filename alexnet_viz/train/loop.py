@@ -152,7 +152,7 @@ def _save_latest(run: Path, model: AlexNet, record: dict) -> None:
 
 
 @torch.no_grad()
-def _rescale_head(model: AlexNet, seed: int) -> None:
+def rescale_head(model: AlexNet, seed: int) -> None:
     """A narrowed head gets He-scaled weights, N(0, 2/fan_in) (1/fan_in for F11), and zero biases.
 
     The variants' N(0, 0.01) suits 4096-wide layers; at 512 it shrinks the signal about 4x per
@@ -186,7 +186,7 @@ def initial_model(config: TrainConfig, spec: Spec) -> AlexNet:
     head, or the demo's convolutions, rescaled); the app's before-and-after comparison rebuilds it."""
     model = build_model(spec, seed=config.seed)
     if config.fc_width is not None:
-        _rescale_head(model, config.seed)
+        rescale_head(model, config.seed)
     if config.he_convs or config.c1_std is not None:
         _rescale_convs(model, config)
     return model
@@ -296,7 +296,7 @@ class Trainer:
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step})
 
     # --- steps -----------------------------------------------------------------------------
-    def _batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
         """One SGD step; (sum of losses, correct, images) on this rank."""
         x = x.to(self.where.device, non_blocking=True)
         y = y.to(self.where.device, non_blocking=True)
@@ -385,7 +385,7 @@ class Trainer:
                 acc = [0.0, 0.0, 0.0, 0.0]  # loss sum, correct, images, skipped
                 tick = time.perf_counter()
                 for x, y, bad in loader:
-                    loss_sum, correct, n = self._batch(x, y) if len(y) else (0.0, 0.0, 0)
+                    loss_sum, correct, n = self.train_step(x, y) if len(y) else (0.0, 0.0, 0)
                     acc = [acc[0] + loss_sum, acc[1] + correct, acc[2] + n, acc[3] + bad]
                     self.step_in_epoch += 1
                     self.global_step += 1

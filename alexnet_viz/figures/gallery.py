@@ -20,7 +20,9 @@ from alexnet_viz.analysis.featviz import DEFAULT, Settings, cached_visualize
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.device import pick_device
 from alexnet_viz.core.provenance import Provenance, weights_id
+from alexnet_viz.core.spec import ARTICLE, Spec
 from alexnet_viz.core.weights import default_weights, load_model
+from alexnet_viz.core.weightschoice import WeightsChoice
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.figures.mosaic import png_bytes, tile_rgb
 
@@ -54,10 +56,13 @@ def _settings_file(out: Path, record: dict) -> None:
     path.write_text(json.dumps(record, indent=2) + "\n")
 
 
-def gallery(layer: str, channels: str, out: str | Path, *, settings: Settings = DEFAULT, variant: str = "article",
-            weights: str | None = None, device: str | None = None) -> Path:
-    """Visualise the units `channels` of `layer` into `out` (one PNG each, plus gallery.png); returns it."""
-    model = load_model(variant, weights or default_weights(), device=pick_device(device))
+def gallery(layer: str, channels: str, out: str | Path, *, settings: Settings = DEFAULT, spec: Spec = ARTICLE,
+            weights: WeightsChoice | None = None, device: str | None = None) -> Path:
+    """Visualise the units `channels` of `layer` into `out` (one PNG each, plus gallery.png); returns it.
+
+    No `weights`: default_weights() ($ALEXNET_WEIGHTS, else ImageNet's when cached, else random).
+    """
+    model = load_model(spec, weights or default_weights(), device=pick_device(device))
     if layer not in model.layer_names:
         raise AlexVizError(f"Unknown layer {layer!r}: choose one of {', '.join(model.layer_names)}.")
     units = parse_channels(channels, ledger(model.spec).row(layer).out_shape[0])
@@ -66,9 +71,9 @@ def gallery(layer: str, channels: str, out: str | Path, *, settings: Settings = 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AlexVizError(f"Cannot create {folder} ({exc.strerror or exc}); choose a writable --out folder.") from exc
-    _settings_file(folder, {"variant": variant, "weights": weights_id(model), "layer": layer,
+    _settings_file(folder, {"variant": spec.name, "weights": weights_id(model), "layer": layer,
                             "settings": asdict(settings)})
-    files = {c: folder / f"{variant}_{layer}_{c:04d}.png" for c in units}
+    files = {c: folder / f"{spec.name}_{layer}_{c:04d}.png" for c in units}
     todo = [c for c in units if not files[c].is_file()]
     if len(todo) < len(units):
         print(f"{len(units) - len(todo)} of {len(units)} units already done in {folder}; skipping them.",

@@ -1,0 +1,139 @@
+"""Preparing a freshly started server, so that its first visitors wait no longer than later ones.
+
+A page's first run in a new process pays for what every later run finds ready: importing torch,
+plotly and captum, building the shared model, checking the article, the default sample photo's
+analyses. None of it depends on the visitor. So when the server starts (the st.App lifespan in
+streamlit_app.py) a background thread opens every page once, as a browser would, over the
+server's own websocket on loopback, in navigation order. The caches it fills are the ones every
+session reads (st.cache_data, st.cache_resource, ui.state's shared models), so nothing is computed
+twice and no page logic is copied here. A visitor who arrives before a page is prepared simply
+runs it as before. ALEXNET_PREPARE=0 turns this off.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from streamlit import config
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin, Subprotocol
+
+ENV_VAR = "ALEXNET_PREPARE"
+PAGE_TIMEOUT_S = 120.0  # one page's first run; a page slower than this is left to its first visitor
+HEALTH_TIMEOUT_S = 60.0
+
+log = logging.getLogger("alexnet_viz.startup")
+_state: dict[str, Any] = {"pages": {}, "started": None, "finished": None}
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def prepared() -> dict[str, Any]:
+    """What the preparation did so far: seconds per page, when it started and finished (for the load test)."""
+    return {"pages": dict(_state["pages"]), "started": _state["started"], "finished": _state["finished"]}
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: object) -> AsyncIterator[None]:
+    """st.App's startup hook: the preparation runs beside the server and never delays it."""
+    if enabled():
+        threading.Thread(target=prepare, name="alexnet_viz-prepare", daemon=True).start()
+    yield
+
+
+def _base() -> tuple[str, str]:
+    """The server's own loopback address (http and ws), under its base URL path if it has one."""
+    port = config.get_option("server.port")
+    path = (config.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{path}" if path else ""
+    return f"http://127.0.0.1:{port}{prefix}", f"ws://127.0.0.1:{port}{prefix}"
+
+
+def _wait_healthy(http: str) -> bool:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{http}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        time.sleep(0.1)
+    return False
+
+
+@contextlib.contextmanager
+def _session(ws_base: str, http_base: str) -> Iterator[ClientConnection]:
+    """A websocket session as the frontend opens one (subprotocols: "streamlit", then the token slot)."""
+    protocols = [Subprotocol("streamlit"), Subprotocol("PLACEHOLDER_AUTH_TOKEN")]
+    with connect(f"{ws_base}/_stcore/stream", subprotocols=protocols, origin=Origin(http_base), open_timeout=10,
+                 max_size=None) as ws:
+        yield ws
+
+
+def visit(ws: ClientConnection, page: str) -> list[str]:
+    """One run of `page` (its url path; "" is the landing page), as a new visitor's first; returns the
+    url paths of the app's pages when the server sends its navigation (the landing page's run)."""
+    msg = BackMsg()
+    msg.rerun_script.query_string = ""
+    msg.rerun_script.page_name = page
+    msg.rerun_script.page_script_hash = ""
+    ws.send(msg.SerializeToString())
+    pages: list[str] = []
+    deadline = time.monotonic() + PAGE_TIMEOUT_S
+    started = False
+    while time.monotonic() < deadline:
+        data = ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+        if not isinstance(data, bytes):
+            continue
+        fwd = ForwardMsg()
+        fwd.ParseFromString(data)
+        kind = fwd.WhichOneof("type")
+        if kind == "new_session":
+            started = True
+        elif kind == "navigation":
+            pages = [p.url_pathname for p in fwd.navigation.app_pages if p.url_pathname]
+        elif kind == "script_finished" and started:
+            if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                started = False  # "/" hands over to /overview: follow the run it starts
+                continue
+            break
+    return pages
+
+
+def prepare() -> None:
+    """Open every page once, in navigation order; each page's time goes to the server log."""
+    http, ws_base = _base()
+    if not _wait_healthy(http):
+        log.warning("preparation skipped: the server did not answer its health check")
+        return
+    _state["started"] = time.time()
+    todo: list[str] = [""]
+    done: set[str] = set()
+    while todo:
+        page = todo.pop(0)
+        if page in done:
+            continue
+        done.add(page)
+        t0 = time.perf_counter()
+        try:
+            with _session(ws_base, http) as ws:
+                found = visit(ws, page)
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            log.warning("preparing /%s failed: %s", page, exc)
+            continue
+        _state["pages"]["/" + page] = round(time.perf_counter() - t0, 3)
+        todo += [p for p in found if p not in done]
+    _state["finished"] = time.time()
+    total = _state["finished"] - _state["started"]
+    log.warning("alexnet_viz: %d pages prepared in %.1f s (%s)", len(_state["pages"]), total,
+                ", ".join(f"{p} {s:.2f}" for p, s in _state["pages"].items()))
