@@ -105,7 +105,7 @@ def channel_view(name: str, channels: int) -> None:
                 caption=f"Receptive field of unit ({i}, {j}), value {float(post[i, j]):.4g}: each of the "
                         f"{height}×{width} units of {name} sees a {row.rf}×{row.rf} window of the input ({inside} "
                         f"for this unit; the rest is padding), and neighbours are {row.jump} pixels apart.")
-    before_after.section("maps", "fm_compare", ctx.variant, ref=ref, layer=name, channel=channel)
+    before_after.section("maps", "fm_compare", ctx.spec, ref=ref, layer=name, channel=channel)
 
 
 @st.fragment

@@ -90,7 +90,7 @@ def kernel_closeup(name: str, in_channel: int | None) -> None:
                     key="flt_closeup", config={"displaylogo": False, "displayModeBar": False})
     st.caption(f"{name} kernel {kernel}'s weights (hover for values): {colours.SIGN_LEGEND}; one range, symmetric "
                "around zero, for the panels shown.")
-    before_after.section("filters", "flt_compare", ctx.variant, layer=name, channel=kernel)
+    before_after.section("filters", "flt_compare", ctx.spec, layer=name, channel=kernel)
 
 
 kernel_view()

@@ -32,7 +32,7 @@ with facts:
                    "sessions use and can be many times the network's own time; `python -m alexnet_viz bench` "
                    "measures the network alone.")
     st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {about}")
-before_after.section("prediction", "pred_compare", ctx.variant, ref=ref)
+before_after.section("prediction", "pred_compare", ctx.spec, ref=ref)
 
 
 @st.fragment

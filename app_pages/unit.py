@@ -180,7 +180,7 @@ else:
     overlay.image(analysis.channel_overlay_jpeg(ref, ctx.key, name, channel), width="stretch", output_format="JPEG",
                   caption=f"{name} channel {channel} over the image the network sees (strongest unit "
                           f"{float(post[channel].max()):.3g}, mean {float(post[channel].mean()):.3g}).")
-before_after.section("unit", "unit_compare", ctx.variant, ref=ref, layer=name, channel=channel)
+before_after.section("unit", "unit_compare", ctx.spec, ref=ref, layer=name, channel=channel)
 noun = "unit" if is_fc else "channel"
 options = {"channel": f"{noun} {channel} only", "several": f"{noun} {channel} and others"}
 n_towers = towers(ctx.spec)

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from alexnet_viz.analysis import before_after as ba
+from alexnet_viz.core.spec import VARIANTS
+from alexnet_viz.train import before_after as ba
 from alexnet_viz.train import demo, runs
 from alexnet_viz.train.config import resolve
 from alexnet_viz.train.loop import initial_model, training_spec
-from tests.conftest import PAGE_DIR, open_page
+from tests.helpers import open_page
+from ui.navigation import PAGE_DIR
 
 
 def _smooth_c1(shape: tuple[int, ...]) -> torch.Tensor:
@@ -43,7 +45,7 @@ def make_run(root: Path, name: str = "page-demo-1") -> Path:
 
 def test_a_runs_before_is_its_own_initialisation_and_after_its_checkpoint(tmp_path: Path) -> None:
     run = make_run(tmp_path)
-    found = ba.choices("torchvision", tmp_path, None)
+    found = ba.choices(VARIANTS["torchvision"], tmp_path, None)
     assert [t.run for t in found] == [str(run.resolve())] and "last.pt" in found[0].label
     before, after = ba.networks(found[0])
     assert np.array_equal(ba.weights(before, "C1"), np.load(runs.filter_file(run, 0)))
@@ -59,22 +61,22 @@ def test_a_runs_before_is_its_own_initialisation_and_after_its_checkpoint(tmp_pa
 
 def test_only_the_variants_own_runs_and_an_existing_imagenet_file_are_offered(tmp_path: Path) -> None:
     make_run(tmp_path)
-    assert ba.choices("article", tmp_path, None) == []
+    assert ba.choices(VARIANTS["article"], tmp_path, None) == []
     fake = tmp_path / "alexnet-owt.pth"
-    assert ba.choices("article", tmp_path, fake) == []  # no file: nothing is downloaded for a comparison
+    assert ba.choices(VARIANTS["article"], tmp_path, fake) == []  # no file: nothing is downloaded for a comparison
     fake.write_bytes(b"x")
-    assert [t.ident for t in ba.choices("article", tmp_path, fake)] == [ba.IMAGENET]
+    assert [t.ident for t in ba.choices(VARIANTS["article"], tmp_path, fake)] == [ba.IMAGENET]
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / runs.CONFIG).write_text("{not json")
     (tmp_path / "broken" / runs.WEIGHTS).write_bytes(b"")
-    assert len(ba.choices("torchvision", tmp_path, None)) == 1  # an unreadable run is left out
+    assert len(ba.choices(VARIANTS["torchvision"], tmp_path, None)) == 1  # an unreadable run is left out
 
 
 def test_a_run_at_another_size_whose_head_depends_on_it_is_not_offered(tmp_path: Path) -> None:
     run = make_run(tmp_path)
     config = json.loads((run / runs.CONFIG).read_text())
     (run / runs.CONFIG).write_text(json.dumps({**config, "variant": "article"}))  # article has no adaptive pool
-    assert ba.choices("article", tmp_path, None) == []
+    assert ba.choices(VARIANTS["article"], tmp_path, None) == []
 
 
 # --- the pages ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from alexnet_viz.core.model import build_model
+from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import demo, manager, runs
 from alexnet_viz.train.config import resolve
@@ -29,7 +30,7 @@ def _gabor(period: float, angle: float = 0.6) -> np.ndarray:
 
 @pytest.mark.parametrize("variant", ["torchvision", "paper"])
 def test_structure_is_near_zero_for_the_initialisation(variant: str) -> None:
-    c1 = build_model(variant, seed=0).layer("C1").weight.detach().numpy()
+    c1 = build_model(VARIANTS[variant], seed=0).layer("C1").weight.detach().numpy()
     assert abs(structure(c1)) < 0.03
 
 
@@ -75,9 +76,9 @@ def _lock(root: Path, pid: int | None, **changes: object) -> None:
 
 
 @pytest.fixture
-def trainer_like() -> subprocess.Popen:
-    """A live process whose command line names the manager, as a real trainer's does."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", manager.__name__])
+def trainer_like(root: Path) -> subprocess.Popen:
+    """A live process whose command line names the run directory, as a real trainer's does."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(root / "page-demo-x")])
     yield proc
     proc.kill()
     proc.wait()
@@ -100,6 +101,18 @@ def test_a_stale_lock_is_cleared_when_its_trainer_is_gone(root: Path) -> None:
     assert found.active is None and found.cleared is not None and found.cleared.pid == gone.pid
     assert not (root / manager.LOCK).exists()
     assert manager.check(root) == manager.Check(None, None)
+
+
+def test_a_run_started_by_a_server_stops_once_the_server_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alexnet_viz.train.config import PARENT_ENV
+    from alexnet_viz.train.loop import _Stop
+
+    monkeypatch.setenv(PARENT_ENV, str(os.getppid()))
+    assert not _Stop().asked  # the server is still this process's parent
+    monkeypatch.setenv(PARENT_ENV, str(os.getppid() + 100000))  # another parent: ours has gone
+    assert _Stop().asked
+    monkeypatch.delenv(PARENT_ENV)
+    assert not _Stop().asked  # a run from a terminal
 
 
 def test_a_lock_naming_another_program_is_stale(root: Path) -> None:
@@ -201,3 +214,32 @@ def test_stop_from_the_manager_saves_a_checkpoint_and_the_last_loss(tiny: Path, 
     assert records[-2]["kind"] == "train" and records[-2]["step"] == records[-1]["step"]  # the partial interval
     assert (active.path / runs.WEIGHTS).is_file() and (active.path / runs.STATE).is_file()
     assert "--resume" in manager.run_log_tail(active.path)
+
+
+@pytest.mark.slow
+def test_no_run_outlives_the_server_that_started_it(tiny: Path, tmp_path: Path) -> None:
+    """A "server" starts a run and dies without a word; its trainer stops cleanly and the lock is cleared."""
+    root = tmp_path / "runs"
+    server = f"""
+import os, time
+from pathlib import Path
+from alexnet_viz.train import manager, runs
+active = manager.start(Path({str(root)!r}), epochs=50)
+while runs.latest_filters(active.path) is None:
+    time.sleep(0.2)
+print(active.pid, active.run_dir, flush=True)
+os._exit(0)
+"""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", manager.PERMISSION_ENV: "1",
+           manager.ARGS_ENV: f"--data {tiny} --batch-size 4 --workers 0 --threads 1 --log-every 1000"}
+    said = subprocess.run([sys.executable, "-c", server], capture_output=True, text=True, env=env, timeout=600,
+                          check=True).stdout.split()
+    pid, run = int(said[0]), Path(said[1])
+    deadline = time.monotonic() + 300  # however slow the machine; no timing assertion
+    while time.monotonic() < deadline and manager._process_alive(pid, str(run)):
+        time.sleep(0.2)
+    records = runs.read_metrics(run)
+    assert records[-1]["kind"] == "end" and records[-1]["stopped"] == "interrupted", manager.run_log_tail(run)
+    assert records[-2]["kind"] == "train" and (run / runs.WEIGHTS).is_file()
+    found = manager.check(root)
+    assert found.active is None and found.cleared is not None and found.cleared.pid == pid

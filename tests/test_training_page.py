@@ -193,7 +193,7 @@ def test_a_live_run_shows_progress_filters_curves_and_stops(runs_dir: Path) -> N
     (run / runs.CLASSES).write_text(json.dumps([f"c{i}" for i in range(12)]))
     runs.atomic_write(run / runs.FILTERS / runs.LATEST_PNG, runs.filter_file(run, 2, ".png").read_bytes())
     runs.atomic_write(run / runs.FILTERS / runs.LATEST_JSON, b'{"step": 6, "epoch": 2.0, "structure": 0.31}')
-    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", manager.__name__])
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(run.resolve())])
     try:
         _lock_for(runs_dir, trainer.pid, run)
         at = page()

@@ -1,7 +1,7 @@
 """The image pages' "compare with" choice: the untrained initialisation beside a trained checkpoint.
 
 One call per page (`section`), after its own view: the same photo, layer and channel through both
-networks (alexnet_viz.analysis.before_after), two columns that Streamlit stacks on a phone. Nothing
+networks (alexnet_viz.train.before_after), two columns that Streamlit stacks on a phone. Nothing
 is computed until a checkpoint is chosen, so a page's first visit costs a directory listing.
 """
 from __future__ import annotations
@@ -16,11 +16,11 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from alexnet_viz.analysis import before_after as ba
 from alexnet_viz.core.modelkey import ModelKey
-from alexnet_viz.core.spec import get_spec
+from alexnet_viz.core.spec import Spec
 from alexnet_viz.core.weightschoice import IMAGENET, RANDOM
 from alexnet_viz.figures import colours, mosaic
+from alexnet_viz.train import before_after as ba
 from alexnet_viz.train.structure import structure
 from ui.analysis import HASH, ImageRef, prepare
 from ui.state import server_device, shared_model
@@ -32,13 +32,13 @@ if TYPE_CHECKING:  # pragma: no cover
 View = Literal["maps", "filters", "prediction", "unit"]
 SIDES = ("before", "after")
 PICTURE_PX = 300
-_HASH = {**HASH, ba.Trained: lambda t: (t.ident, t.stamp, t.variant)}
+_HASH = {**HASH, ba.Trained: lambda t: (t.ident, t.stamp, t.spec)}
 _PAIRS: OrderedDict[tuple[str, float, str], tuple[AlexNet, AlexNet]] = OrderedDict()
 _LOCK = threading.Lock()
 MAX_PAIRS = 2  # runs' networks held at once (ImageNet's pair is the app's shared models)
 
 
-def _choices(variant: str) -> list[ba.Trained]:
+def _choices(variant: Spec) -> list[ba.Trained]:
     from alexnet_viz.core.weights import imagenet_path
 
     return ba.choices(variant, runs_folder(), imagenet_path())
@@ -48,8 +48,8 @@ def _pair(trained: ba.Trained) -> tuple[AlexNet, AlexNet]:
     """(before, after), shared by every session: ImageNet's through the app's models, a run's held here."""
     device = server_device()
     if trained.run is None:
-        spec = get_spec(trained.variant)
-        return shared_model(ModelKey(spec, RANDOM, device)), shared_model(ModelKey(spec, IMAGENET, device))
+        return (shared_model(ModelKey(trained.spec, RANDOM, device)),
+                shared_model(ModelKey(trained.spec, IMAGENET, device)))
     key = (trained.ident, trained.stamp, device)
     with _LOCK:
         pair = _PAIRS.get(key)
@@ -62,15 +62,15 @@ def _pair(trained: ba.Trained) -> tuple[AlexNet, AlexNet]:
     return pair
 
 
-def _input(ref: ImageRef, variant: str):
+def _input(ref: ImageRef, spec: Spec):
     import torch
 
-    return torch.from_numpy(np.array(prepare(ref, get_spec(variant)).x))
+    return torch.from_numpy(np.array(prepare(ref, spec).x))
 
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner="Running the photo through both networks…")
 def maps(ref: ImageRef, trained: ba.Trained, layer: str, channel: int) -> tuple[np.ndarray, np.ndarray]:
-    x = _input(ref, trained.variant)
+    x = _input(ref, trained.spec)
     before, after = _pair(trained)
     return ba.activation(before, x, layer, channel), ba.activation(after, x, layer, channel)
 
@@ -83,19 +83,19 @@ def layer_weights(trained: ba.Trained, layer: str) -> tuple[np.ndarray | None, n
 
 @st.cache_data(hash_funcs=_HASH, max_entries=64, show_spinner="Classifying with both networks…")
 def tops(ref: ImageRef, trained: ba.Trained) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    x = _input(ref, trained.variant)
+    x = _input(ref, trained.spec)
     before, after = _pair(trained)
     names = ba.class_names(trained, after.spec.layers[-1].out)
     return ba.top(before, x, names), ba.top(after, x, names)
 
 
-def section(view: View, key: str, variant: str, *, ref: ImageRef | None = None, layer: str | None = None,
+def section(view: View, key: str, variant: Spec, *, ref: ImageRef | None = None, layer: str | None = None,
             channel: int = 0) -> None:
     """The "compare with" choice and, once a checkpoint is chosen, before | after for this page's view."""
     st.markdown("#### Before and after training")
     found = _choices(variant)
     if not found:
-        st.caption(f"**Compare with** a trained network: this server has none for the {variant} variant yet "
+        st.caption(f"**Compare with** a trained network: this server has none for the {variant.name} variant yet "
                    "(no ImageNet file, no training run's checkpoint). Start a run on the Training page.")
         return
     by_id = {t.ident: t for t in found}
@@ -107,7 +107,7 @@ def section(view: View, key: str, variant: str, *, ref: ImageRef | None = None, 
         return
     trained = by_id[picked]
     start = "the run's own starting weights (its seed and recipe)" if trained.run else \
-        f"the {variant} variant's initialisation (seed 0, the app's random weights)"
+        f"the {variant.name} variant's initialisation (seed 0, the app's random weights)"
     after = f"{Path(trained.run).name}/last.pt" if trained.run else "torchvision's trained ImageNet weights"
     st.caption(f"Before: {start}. After: {after}.")
     columns = st.columns(2)

@@ -16,6 +16,7 @@ from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.errors import AlexVizError
 
 RUNS_ENV = "ALEXNET_RUNS"
+PARENT_ENV = "ALEXNET_TRAIN_PARENT"  # set by train.manager: the server process whose run this is
 Schedule = Literal["plateau", "step"]
 Crop = Literal["random", "random-resized"]
 

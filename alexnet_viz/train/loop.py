@@ -12,6 +12,7 @@ import io
 import json
 import math
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from alexnet_viz.core.spec import VARIANTS, Spec, get_spec
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.figures.mosaic import kernel_tiles
 from alexnet_viz.train import ddp, runs
-from alexnet_viz.train.config import TrainConfig, load_config
+from alexnet_viz.train.config import PARENT_ENV, TrainConfig, load_config
 from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, Split, collate, discover, pca_lighting, shard
 from alexnet_viz.train.sources import data_root
 from alexnet_viz.train.structure import structure
@@ -80,15 +81,22 @@ def resume_config(run_dir: str | Path, **changes: object) -> TrainConfig:
 
 
 class _Stop:
-    """SIGINT turns into a flag checked between steps, so a step is never cut in half."""
+    """SIGINT turns into a flag checked between steps, so a step is never cut in half. A run started by a
+    server (ALEXNET_TRAIN_PARENT) also stops once that server has gone: no run outlives its server."""
 
     def __init__(self) -> None:
-        self.asked = False
+        self.signalled = False
+        parent = os.environ.get(PARENT_ENV, "")
+        self.parent = int(parent) if parent.isdigit() else None
+
+    @property
+    def asked(self) -> bool:
+        return self.signalled or (self.parent is not None and os.getppid() != self.parent)
 
     def __call__(self, signum: int, frame: object) -> None:
-        if self.asked:  # a second Ctrl-C: the user means it
+        if self.signalled:  # a second Ctrl-C: the user means it
             raise KeyboardInterrupt
-        self.asked = True
+        self.signalled = True
 
 
 @contextmanager

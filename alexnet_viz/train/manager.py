@@ -7,8 +7,8 @@ it to watch the run, and none waits on it. Stop sends SIGINT: the trainer finish
 partial interval, saves a checkpoint and exits. A trainer that died leaves the lock behind; whoever
 reads it next finds the process gone and clears it.
 
-The trainer runs as `python -m alexnet_viz.train.manager --parent PID train --demo ...`: a thread there
-watches the server process and stops the run cleanly when the server goes away, so no run outlives the
+The trainer runs as `python -m alexnet_viz train --demo --run-dir RUN ...` with ALEXNET_TRAIN_PARENT
+naming the server, so it stops cleanly when the server goes away (train/loop.py): no run outlives the
 server that owns it. The server reaps its trainer in a thread and removes the lock when it exits.
 
 Whoever runs the server decides whether visitors may start runs: `ALEXNET_TRAINING_FROM_PAGE=1|0`, on
@@ -16,7 +16,6 @@ when unset (a single `streamlit run`); `alexnet-viz serve` sets 0 for its replic
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import runs
+from alexnet_viz.train.config import PARENT_ENV, RUNS_ENV
 
 PERMISSION_ENV = "ALEXNET_TRAINING_FROM_PAGE"
 ARGS_ENV = "ALEXNET_TRAINING_ARGS"  # extra `train` flags for page runs, chosen by whoever runs the server
@@ -139,7 +139,7 @@ def alive(active: Active) -> bool:
         return True  # another machine sharing the folder: only it can tell
     if active.pid is None:
         return _process_alive(active.server_pid, "")
-    return _process_alive(active.pid, __name__)
+    return _process_alive(active.pid, active.run_dir)  # its command line names its run: not a reused pid
 
 
 def check(root: str | Path) -> Check:
@@ -173,6 +173,7 @@ def start(root: str | Path, epochs: int = 5) -> Active:
     check(root)  # a stale lock goes first
     run_dir = root / f"page-demo-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     active = Active(None, str(run_dir.resolve()), time.time(), os.getpid(), socket.gethostname(), epochs)
+    run_dir = active.path  # resolved: the trainer's command line names it as the lock does
     try:
         fd = os.open(_lock(root), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
@@ -182,11 +183,11 @@ def start(root: str | Path, epochs: int = 5) -> Active:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with open(run_dir / LOG, "ab") as log:
-            env = {**os.environ, "ALEXNET_RUNS": str(root),
+            env = {**os.environ, RUNS_ENV: str(root), PARENT_ENV: str(os.getpid()),
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))}
-            proc = subprocess.Popen([sys.executable, "-m", __name__, "--parent", str(os.getpid()),
-                                     *train_args(epochs, run_dir)], stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            proc = subprocess.Popen([sys.executable, "-m", "alexnet_viz", *train_args(epochs, run_dir)], stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    start_new_session=True)
     except OSError as exc:
         _lock(root).unlink(missing_ok=True)
         raise AlexVizError(f"Could not start the trainer: {exc}.") from exc
@@ -263,25 +264,3 @@ def run_log_tail(run: Path, lines: int = 8) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def _watch_parent(parent: int) -> None:
-    """Stop the run cleanly (as Ctrl-C would) once the server that started it has gone."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os.kill(os.getpid(), signal.SIGINT)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The trainer's entry: watch the server, then run `python -m alexnet_viz` with the rest."""
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", allow_abbrev=False)
-    parser.add_argument("--parent", type=int, required=True, help="the server's process id")
-    known, rest = parser.parse_known_args(argv)
-    threading.Thread(target=_watch_parent, args=(known.parent,), daemon=True).start()
-    from alexnet_viz.cli import main as cli_main
-
-    return cli_main(rest)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

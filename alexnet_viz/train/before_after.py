@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from alexnet_viz.core.spec import Spec
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import runs
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from alexnet_viz.core.model import AlexNet
-    from alexnet_viz.core.spec import Spec
     from alexnet_viz.train.config import TrainConfig
 
 IMAGENET = "imagenet"
@@ -40,15 +40,14 @@ class Trained:
 
     ident: str  # "imagenet", or the path of a run's last.pt
     label: str
-    variant: str
+    spec: Spec  # the variant the page shows
     run: str | None  # the run directory; None for ImageNet
     stamp: float  # the checkpoint file's mtime: a newer save is another network
 
 
-def _run_spec(run: Path, variant: str) -> tuple[TrainConfig, Spec] | None:
+def _run_spec(run: Path, variant: Spec) -> tuple[TrainConfig, Spec] | None:
     """The run's config and its network at `variant`'s input size, or None when that is not its network."""
     from alexnet_viz.core.embed import param_shapes
-    from alexnet_viz.core.spec import get_spec
     from alexnet_viz.train.config import load_config
     from alexnet_viz.train.loop import training_spec
 
@@ -57,19 +56,19 @@ def _run_spec(run: Path, variant: str) -> tuple[TrainConfig, Spec] | None:
         classes = json.loads((run / runs.CLASSES).read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError):
         return None
-    if config.variant != variant or not isinstance(classes, list):
+    if config.variant != variant.name or not isinstance(classes, list):
         return None
     try:
         trained = training_spec(config, len(classes))
         spec = training_spec(replace(config, input_size=None), len(classes))
     except AlexVizError:  # a config no network can be built from
         return None
-    if param_shapes(spec) != param_shapes(trained) or spec.input_size != get_spec(variant).input_size:
+    if param_shapes(spec) != param_shapes(trained) or spec.input_size != variant.input_size:
         return None  # its classifier's input depends on the size it trained at
     return config, spec
 
 
-def choices(variant: str, root: str | Path, imagenet: Path | None) -> list[Trained]:
+def choices(variant: Spec, root: str | Path, imagenet: Path | None) -> list[Trained]:
     """What the server has for `variant`: ImageNet's file when `imagenet` exists, then runs' checkpoints
     (newest first) whose convolutions are the variant's. Reads small files only, never a checkpoint."""
     found = []
@@ -77,7 +76,7 @@ def choices(variant: str, root: str | Path, imagenet: Path | None) -> list[Train
         found.append(Trained(IMAGENET, "ImageNet (torchvision's trained weights)", variant, None,
                              imagenet.stat().st_mtime))
     for info in runs.list_runs(root):
-        if not info.has_weights or info.variant != variant or _run_spec(info.path, variant) is None:
+        if not info.has_weights or info.variant != variant.name or _run_spec(info.path, variant) is None:
             continue
         stamp = info.weights.stat().st_mtime
         saved = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stamp))
@@ -93,11 +92,11 @@ def networks(trained: Trained, device: str = "cpu") -> tuple[AlexNet, AlexNet]:
     from alexnet_viz.train.loop import initial_model
 
     if trained.run is None:
-        return (load_model(trained.variant, RANDOM, seed=0, device=device),
-                load_model(trained.variant, IMAGENET, device=device, progress=False))
-    made = _run_spec(Path(trained.run), trained.variant)
+        return (load_model(trained.spec, RANDOM, seed=0, device=device),
+                load_model(trained.spec, IMAGENET, device=device, progress=False))
+    made = _run_spec(Path(trained.run), trained.spec)
     if made is None:
-        raise AlexVizError(f"{trained.run} is no longer a {trained.variant} run with a readable config.json.")
+        raise AlexVizError(f"{trained.run} is no longer a {trained.spec.name} run with a readable config.json.")
     config, spec = made
     before = initial_model(config, spec).to(device).eval()
     return before, load_model(spec, WeightsChoice.file(trained.ident), device=device)
