@@ -124,6 +124,10 @@ def section(view: View, key: str, variant: Spec, *, ref: ImageRef | None = None,
         _kernels(columns, trained, layer, channel, whole_layer=view == "filters")
 
 
+def _two(value: float) -> str:
+    return f"{round(value, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
+
+
 def _picture(values: np.ndarray) -> bytes:
     z = np.asarray(values, dtype=np.float32)
     scale = max(1, PICTURE_PX // max(z.shape))
@@ -154,13 +158,13 @@ def _kernels(columns: Sequence[DeltaGenerator], trained: ba.Trained, layer: str,
         for col, w in zip(columns, pair, strict=True):
             col.image(mosaic.kernel_tiles(w, scale=3).png(), width="stretch", output_format="PNG",
                       caption=f"All {w.shape[0]} of {layer}'s kernels, each stretched to full contrast: structure "
-                              f"{structure(w):.2f} (0: noise, 1: all smooth; the Training page plots it).")
+                              f"{_two(structure(w))} (0: noise, 1: all smooth; the Training page plots it).")
         return
     if before.shape[1] == 3:
         for col, w in zip(columns, pair, strict=True):
             col.image(mosaic.kernel_tiles(w, kernels=range(channel, channel + 1), scale=12).png(), width=132,
                       output_format="PNG", caption=f"{layer} kernel {channel}: structure "
-                                                   f"{structure(w[channel:channel + 1]):.2f}.")
+                                                   f"{_two(structure(w[channel:channel + 1]))}.")
         return
     norms = np.linalg.norm(after[channel].reshape(after.shape[1], -1), axis=1)
     slices = np.argsort(-norms, kind="stable")[:8]  # the trained kernel's strongest inputs, on both sides

@@ -56,6 +56,9 @@ def is_live(run: RunInfo, records: list[dict]) -> bool:
     return time.time() - path.stat().st_mtime < LIVE_SECONDS
 
 
+# One hue per panel, lighter for validation: green is C1's structure only.
+LINE_COLOURS = {"train loss": "#1f77b4", "val loss": "#7fb3de", "train top-1": "#d62728", "val top-1": "#f08a8a",
+                "val top-5": "#9467bd", "C1 structure": "#2ca02c", "lr": "#7f7f7f"}
 PANELS = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy", "structure": "C1 filter structure (0: noise)",
           "lr": "Learning rate"}
 
@@ -92,7 +95,7 @@ def curves_figure(records: list[dict], panels: tuple[str, ...] = ("loss", "accur
     for name in shown:
         for label, xs, ys, mode in lines[name]:
             if xs:
-                fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode=mode,
+                fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode=mode, line={"color": LINE_COLOURS[label]},
                                          line_shape="hv" if name == "lr" else "linear"), row[name], 1)
     if chance is not None and "loss" in row:
         fig.add_hline(y=chance, line={"color": "grey", "dash": "dot"}, row=row["loss"], col=1,
