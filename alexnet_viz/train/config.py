@@ -105,10 +105,10 @@ TORCHVISION_RECIPE = TrainConfig(recipe="torchvision", batch_size=256, weight_de
 # checkpoint is not a full torchvision network), He-scaled convolutions (PyTorch's default init
 # shrinks the signal ~6x a layer: the loss sat at ln 12 for 120 steps, measured) with C1 at the
 # paper's N(0, 0.01) (its filters start as faint noise, so what training adds shows in minutes:
-# after 120 steps, structure 0.58 against 0.03 with C1 He-scaled too), 64 px crops, batch 32, the
-# paper's lr 0.01 (from this start lr 0.02 blew up in epoch 3: loss 1.6 -> 4.6, measured), step drop
-# after 4 epochs, no flips (a flip turns a 45 degree edge into a 135 degree one), no PCA noise
-# (colour is a class here), 5 epochs.
+# after 120 steps at lr 0.02, structure 0.58 against 0.03 with C1 He-scaled too), 64 px crops, batch
+# 32, the paper's lr 0.01 (from this start lr 0.02 blew up in epoch 3: loss 1.6 -> 4.6, measured),
+# step drop after 4 epochs, no flips (a flip turns a 45 degree edge into a 135 degree one), no PCA
+# noise (colour is a class here), 5 epochs.
 DEMO_RECIPE = TrainConfig(variant="torchvision", recipe="demo", demo=True, epochs=5, batch_size=32, lr=0.01,
                           schedule="step", step_size=4, input_size=64, resize=72, flip=False, pca_std=0.0,
                           ten_crop=False, fc_width=512, num_classes=0, log_every=10, he_convs=True, c1_std=0.01,
