@@ -9,7 +9,7 @@ from streamlit.delta_generator import DeltaGenerator
 from alexnet_viz.analysis.units import peak
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
 from alexnet_viz.figures import colours
-from ui import analysis, closeup, grids
+from ui import analysis, before_after, closeup, grids
 from ui.image_input import or_stop
 from ui.page import image_page
 from ui.urls import unit_page_link, url_choice, url_write
@@ -101,6 +101,7 @@ def channel_view(name: str, channels: int) -> None:
                 caption=f"Receptive field of unit ({i}, {j}), value {float(post[i, j]):.4g}: each of the "
                         f"{height}×{width} units of {name} sees a {row.rf}×{row.rf} window of the input ({inside} "
                         f"for this unit; the rest is padding), and neighbours are {row.jump} pixels apart.")
+    before_after.section("maps", "fm_compare", ctx.spec, ref=ref, layer=name, channel=channel)
 
 
 @st.fragment

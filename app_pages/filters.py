@@ -10,7 +10,7 @@ from alexnet_viz.analysis.kernels import input_channels
 from alexnet_viz.core.bookkeeping import split_groups
 from alexnet_viz.figures import colours
 from alexnet_viz.figures.activations import kernel_heatmap
-from ui import analysis, grids
+from ui import analysis, before_after, grids
 from ui.image_input import or_stop
 from ui.page import network_page
 from ui.urls import unit_page_link, url_choice, url_write
@@ -92,6 +92,7 @@ def kernel_closeup(name: str, in_channel: int | None) -> None:
                     key="flt_closeup", config={"displaylogo": False, "displayModeBar": False})
     st.caption(f"{name} kernel {kernel}'s weights (hover for values): {colours.SIGN_LEGEND}; one range, symmetric "
                "around zero, for the panels shown.")
+    before_after.section("filters", "flt_compare", ctx.spec, layer=name, channel=kernel)
 
 
 kernel_view()

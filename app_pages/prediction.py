@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from alexnet_viz.figures import colours
-from ui import analysis, grids
+from ui import analysis, before_after, grids
 from ui.image_input import or_stop
 from ui.page import image_page
 from ui.urls import url_choice, url_write
@@ -28,6 +28,7 @@ with facts:
                    "sessions use and can be many times the network's own time; `python -m alexnet_viz bench` "
                    "measures the network alone.")
     st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {page.about_weights}")
+before_after.section("prediction", "pred_compare", ctx.spec, ref=ref)
 
 
 @st.fragment

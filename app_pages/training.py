@@ -1,13 +1,15 @@
-"""Training: the server's runs, their curves (live while a run goes), C1's filters epoch by epoch,
-opening a checkpoint in the visualiser, and the paper's ReLU-vs-tanh figure reproduced."""
+"""Training: start a run and watch it learn, the server's runs, their curves (live while a run goes), C1's
+filters epoch by epoch, opening a checkpoint in the visualiser, and the paper's ReLU-vs-tanh figure reproduced."""
 from __future__ import annotations
 
 import streamlit as st
 
 from alexnet_viz.train.runs import RESULT_FILE, check_filters, check_metrics, check_result, check_runs
+from ui import live
 from ui.state import context
 from ui.training import (
     OVERRIDE_KEY,
+    chance_loss,
     close_checkpoint,
     curves_figure,
     filter_picture,
@@ -19,25 +21,35 @@ from ui.training import (
 )
 
 st.title("Training")
-st.markdown("Train AlexNet yourself and watch it learn: `python -m alexnet_viz train --demo` trains on a generated "
-            "dataset in minutes on a CPU; `--data DIR` on your own ImageFolder with the paper's recipe; `torchrun` "
-            "on many GPUs. The runs below are the server's, in the folder it was started with "
-            "(`ALEXNET_RUNS`).")
+st.markdown("A network starts as random numbers and learns from examples: each step shows it a batch of "
+            "pictures, measures how wrong its answers are (the **loss**) and nudges every weight to be a little "
+            "less wrong. Watch that happen, then compare any page's view before and after training.")
+st.subheader("Watch it learn")
+watched = live.section()
+
+st.subheader("Runs")
+st.markdown("Train from a terminal too: `python -m alexnet_viz train --demo` trains on a generated dataset in "
+            "minutes on a CPU; `--data DIR` on your own ImageFolder with the paper's recipe; `torchrun` on many "
+            "GPUs or machines (docs/TRAINING.md). The runs below are the server's, in the folder it was started "
+            "with (`ALEXNET_RUNS`).")
 folder = runs_folder()
 listed = check_runs(folder)
 runs = listed.value
 ctx = context()
 skipped_notice(listed.skipped)
 
-if not runs:
+if not runs and watched is not None:
+    st.caption("The run above is the first; it is listed here once the page is reloaded or the run ends.")
+elif not runs:
     st.info(f"No training runs in `{folder}` yet. Start one beside the server: "
             f"`ALEXNET_RUNS={folder} python -m alexnet_viz train --demo`.", icon=":material/info:")
 else:
     names = [r.name for r in runs]
     run = runs[names.index(st.selectbox("Run", names, key="train_run", help=f"Run directories in {folder}"))]
-    live = is_live(run, check_metrics(run.path).value)
+    records = check_metrics(run.path).value
+    going = is_live(run, records) and run.path != watched  # the run started here is drawn above
 
-    @st.fragment(run_every=5.0 if live else None)
+    @st.fragment(run_every=5.0 if going else None)
     def curves() -> None:
         """Redrawn alone every few seconds while the run is going."""
         checked = check_metrics(run.path)
@@ -54,11 +66,14 @@ else:
         val = [r for r in now if r.get("kind") == "val" and "val_top1" in r]
         cols[2].metric("Val top-1", f"{100 * val[-1]['val_top1']:.1f}%" if val else "–")
         cols[3].metric("Images/s", f"{last['images_per_s']:.0f}")
-        st.plotly_chart(curves_figure(now), key="train_curves", config={"displayModeBar": False})
-        st.caption(("Running: refreshed every 5 s. " if live else "")
+        st.plotly_chart(curves_figure(now, chance=chance_loss(run.path)), key="train_curves",
+                        config={"displayModeBar": False})
+        st.caption(("Running: refreshed every 5 s. " if going else "")
                    + f"{len(train)} logged intervals; lr, loss and accuracy from metrics.jsonl of {run.name}.")
 
     curves()
+    if run.path != watched and not going and not any(r.get("kind") == "end" for r in records):
+        live.unfinished(run.path)
 
     st.subheader("C1's filters, epoch by epoch")
     saved = check_filters(run.path)
@@ -70,10 +85,10 @@ else:
         picture = filter_picture(run, epoch)
         skipped_notice(picture.skipped)
         if picture.value is not None:
-            st.image(picture.value, width="content",
-                     caption=f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full "
-                             "contrast. Trained long enough, C1 grows oriented stripes and colour blobs (the paper's "
-                             "Figure 3); early on, or after a short demo run, many kernels are still noise.")
+            st.image(picture.value, width="content")  # its own size: a caption would widen it
+            st.caption(f"C1 after epoch {epoch} of {run.name}: each kernel's RGB weights stretched to full contrast. "
+                       "Trained long enough, C1 grows oriented stripes and colour blobs (the paper's Figure 3); early "
+                       "on, or after a short demo run, many kernels are still noise.")
     else:
         st.caption("No filters saved yet.")
 
@@ -83,8 +98,9 @@ else:
         st.caption("This run has not saved a checkpoint yet.")
     elif run.variant not in run.fits:
         st.caption(f"This run's network is not a full {run.variant} network (its classifier was narrowed, as "
-                   "the demo's is), so its checkpoint cannot replace the visualiser's weights; its curves and "
-                   "filters are above.")
+                   "the demo's is), so its checkpoint cannot replace the visualiser's weights. Its convolutions "
+                   f"can be compared with the untrained network's: choose the {run.variant} variant and this run "
+                   "under *Compare with* on the Feature maps, Filters, Prediction and Inside one unit pages.")
     elif ctx.variant != run.variant:
         st.caption(f"This run trained the {run.variant} variant; choose it in the sidebar to open its checkpoint.")
     elif opened == str(run.weights):

@@ -12,7 +12,7 @@ from alexnet_viz.analysis.featviz import FeatureVis, Settings
 from alexnet_viz.analysis.probe import categories
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.figures import colours
-from ui import analysis, unit
+from ui import analysis, before_after, unit
 from ui.image_input import or_stop
 from ui.page import network_page
 from ui.urls import url_choice, url_write
@@ -174,6 +174,7 @@ else:
     overlay.image(analysis.channel_overlay_jpeg(ref, ctx.key, name, channel), width="stretch", output_format="JPEG",
                   caption=f"{name} channel {channel} over the image the network sees (strongest unit "
                           f"{float(post[channel].max()):.3g}, mean {float(post[channel].mean()):.3g}).")
+before_after.section("unit", "unit_compare", ctx.spec, ref=ref, layer=name, channel=channel)
 noun = "unit" if is_fc else "channel"
 options = {"channel": f"{noun} {channel} only", "several": f"{noun} {channel} and others"}
 n_towers = towers(ctx.spec)

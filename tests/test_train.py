@@ -92,14 +92,14 @@ def test_bad_configs_are_one_clear_error(given: dict, words: str) -> None:
 def test_train_and_val_folders_are_read_in_class_order(tiny: Path) -> None:
     split = discover(tiny)
     assert split.classes == tuple(sorted(demo.CLASSES))
-    assert len(split.train) == 20 and len(split.val) == 10
+    assert len(split.train) == 2 * len(demo.CLASSES) and len(split.val) == len(demo.CLASSES)
     assert all(Path(f).parent.name == split.classes[label] for f, label in split.train + split.val)
 
 
 def test_one_folder_is_split_per_class_by_the_seed(tiny: Path) -> None:
     a, b = discover(tiny / "train", 0.5, 1), discover(tiny / "train", 0.5, 1)
-    assert a == b and len(a.train) == len(a.val) == 10
-    assert {label for _, label in a.val} == set(range(10))
+    assert a == b and len(a.train) == len(a.val) == len(demo.CLASSES)
+    assert {label for _, label in a.val} == set(range(len(demo.CLASSES)))
     assert not set(a.train) & set(a.val)
 
 
@@ -179,12 +179,12 @@ def test_a_run_directory_holds_config_metrics_filters_and_a_weights_file(tiny: P
 
     run = tmp_path / "run"
     result = train(tiny_config(tiny, run, full_head=True, epochs=1, ten_crop=True))
-    assert result.stopped == "done" and result.epoch == 1 and result.global_step == 2
+    assert result.stopped == "done" and result.epoch == 1 and result.global_step == 3  # 24 images, batch 8
     config = json.loads((run / runs.CONFIG).read_text())
     assert config["batch_size"] == 8 and config["variant"] == "torchvision" and config["recipe"] == "torchvision"
     assert json.loads((run / runs.FITS).read_text()) == ["torchvision"]
     kinds = [r["kind"] for r in runs.read_metrics(run)]
-    assert kinds == ["train", "train", "val", "test", "end"]
+    assert kinds == ["train", "train", "train", "val", "test", "end"]
     first = runs.read_metrics(run)[0]
     assert {"loss", "acc", "lr", "images_per_s", "epoch", "step"} <= first.keys()
     assert runs.filter_epochs(run) == [0, 1] and np.load(runs.filter_file(run, 1)).shape == (64, 3, 11, 11)
@@ -197,7 +197,7 @@ def test_a_run_directory_holds_config_metrics_filters_and_a_weights_file(tiny: P
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_after", [1, 3])  # mid first epoch; mid second epoch
+@pytest.mark.parametrize("stop_after", [1, 4])  # mid first epoch; mid second epoch (3 steps an epoch)
 def test_a_resumed_run_equals_an_uninterrupted_one(tiny: Path, tmp_path: Path, stop_after: int) -> None:
     from alexnet_viz.train.loop import resume_config, train
 
@@ -246,7 +246,7 @@ def test_demo_from_the_command_line_at_tiny_scale(tmp_path: Path) -> None:
     run = next(p for p in tmp_path.iterdir() if p.name.startswith("demo-torchvision-"))
     assert "validation top-1" in out.stderr and (run / runs.WEIGHTS).is_file()
     assert json.loads((run / runs.FITS).read_text()) == []  # the demo's narrowed head fits no variant
-    assert (tmp_path / ".data" / "demo-2" / "train" / "blob-red").is_dir()
+    assert (tmp_path / ".data" / f"demo{demo.VERSION}-2" / "train" / "red-green-045").is_dir()
 
 
 @pytest.mark.slow
@@ -287,20 +287,46 @@ def test_two_processes_follow_the_one_process_loss_curve(tiny: Path, tmp_path: P
     two = _cli(*common, "--run-dir", str(tmp_path / "two"), torchrun=2)
     assert two.returncode == 0, _said(two)
     a, b = _losses(tmp_path / "one"), _losses(tmp_path / "two")
-    assert len(a) == len(b) == 4
+    assert len(a) == len(b) == 6
     assert np.allclose(a, b, rtol=DDP_TOLERANCE, atol=0), (a, b)
     wa, wb = _weights(tmp_path / "one"), _weights(tmp_path / "two")
     w0 = Trainer(tiny_config(tiny, tmp_path / "init", dropout=0.0, threads=None)).model.state_dict()
     share = {k: float((wa[k] - wb[k]).norm() / (wa[k] - w0[k]).norm()) for k in wa}
     assert max(share.values()) < DDP_WEIGHT_SHARE, share
     # a resumed two-process run equals the uninterrupted one
-    part = _cli(*common, "--run-dir", str(tmp_path / "part"), "--max-steps", "3", torchrun=2)
+    part = _cli(*common, "--run-dir", str(tmp_path / "part"), "--max-steps", "4", torchrun=2)
     assert part.returncode == 0 and "--resume" in part.stderr, _said(part)
     rest = _cli("--resume", "--run-dir", str(tmp_path / "part"), "--no-progress", torchrun=2)
     assert rest.returncode == 0, _said(rest)
     assert _losses(tmp_path / "part") == b
     wp = _weights(tmp_path / "part")
     assert all(torch.equal(wp[k], wb[k]) for k in wb)
+
+
+@pytest.mark.slow
+def test_two_machines_as_two_agents_with_a_static_rendezvous_on_loopback(tiny: Path, tmp_path: Path) -> None:
+    """What docs/TRAINING.md tells two machines to run, on one: two torchrun agents (--nnodes 2, one process
+    each, --node-rank 0 and 1) meet at --master-addr:--master-port (the static rendezvous) and train as one
+    two-process run, whose losses follow the one-process run's."""
+    from devtools.server import free_port
+
+    common = ("--data", str(tiny), "--batch-size", "8", "--epochs", "1", "--workers", "0", "--log-every", "1",
+              "--dropout", "0", "--no-ten-crop", "--no-progress", "--demo")
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    agents = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1",
+                                f"--node-rank={rank}", "--master-addr=127.0.0.1", f"--master-port={port}",
+                                "-m", "alexnet_viz", "train", *common, "--run-dir", str(tmp_path / "nodes")],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for rank in (0, 1)]
+    ends = [agent.communicate(timeout=600) for agent in agents]
+    for agent, (_, err) in zip(agents, ends, strict=True):
+        assert agent.returncode == 0, err[-3000:]
+    one = _cli(*common, "--run-dir", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr[-2000:]
+    a, b = _losses(tmp_path / "one"), _losses(tmp_path / "nodes")
+    assert len(a) == len(b) == 3 and np.allclose(a, b, rtol=DDP_TOLERANCE, atol=0), (a, b)
+    assert (tmp_path / "nodes" / runs.WEIGHTS).is_file()
 
 
 def test_demo_recipe_states_what_it_changed() -> None:

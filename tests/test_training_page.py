@@ -81,7 +81,7 @@ def test_a_run_shows_curves_filters_and_opens_its_checkpoint(runs_dir: Path) -> 
 def test_a_narrowed_or_other_variant_run_cannot_be_opened(runs_dir: Path) -> None:
     make_run(runs_dir, "narrow", fits=())
     at = page()
-    assert not at.exception and not at.button
+    assert not at.exception and not [b for b in at.button if b.key == "train_open"]
     assert any("narrowed" in c.value for c in at.caption)
     at = page("article")
     assert any("narrowed" in c.value for c in at.caption)
@@ -147,7 +147,7 @@ def test_an_opened_checkpoint_drives_the_filters_page(runs_dir: Path) -> None:
 def test_filters_caption_does_not_promise_what_a_short_run_has_not_learned(runs_dir: Path) -> None:
     make_run(runs_dir, "demo-run")
     at = page()
-    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    captions = [c.value for c in at.caption]
     assert any("C1 after epoch 2" in c and "still noise" in c for c in captions), captions
 
 
@@ -219,3 +219,74 @@ def test_opening_a_checkpoint_that_claims_terabytes_is_an_error_on_the_page(runs
     assert not app.exception, app.exception
     assert any("refused before any of its values were read" in e.value for e in app.error), [e.value for e in
                                                                                             app.error]
+# --- watch it learn: Start, a live run, Stop, a stale lock (issue 21) ---------------------------------
+
+def _lock_for(root: Path, pid: int, run: Path) -> None:
+    import os
+    import time
+
+    from alexnet_viz.train import manager
+
+    (root / manager.LOCK).write_text(json.dumps({
+        "pid": pid, "run_dir": str(run.resolve()), "started": time.time(), "server_pid": os.getpid(),
+        "host": os.uname().nodename, "epochs": 4, "stopping": False}))
+
+
+def test_start_is_offered_and_says_why(runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALEXNET_TRAINING_FROM_PAGE", raising=False)
+    at = page()
+    assert not at.button(key="live_start").disabled
+    assert any("Visitors may start runs" in c.value and "not set" in c.value for c in at.caption)
+    monkeypatch.setenv("ALEXNET_TRAINING_FROM_PAGE", "0")
+    at = page()
+    assert at.button(key="live_start").disabled and not list(runs_dir.iterdir())
+    assert any("is off" in c.value and "alexnet-viz serve" in c.value for c in at.caption)
+
+
+def test_a_live_run_shows_progress_filters_curves_and_stops(runs_dir: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from alexnet_viz.train import manager
+
+    run = make_run(runs_dir, "page-demo-live", ended=False)
+    (run / runs.CLASSES).write_text(json.dumps([f"c{i}" for i in range(12)]))
+    runs.atomic_write(run / runs.FILTERS / runs.LATEST_PNG, runs.filter_file(run, 2, ".png").read_bytes())
+    runs.atomic_write(run / runs.FILTERS / runs.LATEST_JSON, b'{"step": 6, "epoch": 2.0, "structure": 0.31}')
+    # Like the real trainer, it outlives the SIGINT for a while (saving its checkpoint): it notes the signal.
+    noted = runs_dir / "sigint"
+    trainer = subprocess.Popen([sys.executable, "-c", "import pathlib, signal, sys, time; signal.signal("
+                                "signal.SIGINT, lambda *_: pathlib.Path(sys.argv[2]).touch()); time.sleep(120)",
+                                str(run.resolve()), str(noted)])
+    try:
+        _lock_for(runs_dir, trainer.pid, run)
+        at = page()
+        assert not at.exception and not [b for b in at.button if b.key == "live_start"]
+        assert "epoch 2.00 of 4" in at.get("progress")[0].proto.text
+        assert any("step 6" in c and "structure 0.310" in c for img in at.image for c in map(str, img.captions))
+        assert any(c.value.startswith("Step 6: loss 1.700 (guessing evenly gives 2.485)") for c in at.caption)
+        at.button(key="live_stop").click().run()
+        deadline = time.monotonic() + 60
+        while not noted.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert noted.exists()  # SIGINT reached the trainer
+        assert json.loads((runs_dir / manager.LOCK).read_text())["stopping"] is True
+    finally:
+        trainer.kill()
+        trainer.wait()
+
+
+def test_a_stale_lock_is_cleared_and_said(runs_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    from alexnet_viz.train import manager
+
+    run = make_run(runs_dir, "page-demo-crashed", ended=False)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    _lock_for(runs_dir, gone.pid, run)
+    at = page()
+    assert any("page-demo-crashed" in w.value and "ended without finishing" in w.value for w in at.warning)
+    assert not (runs_dir / manager.LOCK).exists() and not at.button(key="live_start").disabled

@@ -5,6 +5,8 @@ ui.state.context() reads. Runs are only ever the server's: the folder is $ALEXNE
 from __future__ import annotations
 
 import io
+import json
+import math
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
-from alexnet_viz.train.runs import CONFIG, FILTERS, METRICS, Checked, RunInfo, filter_file, list_runs
+from alexnet_viz.train.runs import CLASSES, CONFIG, FILTERS, METRICS, Checked, RunInfo, filter_file, list_runs
 
 OVERRIDE_KEY = "weights_override"
 LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
@@ -88,25 +90,57 @@ def skipped_notice(skipped: tuple[str, ...]) -> None:
                    + "\n".join(f"- `{line}`" for line in lines), icon=":material/warning:")
 
 
-def curves_figure(records: list[dict]) -> go.Figure:
-    """Loss, accuracy and learning rate against epochs, train intervals as lines, validation as markers."""
+# One hue per panel, lighter for validation: green is C1's structure only.
+LINE_COLOURS = {"train loss": "#1f77b4", "val loss": "#7fb3de", "train top-1": "#d62728", "val top-1": "#f08a8a",
+                "val top-5": "#9467bd", "C1 structure": "#2ca02c", "lr": "#7f7f7f"}
+PANELS = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy", "structure": "C1 filter structure (0: noise)",
+          "lr": "Learning rate"}
+
+
+def chance_loss(run: Path) -> float | None:
+    """The loss of a network that guesses evenly: ln(number of classes), from the run's classes.json."""
+    try:
+        classes = json.loads((run / CLASSES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return math.log(len(classes)) if isinstance(classes, list) and len(classes) > 1 else None
+
+
+def curves_figure(records: list[dict], panels: tuple[str, ...] = ("loss", "accuracy", "structure", "lr"),
+                  height: int = 780, chance: float | None = None) -> go.Figure:
+    """Curves against epochs, train intervals as lines, validation as markers: one panel per name in `panels`
+    (the structure panel only when the run recorded it); `chance` draws the even guess's loss."""
     train = [r for r in records if r.get("kind") == "train"]
     val = [r for r in records if r.get("kind") == "val" and "val_top1" in r]
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=("Loss (cross-entropy)", "Accuracy", "Learning rate"))
+    shown = [p for p in panels if p != "structure" or any("structure" in r for r in train)]
+    row = {name: i + 1 for i, name in enumerate(shown)}
+    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[PANELS[p] for p in shown])
     x = [r["epoch"] for r in train]
-    fig.add_trace(go.Scatter(x=x, y=[r["loss"] for r in train], name="train loss", mode="lines"), 1, 1)
-    fig.add_trace(go.Scatter(x=x, y=[r["acc"] for r in train], name="train top-1", mode="lines"), 2, 1)
-    if val:
-        vx = [r["epoch"] for r in val]
-        fig.add_trace(go.Scatter(x=vx, y=[r["val_loss"] for r in val], name="val loss", mode="lines+markers"), 1, 1)
-        fig.add_trace(go.Scatter(x=vx, y=[r["val_top1"] for r in val], name="val top-1", mode="lines+markers"), 2, 1)
-        fig.add_trace(go.Scatter(x=vx, y=[r["val_top5"] for r in val], name="val top-5", mode="lines+markers"), 2, 1)
-    fig.add_trace(go.Scatter(x=x, y=[r["lr"] for r in train], name="lr", mode="lines", line_shape="hv"), 3, 1)
-    fig.update_yaxes(range=[0, 1], row=2, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=3, col=1)  # powers of ten only
-    fig.update_xaxes(title_text="epoch", row=3, col=1)
-    fig.update_layout(height=620, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    vx = [r["epoch"] for r in val]
+    lines = {"loss": [("train loss", x, [r["loss"] for r in train], "lines"),
+                      ("val loss", vx, [r["val_loss"] for r in val], "lines+markers")],
+             "accuracy": [("train top-1", x, [r["acc"] for r in train], "lines"),
+                          ("val top-1", vx, [r["val_top1"] for r in val], "lines+markers"),
+                          ("val top-5", vx, [r["val_top5"] for r in val], "lines+markers")],
+             "structure": [("C1 structure", [r["epoch"] for r in train if "structure" in r],
+                            [r["structure"] for r in train if "structure" in r], "lines")],
+             "lr": [("lr", x, [r["lr"] for r in train], "lines")]}
+    for name in shown:
+        for label, xs, ys, mode in lines[name]:
+            if xs:
+                fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode=mode, line={"color": LINE_COLOURS[label]},
+                                         line_shape="hv" if name == "lr" else "linear"), row[name], 1)
+    if chance is not None and "loss" in row:
+        fig.add_hline(y=chance, line={"color": "grey", "dash": "dot"}, row=row["loss"], col=1,
+                      annotation_text=f"chance: ln {round(math.exp(chance))} = {chance:.3f}",
+                      annotation_position="bottom left")
+    if "accuracy" in row:
+        fig.update_yaxes(range=[0, 1], row=row["accuracy"], col=1)
+    if "lr" in row:
+        fig.update_yaxes(type="log", dtick=1, row=row["lr"], col=1)  # powers of ten only
+    fig.update_xaxes(title_text="epoch", row=len(shown), col=1)
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.12})
     return fig
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.train.manager import PERMISSION_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -231,6 +232,15 @@ def streamlit_command(extra: list[str] | None = None) -> list[str]:
             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *(extra or [])]
 
 
+def replica_env(env: dict[str, str] | None, secret: str) -> dict[str, str]:
+    """The replicas' environment: ours plus `env`, the shared cookie secret (not allowed as a flag), and
+    training from the page off unless whoever runs serve set ALEXNET_TRAINING_FROM_PAGE (many visitors,
+    one machine: a run takes every core for minutes)."""
+    merged = {**os.environ, **(env or {}), "STREAMLIT_SERVER_COOKIE_SECRET": secret}
+    merged.setdefault(PERMISSION_ENV, "0")
+    return merged
+
+
 @contextlib.contextmanager
 def running(replicas: int = 2, *, port: int = 8501, bind: str = "127.0.0.1", run_dir: Path | None = None,
             env: dict[str, str] | None = None, settings: ProxySettings = ProxySettings(),
@@ -249,7 +259,7 @@ def running(replicas: int = 2, *, port: int = 8501, bind: str = "127.0.0.1", run
     run_dir = Path(run_dir) if run_dir else Path(os.environ.get("TMPDIR", "/tmp")) / f"alexnet-serve-{port}"
     run_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)  # shared: an XSRF cookie from one replica is valid on the others
-    layout_env = {**os.environ, **(env or {}), "STREAMLIT_SERVER_COOKIE_SECRET": secret}  # not allowed as a flag
+    layout_env = replica_env(env, secret)
     command = streamlit_command(["--server.maxUploadSize", str(settings.max_upload_mib)])
     members = [Replica(f"r{i + 1}", free_port(), run_dir / f"replica-r{i + 1}.log") for i in range(replicas)]
     config = run_dir / "haproxy.cfg"

@@ -33,13 +33,13 @@ PAPER_CLAIM = "six times faster (Krizhevsky et al. 2012, Sec 3.1 and Figure 1)"
 TARGET = 0.25
 
 
-def four_layer(activation: str) -> nn.Sequential:
+def four_layer(activation: str, classes: int = 10) -> nn.Sequential:
     """Three conv + pool stages and a linear classifier, with ReLU or tanh after each convolution."""
     act: type[nn.Module] = nn.ReLU if activation == "relu" else nn.Tanh
     layers: list[nn.Module] = []
     for c_in, c_out in ((3, 32), (32, 32), (32, 64)):
         layers += [nn.Conv2d(c_in, c_out, 5, padding=2), act(), nn.MaxPool2d(3, 2, padding=1)]
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 4 * 4, 10))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 4 * 4, classes))
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: tor
 def _train(activation: str, lr: float, x: torch.Tensor, y: torch.Tensor, epochs: int, batch: int, seed: int,
            stop_at_target: bool) -> list[float]:
     torch.manual_seed(seed)
-    model = four_layer(activation)
+    model = four_layer(activation, int(y.max()) + 1)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     gen = torch.Generator().manual_seed(seed)
     errors = []
@@ -123,7 +123,7 @@ def run(*, dataset: str = "cifar10", epochs: int = 30, batch: int = 64, images: 
             dataset, note = "demo", "CIFAR-10 could not be downloaded here (offline); "
     if dataset == "demo":
         x, y = _demo_tensors(max(1, images // len(demo.CLASSES)), seed)
-        note += f"the demo dataset at 32 px ({len(x)} images, 10 classes), not CIFAR-10"
+        note += f"the demo dataset at 32 px ({len(x)} images, {len(demo.CLASSES)} classes), not CIFAR-10"
     elif dataset != "cifar10":
         raise AlexVizError(f"Unknown dataset {dataset!r}: choose cifar10 or demo.")
     x = (x - x.mean((0, 2, 3), keepdim=True)) / x.std((0, 2, 3), keepdim=True)

@@ -1,16 +1,17 @@
 """The training run: one function from a TrainConfig to a run directory.
 
 A step is: a (global) batch split over the ranks, cross-entropy under optional bf16 autocast,
-SGD. The run stops cleanly on Ctrl-C (SIGINT sets a flag; the step finishes, every rank agrees,
-state is saved) or after --max-steps, and `--resume` continues from the saved position exactly:
-the sampler skips what was done, the RNG comes back, and each sample's augmentation depends
-only on (seed, epoch, index).
+SGD. The run stops cleanly on Ctrl-C or SIGTERM (a flag; the step finishes, every rank agrees,
+the last partial interval's metrics and the state are saved) or after --max-steps, and `--resume`
+continues from the saved position exactly: the sampler skips what was done, the RNG comes back,
+and each sample's augmentation depends only on (seed, epoch, index).
 """
 from __future__ import annotations
 
 import json
 import math
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,9 +34,10 @@ from alexnet_viz.core.spec import VARIANTS, Spec, get_spec
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.figures.mosaic import kernel_tiles
 from alexnet_viz.train import ddp, runs
-from alexnet_viz.train.config import TrainConfig, load_config
+from alexnet_viz.train.config import PARENT_ENV, TrainConfig, load_config
 from alexnet_viz.train.data import Augment, EpochSampler, FolderImages, Split, collate, discover, pca_lighting, shard
 from alexnet_viz.train.sources import data_root
+from alexnet_viz.train.structure import structure
 
 
 @dataclass(frozen=True)
@@ -77,24 +80,33 @@ def resume_config(run_dir: str | Path, **changes: object) -> TrainConfig:
 
 
 class _Stop:
-    """SIGINT turns into a flag checked between steps, so a step is never cut in half."""
+    """SIGINT turns into a flag checked between steps, so a step is never cut in half. A run started by a
+    server (ALEXNET_TRAIN_PARENT) also stops once that server has gone: no run outlives its server."""
 
     def __init__(self) -> None:
-        self.asked = False
+        self.signalled = False
+        parent = os.environ.get(PARENT_ENV, "")
+        self.parent = int(parent) if parent.isdigit() else None
+
+    @property
+    def asked(self) -> bool:
+        return self.signalled or (self.parent is not None and os.getppid() != self.parent)
 
     def __call__(self, signum: int, frame: object) -> None:
-        if self.asked:  # a second Ctrl-C: the user means it
+        if self.signalled:  # a second Ctrl-C: the user means it
             raise KeyboardInterrupt
-        self.asked = True
+        self.signalled = True
 
 
 @contextmanager
 def _sigint(stop: _Stop) -> Iterator[None]:
-    previous = signal.signal(signal.SIGINT, stop)
+    """SIGINT and SIGTERM (the Training page's Stop, a service manager's stop) both ask for a clean stop."""
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _quiet_worker(_: int) -> None:
@@ -122,9 +134,23 @@ def _save_tensors(path: Path, obj: object) -> None:
     tmp.replace(path)
 
 
+def _c1(model: AlexNet) -> np.ndarray:
+    return cast(torch.Tensor, model.layer("C1").weight).detach().to("cpu", torch.float32).numpy()
+
+
 def _save_filters(run: Path, model: AlexNet, epoch: int) -> None:
-    weight = cast(torch.Tensor, model.layer("C1").weight).detach().to("cpu", torch.float32).numpy()
+    weight = _c1(model)
     runs.save_filters(run, epoch, runs.npy_bytes(weight), kernel_tiles(weight, scale=4).png())
+
+
+def _save_latest(run: Path, model: AlexNet, record: dict) -> None:
+    """C1 now, for a page watching the run: filters/latest.npy, .png and .json (step, epoch, structure)."""
+    weight = _c1(model)
+    (run / runs.FILTERS).mkdir(exist_ok=True)
+    runs.atomic_write(run / runs.FILTERS / runs.LATEST_NPY, runs.npy_bytes(weight))
+    runs.atomic_write(run / runs.FILTERS / runs.LATEST_PNG, kernel_tiles(weight, scale=4).png())
+    runs.atomic_write(run / runs.FILTERS / runs.LATEST_JSON,
+                      json.dumps({**record, "structure": structure(weight)}, sort_keys=True).encode())
 
 
 @torch.no_grad()
@@ -142,6 +168,32 @@ def rescale_head(model: AlexNet, seed: int) -> None:
         layer.bias.zero_()
 
 
+@torch.no_grad()
+def _rescale_convs(model: AlexNet, config: TrainConfig) -> None:
+    """Convolutions N(0, 2/fan_in) (he_convs) and C1 N(0, c1_std^2), zero biases: the demo's start."""
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    for layer in model.spec.layers:
+        if layer.kind != "conv" or not (config.he_convs or layer.name == "C1"):
+            continue
+        conv = cast(nn.Conv2d, model.layer(layer.name))
+        std = (2.0 / conv.weight[0].numel()) ** 0.5
+        if layer.name == "C1" and config.c1_std is not None:
+            std = config.c1_std
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * std)
+        cast(torch.Tensor, conv.bias).zero_()
+
+
+def initial_model(config: TrainConfig, spec: Spec) -> AlexNet:
+    """The network a run starts from: the spec's initialisation drawn with the run's seed (and a narrowed
+    head, or the demo's convolutions, rescaled); the app's before-and-after comparison rebuilds it."""
+    model = build_model(spec, seed=config.seed)
+    if config.fc_width is not None:
+        rescale_head(model, config.seed)
+    if config.he_convs or config.c1_std is not None:
+        _rescale_convs(model, config)
+    return model
+
+
 class Trainer:
     """One run's model, optimiser, data and position; `run()` trains until done or stopped."""
 
@@ -157,9 +209,7 @@ class Trainer:
         self.local_batch = config.batch_size // self.where.world
         self._prepare_files()
         self.split = self._split()
-        self.model = build_model(self.spec, seed=config.seed).to(self.where.device).train()
-        if config.fc_width is not None:
-            rescale_head(self.model, config.seed)
+        self.model = initial_model(config, self.spec).to(self.where.device).train()
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net: nn.Module = self.model
@@ -180,6 +230,7 @@ class Trainer:
         else:
             self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=config.step_size, gamma=config.lr_factor)
         self.epoch, self.step_in_epoch, self.global_step = 0, 0, 0
+        self._next_snapshot = 0.0  # the first step's C1 is written at once
         torch.manual_seed(config.seed * 1000 + self.where.rank)  # dropout differs per rank, repeatably
         if config.resume:
             self._load_state()
@@ -300,6 +351,28 @@ class Trainer:
         if self.where.main:
             runs.append_metric(self.run_dir, record)
 
+    def _log_interval(self, acc: list[float], seconds: float, steps_per_epoch: int, bar: tqdm) -> int:
+        """One "train" line for the steps since the last (summed over ranks); the unreadable images met."""
+        tot = ddp.sum_all(acc, self.where)
+        if tot[2] and not math.isfinite(tot[0]):
+            raise AlexVizError(f"The loss became {tot[0] / tot[2]} at step {self.global_step}: "
+                               "training diverged; lower --lr (state.pt holds the last good epoch).")
+        if tot[2]:
+            self._log({"kind": "train", "epoch": self.epoch + self.step_in_epoch / steps_per_epoch,
+                       "step": self.global_step, "loss": tot[0] / tot[2], "acc": tot[1] / tot[2],
+                       "lr": self.opt.param_groups[0]["lr"], "images_per_s": tot[2] / seconds,
+                       "skipped": int(tot[3]), "structure": structure(_c1(self.model)), "time": time.time()})
+            bar.set_postfix(loss=f"{tot[0] / tot[2]:.3f}", acc=f"{tot[1] / tot[2]:.2f}")
+        return int(tot[3])
+
+    def _snapshot(self, steps_per_epoch: int, force: bool = False) -> None:
+        """Every config.snapshot_s seconds, after the first step and at a stop: C1 now, for the Training page."""
+        now = time.monotonic()
+        if self.where.main and (force or now >= self._next_snapshot):
+            _save_latest(self.run_dir, self.model, {
+                "step": self.global_step, "epoch": self.epoch + self.step_in_epoch / steps_per_epoch})
+            self._next_snapshot = now + self.config.snapshot_s
+
     # --- the run ---------------------------------------------------------------------------
     def run(self) -> RunResult:
         config, stop = self.config, _Stop()
@@ -324,24 +397,14 @@ class Trainer:
                     steps_here += 1
                     bar.update(1)
                     last = self.step_in_epoch == steps_per_epoch
-                    if self.global_step % config.log_every == 0 or last:
-                        tot = ddp.sum_all(acc, self.where)
-                        seconds = time.perf_counter() - tick
-                        skipped += int(tot[3])
-                        if tot[2] and not math.isfinite(tot[0]):
-                            raise AlexVizError(f"The loss became {tot[0] / tot[2]} at step {self.global_step}: "
-                                               "training diverged; lower --lr (state.pt holds the last good epoch).")
-                        if tot[2]:
-                            self._log({"kind": "train", "epoch": self.epoch + self.step_in_epoch / steps_per_epoch,
-                                       "step": self.global_step, "loss": tot[0] / tot[2], "acc": tot[1] / tot[2],
-                                       "lr": self.opt.param_groups[0]["lr"], "images_per_s": tot[2] / seconds,
-                                       "skipped": int(tot[3])})
-                            bar.set_postfix(loss=f"{tot[0] / tot[2]:.3f}", acc=f"{tot[1] / tot[2]:.2f}")
-                        acc, tick = [0.0, 0.0, 0.0, 0.0], time.perf_counter()
                     if ddp.any_rank(stop.asked, self.where):
                         stopped = "interrupted"
                     elif config.max_steps is not None and steps_here >= config.max_steps and not last:
                         stopped = "max_steps"
+                    if self.global_step % config.log_every == 0 or last or stopped != "done":  # a stop logs
+                        skipped += self._log_interval(acc, time.perf_counter() - tick, steps_per_epoch, bar)
+                        acc, tick = [0.0, 0.0, 0.0, 0.0], time.perf_counter()  # the partial interval it ends
+                    self._snapshot(steps_per_epoch, force=stopped != "done")
                     if stopped != "done":
                         break
                 bar.close()

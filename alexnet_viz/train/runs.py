@@ -7,6 +7,8 @@
     last.pt         the model's plain state dict: a weights file for predict and the app
     state.pt        everything --resume needs (model, optimiser, scheduler, RNG, position)
     filters/epoch-NNN.npy and .png   C1's weights after each epoch (epoch-000: the initialisation)
+    filters/latest.npy, .png, .json  C1 every few seconds while the run goes (json: step, epoch, structure)
+    train.log       the trainer's output, for a run started from the Training page (train/manager.py)
 
 Every whole file is written under a temporary name and renamed into place, so a reader never sees
 half of one. Reads trust nothing: the folder is the server's, but a run killed mid-write, a file
@@ -28,6 +30,7 @@ from typing import Generic, TypeVar
 
 CONFIG, CLASSES, FITS, METRICS, WEIGHTS, STATE, FILTERS = ("config.json", "classes.json", "fits.json", "metrics.jsonl",
                                                              "last.pt", "state.pt", "filters")
+LATEST_NPY, LATEST_PNG, LATEST_JSON = "latest.npy", "latest.png", "latest.json"  # under filters/
 RESULT_FILE = "relu-vs-tanh.json"  # `experiment relu-vs-tanh` writes it beside the runs
 MAX_JSON_BYTES = 1 << 20  # config.json, fits.json, relu-vs-tanh.json are a few kB; more is not ours
 _FILTER_NAME = re.compile(r"epoch-(\d{3,6})\.(npy|png)")
@@ -198,6 +201,15 @@ def _json_file(path: Path) -> object:
         raise _Unreadable("not UTF-8") from exc
     except (ValueError, RecursionError) as exc:
         raise _Unreadable("not JSON") from exc
+def latest_filters(run: str | Path) -> tuple[Path, dict] | None:
+    """The newest snapshot of C1 while a run goes: its PNG and {step, epoch, structure}; None before the first."""
+    folder = Path(run) / FILTERS
+    try:
+        about = _json_file(folder / LATEST_JSON)
+    except _Unreadable:
+        return None
+    png = folder / LATEST_PNG
+    return (png, about) if isinstance(about, dict) and png.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def data_root(config: TrainConfig) -> Path:
         return Path(config.data).expanduser()
     cache = runs_root() / ".data"
     if config.demo:
-        return demo.make_dataset(cache / f"demo-{config.demo_per_class}", per_class=config.demo_per_class,
+        return demo.make_dataset(cache / f"demo{demo.VERSION}-{config.demo_per_class}", per_class=config.demo_per_class,
                                  val_per_class=max(1, config.demo_per_class // 6), seed=config.split_seed)
     if config.dataset == "cifar10":
         return _cifar10(cache / "cifar10")
