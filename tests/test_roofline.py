@@ -1,0 +1,72 @@
+"""The roofline's arithmetic, against numbers worked out by hand from the article's layer table."""
+from __future__ import annotations
+
+import pytest
+
+from alexnet_viz.analysis.roofline import Machine, layer_work, roofline_batch, roofline_table
+from alexnet_viz.core.bookkeeping import ledger
+from alexnet_viz.errors import AlexVizError
+
+MACHINE = Machine(peak_gflops=100.0, bandwidth_gbs=10.0)  # ridge: 10 FLOP/byte
+
+
+def _work(name: str, batch: int = 1, precision: str = "float32"):
+    return next(w for w in layer_work(ledger("article"), batch, precision) if w.name == name)
+
+
+def test_a_convolution_by_hand() -> None:
+    # C1: 96 filters of 3x11x11 plus a bias over a 55x55 map = 290,400 outputs x 364 multiply-adds
+    c1 = _work("C1")
+    assert c1.flops == 2 * 290_400 * 364 == 211_411_200
+    assert c1.weight_bytes == 34_944 * 4  # 96 x (363 + 1) parameters
+    assert c1.activation_bytes == (3 * 224 * 224 + 96 * 55 * 55) * 4 == 1_763_712
+    assert c1.bytes == 1_903_488 and c1.intensity == pytest.approx(111.065, abs=1e-3)
+    assert MACHINE.seconds(c1) == pytest.approx(211_411_200 / 100e9)  # 2.11 ms of arithmetic > 0.19 ms of bytes
+    assert MACHINE.bound(c1) == "compute"
+
+
+def test_a_fully_connected_layer_by_hand() -> None:
+    f9 = _work("F9")  # 9216 -> 4096: 37,752,832 parameters, one multiply-add each per image
+    assert f9.flops == 75_505_664 and f9.bytes == 37_752_832 * 4 + (9216 + 4096) * 4 == 151_064_576
+    assert f9.intensity == pytest.approx(0.4998, abs=1e-4)  # half a FLOP per byte
+    assert MACHINE.seconds(f9) == pytest.approx(151_064_576 / 10e9)  # 15.1 ms of bytes > 0.76 ms of arithmetic
+    assert MACHINE.bound(f9) == "memory"
+    # the paper's batch in bf16: the weights are read once for 128 images, at 2 bytes each
+    big = _work("F9", 128, "bf16")
+    assert big.flops == 128 * 75_505_664 and big.bytes == 37_752_832 * 2 + 128 * (9216 + 4096) * 2 == 78_913_536
+    assert big.intensity == pytest.approx(122.47, abs=0.01) and MACHINE.bound(big) == "compute"
+    assert MACHINE.seconds(big) == pytest.approx(128 * 75_505_664 / 100e9)
+
+
+def test_a_pool_counts_its_window_and_the_machine_its_ridge() -> None:
+    s2 = _work("S2")  # 3x3 windows: 8 comparisons per output
+    assert s2.flops == 8 * 96 * 27 * 27 and s2.bytes == (96 * 55 * 55 + 96 * 27 * 27) * 4
+    assert MACHINE.ridge == 10.0
+    assert MACHINE.attainable_gflops(0.5) == 5.0 and MACHINE.attainable_gflops(111.0) == 100.0
+
+
+def test_shares_are_roofline_over_measured_time() -> None:
+    book = ledger("article")
+    works = layer_work(book)
+    roof = [MACHINE.seconds(w) for w in works]
+    measured = [(2 * t, 1.5 * t) for t in roof]  # every layer at half its roof, fastest runs at two thirds
+    fast = Machine(200.0, 20.0)  # the fastest peak and bandwidth runs: every roof halves
+    run = roofline_batch(book, 1, "float32", (MACHINE, fast), measured, (2 * sum(roof), sum(roof)))
+    assert [layer.share for layer in run.layers] == pytest.approx([0.5] * len(works))
+    assert [layer.share_best for layer in run.layers] == pytest.approx([1 / 3] * len(works))
+    assert run.share == pytest.approx(0.5) and run.share_best == pytest.approx(0.5)
+    assert run.roofline_ms == pytest.approx(1e3 * sum(roof))
+    assert [layer.bound for layer in run.layers if layer.kind == "fc"] == ["memory"] * 3
+    text = "\n".join(roofline_table([run]))
+    assert "% roof b1 (best)" in text and "whole" in text and "50% (33%)" in text
+    alone = roofline_batch(book, 1, "float32", (MACHINE, fast), measured)  # no whole pass timed: no whole share
+    assert alone.share is None and alone.measured_ms is None
+
+
+def test_bad_arguments_are_library_errors() -> None:
+    with pytest.raises(AlexVizError, match="at least one image"):
+        layer_work(ledger("article"), 0)
+    with pytest.raises(AlexVizError, match="float32, bf16"):
+        layer_work(ledger("article"), 1, "fp8")
+    with pytest.raises(AlexVizError, match="layer times"):
+        roofline_batch(ledger("article"), 1, "float32", (MACHINE, MACHINE), [(1.0, 1.0)])
