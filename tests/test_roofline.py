@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from alexnet_viz.analysis.roofline import Machine, layer_work, roofline_batch, roofline_table
+from alexnet_viz.analysis.roofline import Machine, layer_work, roofline_batch, roofline_table, weight_read, weight_uses
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.errors import AlexVizError
 
@@ -70,3 +70,11 @@ def test_bad_arguments_are_library_errors() -> None:
         layer_work(ledger("article"), 1, "fp8")
     with pytest.raises(AlexVizError, match="layer times"):
         roofline_batch(ledger("article"), 1, "float32", (MACHINE, MACHINE), [(1.0, 1.0)])
+
+
+def test_weight_reuse_and_the_fully_connected_read_by_hand() -> None:
+    uses = weight_uses(ledger("article"))
+    assert uses["C3"] == 27 * 27 and uses["C1"] == 55 * 55 and uses["F9"] == 1  # a map's positions; once
+    size, seconds = weight_read(layer_work(ledger("article")), MACHINE)
+    assert size == (37_752_832 + 16_781_312 + 4_097_000) * 4 == 234_524_576  # the 234 MB
+    assert seconds == pytest.approx(234_524_576 / 10e9)

@@ -98,6 +98,18 @@ def layer_work(book: Ledger, batch: int = 1, precision: str = "float32") -> tupl
                  for r in book.rows)
 
 
+def weight_uses(book: Ledger) -> dict[str, int]:
+    """How many multiply-adds each weight of a layer takes part in, per image: a convolution's weight
+    at every position of its output map, a fully connected layer's once."""
+    return {r.name: r.macs_without_bias // r.weight_params for r in book.rows if r.weight_params}
+
+
+def weight_read(works: Sequence[LayerWork], machine: Machine, kind: str = "fc") -> tuple[int, float]:
+    """The bytes of the `kind` layers' weights and the seconds the machine's bandwidth needs to read them."""
+    size = sum(w.weight_bytes for w in works if w.kind == kind)
+    return size, size / (machine.bandwidth_gbs * 1e9)
+
+
 @dataclass(frozen=True)
 class LayerShare:
     """One layer at one batch: its roofline time next to its measured time (median and fastest run)."""
@@ -195,4 +207,4 @@ def roofline_table(batches: list[RooflineBatch]) -> list[str]:
 
 
 __all__ = ["BYTES_PER_ELEMENT", "PAPER_BATCH", "ROOFLINE_NOTE", "LayerShare", "LayerWork", "Machine", "RooflineBatch",
-           "columns", "layer_work", "roofline_batch", "roofline_table"]
+           "columns", "layer_work", "roofline_batch", "roofline_table", "weight_read", "weight_uses"]
