@@ -109,9 +109,9 @@ def test_layers_timed_alone_chain_into_the_forward_pass(variant: str) -> None:
 def test_the_peak_matmul_grows_until_it_is_worth_timing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "MATMUL_FIRST_SIDE", 32)
     monkeypatch.setattr(bench, "MATMUL_SIDE", 128)
-    monkeypatch.setattr(bench, "MATMUL_SECONDS", math.inf)  # never long enough: up to the largest side
+    monkeypatch.setattr(bench, "MATMUL_SECONDS", math.inf)  # no call too long: up to the largest side
     assert matmul_peak(torch.device("cpu"), 1).side == 128
-    monkeypatch.setattr(bench, "MATMUL_SECONDS", 0.0)  # the first side is already enough
+    monkeypatch.setattr(bench, "MATMUL_SECONDS", 0.0)  # any larger call too long: the first side
     peak = matmul_peak(torch.device("cpu"), 2, "bf16")
     assert (peak.side, peak.precision) == (32, "bf16") and peak.layout in bench.LAYOUTS
     assert peak.best_gflops >= peak.gflops > 0

@@ -6,6 +6,7 @@ import pytest
 from alexnet_viz.analysis.roofline import Machine, layer_work, roofline_batch, roofline_table, weight_read, weight_uses
 from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.figures.roofline import intensity_chart, roofline_chart
 
 MACHINE = Machine(peak_gflops=100.0, bandwidth_gbs=10.0)  # ridge: 10 FLOP/byte
 
@@ -78,3 +79,23 @@ def test_weight_reuse_and_the_fully_connected_read_by_hand() -> None:
     size, seconds = weight_read(layer_work(ledger("article")), MACHINE)
     assert size == (37_752_832 + 16_781_312 + 4_097_000) * 4 == 234_524_576  # the 234 MB
     assert seconds == pytest.approx(234_524_576 / 10e9)
+
+
+def test_the_figures_draw_one_point_per_layer_and_the_roof() -> None:
+    book = ledger("article")
+    works = {1: layer_work(book, 1), 128: layer_work(book, 128)}
+    plain = intensity_chart(works)
+    markers = [t for t in plain.data if t.mode == "markers"]
+    assert [t.name for t in markers] == ["batch 1", "batch 128"]
+    assert list(markers[0].y) == list(book.spec.names) and list(markers[1].x) == [w.intensity for w in works[128]]
+    assert not plain.layout.shapes  # no machine, no ridge
+    assert intensity_chart(works, ridge=10.0).layout.shapes  # the ridge and the memory-bound side shaded
+    runs = [roofline_batch(book, n, "float32", (MACHINE, MACHINE), [(MACHINE.seconds(w) * 2,) * 2 for w in works[n]])
+            for n in (1, 128)]
+    fig = roofline_chart(MACHINE, runs)
+    roof = fig.data[0]
+    assert roof.name == "roof" and list(roof.x)[1] == MACHINE.ridge and list(roof.y)[1] == MACHINE.peak_gflops
+    batch1 = fig.data[1]
+    assert list(batch1.text) == list(book.spec.names)
+    f9 = list(batch1.text).index("F9")  # at half its roof: 5 GB/s x 0.4998 FLOP/byte / 2
+    assert batch1.y[f9] == pytest.approx(MACHINE.attainable_gflops(works[1][f9].intensity) / 2)

@@ -84,20 +84,21 @@ def _names(run: RooflineBatch, bound: str) -> str:
 
 def _lesson(spec: Spec, works: dict[int, tuple[LayerWork, ...]]) -> str:
     """Why a convolution does many FLOPs per byte and a fully connected layer few, from the ledger."""
-    uses = weight_uses(ledger(spec))
+    book = ledger(spec)
+    uses = weight_uses(book)
     one, many = works[1], works[PAPER_BATCH]
     conv = [w.intensity for w in one if w.kind == "conv"]
     fc, fc_many = ([w.intensity for w in row if w.kind == "fc"] for row in (one, many))
-    widest = max((w for w in one if w.kind == "conv"), key=lambda w: w.weight_bytes)
+    widest = max((r for r in book.rows if r.kind == "conv"), key=lambda r: r.weight_params)
     fc_bytes = sum(w.weight_bytes for w in one if w.kind == "fc")
     return (f"A convolution uses each weight at every position of its output map: each of {widest.name}'s "
-            f"{widest.weight_bytes // 4:,} weights and biases takes part in {uses[widest.name]:,} multiply-adds per "
-            f"image. So even for one image the convolutions do **{min(conv):,.0f}–{max(conv):,.0f} FLOPs per byte**. "
-            f"A fully connected weight is used once per image: the fully connected layers read "
-            f"{fc_bytes / 1e6:,.0f} MB of weights for one image and do about **{max(fc):.1f} FLOP per byte**. "
-            f"In a batch the weights are read once for all its images: at batch {PAPER_BATCH}, the batch the paper "
-            f"trained with (Sec. 5), the fully connected layers reach **{min(fc_many):,.0f}–{max(fc_many):,.0f} "
-            f"FLOPs per byte**, a hundred times more, while the pooling layers stay below one: they do a few "
+            f"{widest.weight_params:,} weights takes part in {uses[widest.name]:,} multiply-adds per image. So even "
+            f"for one image the convolutions do **{min(conv):,.0f}–{max(conv):,.0f} FLOPs per byte**. A fully "
+            f"connected weight is used once per image: the fully connected layers read {fc_bytes / 1e6:,.1f} MB of "
+            f"weights for one image and do about **{max(fc):.1f} FLOP per byte**. In a batch the weights are read "
+            f"once for all its images: at batch {PAPER_BATCH}, the batch the paper trained with (Sec. 5), the fully "
+            f"connected layers reach **{min(fc_many):,.0f}–{max(fc_many):,.0f} FLOPs per byte**, "
+            f"{min(fc_many) / max(fc):,.0f} times more, while the pooling layers stay below one: they do a few "
             f"comparisons per byte at any batch.")
 
 
@@ -153,7 +154,8 @@ def _measured_view(measured: Measured, works: dict[int, tuple[LayerWork, ...]]) 
                f"empties the cache); the gap under the roof is how far it falls short. Measured {measured.when} on "
                f"{run.device}{load}: other work on the server slows the times, never the arithmetic. "
                f"`alexnet-viz bench` measures the same in more detail, in float32 and bf16.")
-    st.dataframe(_table(measured), hide_index=True, width="stretch")
+    rows = _table(measured)
+    st.dataframe(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1))
     st.markdown(_two_gpus(measured, works))
 
 

@@ -46,7 +46,7 @@ from alexnet_viz.errors import AlexVizError
 
 MATMUL_SIDE = 2048  # the peak matmul grows to this side at most
 MATMUL_FIRST_SIDE = 256
-MATMUL_SECONDS = 0.05  # ... doubling its side until one call takes this long: enough work to time
+MATMUL_SECONDS = 2.0  # ... doubling its side while the next call (8x the work) would stay under this
 BANDWIDTH_BYTES = 256 * 2**20  # the buffer summed for the read bandwidth: 8x a 32 MiB last-level cache
 # issue 11's goals, as shares of the same precision's matmul peak (bf16 at batch 1: faster than float32)
 GOALS = {("float32", "batch"): 0.75, ("float32", "batch1"): 0.60, ("bf16", "batch"): 0.50}
@@ -170,10 +170,11 @@ def _once(fn: Callable[[], object], device: torch.device) -> float:
 def matmul_peak(device: torch.device, repeats: int, precision: str = "float32") -> Peak:
     """The practical peak: GFLOP/s of a square matmul in `precision`, the best-tuned kernel a device has.
 
-    The side doubles from 256 until one call takes MATMUL_SECONDS (at most MATMUL_SIDE): a fast
-    kernel is timed at 2048, while one without hardware support (bf16 on a CPU without bf16
-    instructions runs PyTorch's own loops at a few GFLOP/s) is not left running for minutes. Those
-    loops' speed depends on which operand is transposed, so the faster of two layouts is kept.
+    The side doubles from 256 up to MATMUL_SIDE while a call at the next side (8x the work) would
+    take under MATMUL_SECONDS: a tuned kernel is timed at 2048, while one without hardware support
+    (bf16 on a CPU without bf16 instructions runs PyTorch's own loops at a few GFLOP/s) is not left
+    running for minutes. Those loops' speed depends on which operand is transposed, so the faster
+    of two layouts is kept.
     """
     dtype = dtype_of(precision)
     g = torch.Generator().manual_seed(0)
@@ -188,7 +189,7 @@ def matmul_peak(device: torch.device, repeats: int, precision: str = "float32") 
         took = {name: _once(partial(f, a, b), device) for name, f in LAYOUTS.items()}
         layout = min(took, key=lambda name: took[name])
         seconds = took[layout]
-        while side < MATMUL_SIDE and seconds < MATMUL_SECONDS:
+        while side < MATMUL_SIDE and 8 * seconds < MATMUL_SECONDS:
             side = min(2 * side, MATMUL_SIDE)
             a, b = operands(side)
             seconds = _once(partial(LAYOUTS[layout], a, b), device)

@@ -28,6 +28,13 @@ def _span(values: Sequence[float]) -> tuple[float, float]:
     return math.floor(math.log10(low)), math.ceil(math.log10(high)) + 0.01
 
 
+def _ridge(fig: go.Figure, ridge: float) -> None:
+    """The ridge as a dashed line, named at its foot inside the plot (clear of the legend on a phone)."""
+    fig.add_vline(x=ridge, line=dict(color="#e45756", dash="dash"))
+    fig.add_annotation(x=math.log10(ridge), y=0, yref="paper", xanchor="left", yanchor="bottom", xshift=4,
+                       showarrow=False, text=f"ridge {ridge:,.1f}", font=dict(color="#e45756"))
+
+
 def _legend() -> dict:
     return dict(orientation="h", y=1.0, yanchor="bottom", x=0)
 
@@ -56,10 +63,9 @@ def intensity_chart(works: Mapping[int, Sequence[LayerWork]], ridge: float | Non
     low, high = _span([w.intensity for b in batches for w in works[b]] + ([ridge] if ridge else []))
     if ridge is not None:
         fig.add_vrect(x0=10 ** low, x1=ridge, fillcolor="#f2f2f2", line_width=0, layer="below")
-        fig.add_vline(x=ridge, line=dict(color="#e45756", dash="dash"))
-        fig.add_annotation(x=math.log10(ridge), y=1, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"ridge {ridge:,.1f}", font=dict(color="#e45756"))
-    fig.update_xaxes(type="log", range=[low, high], title_text="arithmetic intensity (FLOP per byte, log scale)")
+        _ridge(fig, ridge)
+    fig.update_xaxes(type="log", range=[low, high], dtick=1,
+                     title_text="arithmetic intensity (FLOP per byte, log scale)")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), legend=_legend())
     return fig
@@ -87,11 +93,10 @@ def roofline_chart(machine: Machine, runs: Sequence[RooflineBatch], height: int 
             hovertemplate=f"%{{text}}, batch {run.batch}: %{{y:,.1f}} GFLOP/s at %{{x:,.1f}} FLOP/byte<br>"
                           "%{customdata[1]:,.3f} ms against a roof of %{customdata[2]:,.3f} ms: "
                           "%{customdata[0]:.0%}<extra></extra>"))
-    fig.add_vline(x=machine.ridge, line=dict(color="#e45756", dash="dash"))
-    fig.add_annotation(x=math.log10(machine.ridge), y=1, yref="paper", yanchor="bottom", showarrow=False,
-                       text=f"ridge {machine.ridge:,.1f}", font=dict(color="#e45756"))
-    fig.update_xaxes(type="log", range=[low, high], title_text="arithmetic intensity (FLOP per byte, log scale)")
-    fig.update_yaxes(type="log", title_text="GFLOP/s (log scale)")
+    _ridge(fig, machine.ridge)
+    fig.update_xaxes(type="log", range=[low, high], dtick=1,
+                     title_text="arithmetic intensity (FLOP per byte, log scale)")
+    fig.update_yaxes(type="log", dtick=1, title_text="GFLOP/s (log scale)")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), legend=_legend())
     return fig
 
