@@ -9,6 +9,7 @@ from alexnet_viz.figures.architecture import block_diagram, params_vs_macs, vari
 from alexnet_viz.ideas.stack import tower_plan
 from ui.charts import frozen
 from ui.ledger_table import ledger_table
+from ui.roofline import roofline_section
 from ui.state import context
 from ui.totals import totals_row
 
@@ -62,6 +63,7 @@ st.markdown(f"The fully connected layers {share['fc_layers']} hold **{share['fc_
             f"but do only **{share['fc_macs']:.1%}** of the multiply-adds; the convolutions {share['conv_layers']} "
             f"do **{share['conv_macs']:.1%}** of the work with **{share['conv_params']:.1%}** of the parameters.")
 st.plotly_chart(shares, width="stretch", key="shares", config={"displayModeBar": False})
+roofline_section(ctx.spec, ctx.key.device)
 
 st.subheader("Three networks called AlexNet")
 chart, differences, totals = _variants()
