@@ -367,3 +367,14 @@ def test_two_gpu_gain_quotes_the_footnote_on_the_one_gpu_net(found):
     from alexnet_viz.errata.claims import CLAIMS
 
     assert "except the last" in CLAIMS["gpus"].text
+
+
+def test_the_second_re_audit_of_issue_19(found) -> None:
+    """What the second independent re-audit would not sign: C1's padding is the released config's (the paper
+    states none), the ReLU sentence literally covers F11 (the code shows F11 has none), LRN's PyTorch call has k."""
+    for key in ("input-224", "size-formula"):
+        assert "padding 0 in the paper" not in found[key].evidence
+        assert "released config" in found[key].evidence
+    relu = found["relu-layers"]
+    assert "literally" in relu.evidence and "[fc1000]" in relu.source.code
+    assert "beta=0.75, k=2)" in found["lrn"].evidence

@@ -37,6 +37,8 @@ CFG_DEPARTS = (f"cuda-convnet2 {LAYERS_2GPU}:9-20 ([conv1a]: no neuron=), :54 ([
 CROSSING = (f"cuda-convnet2 {LAYERS_2GPU}:137 ([conv3a] inputs=pool2a,pool2b), :165 ([conv4a] inputs=conv3a), "
             ":194 ([conv5a] inputs=conv4a), :240 ([fc2048a] inputs=pool3a,pool3b), :266 ([fc2048ba] "
             "inputs=dropout1a,dropout1b)")
+FC_NO_RELU = (f"cuda-convnet2 {LAYERS_2GPU}:290-295 ([fc1000]: no neuron=, into the softmax), "
+              ":244 ([fc2048a] neuron=relu)")
 DROPOUT_CFG = f"cuda-convnet2 {LAYERS_2GPU}:256-262 ([dropout1a] type=dropout)"
 DROPOUT_INVERTED = ("cuda-convnet2 cudaconvnet/include/layer.cuh:638-641 (training: kept values × 1/keep), "
                     "cudaconvnet/src/layer.cu:1333-1341 (evaluation: a plain copy)")

@@ -87,7 +87,8 @@ def formula_finding() -> Finding:
                    "; ".join(cases) + f". With the article's own paddings its shapes follow the floor; its formula "
                    f"disagrees with them at {', '.join(differs) or 'no layer'}. The ceiling itself is no invention: "
                    f"it is the rule of Krizhevsky's cuda-convnet, under which the paper's {paper.INPUT_SIDE} input "
-                   f"with padding {c1.padding} gives C1 {cc_side}. The error is pairing it with padding "
+                   f"with the released config's padding {c1.padding} gives C1 {cc_side}. The error is pairing it with "
+                   f"padding "
                    f"{ARTICLE.layer('C1').padding}. PyTorch's nn.Conv2d always rounds down (it has no ceil_mode; "
                    "only the pooling layers do).", "wrong" if differs else "correct",
                    Source(article.QUOTES["size_formula"], code=CONV_CEIL))
@@ -148,7 +149,8 @@ RULES = {"ceiling": "ceiling (cuda-convnet)", "floor": "floor (PyTorch)"}  # Caf
 
 def rounding_table() -> list[dict[str, object]]:
     """Both rounding rules side by side: every spatial layer's side for the paper's 224 and 227 inputs
-    (C1 unpadded, as in the paper and cuda-convnet's config), and the article's padding-2 network."""
+    (C1 unpadded, as in cuda-convnet's released config; the paper states no padding), and the article's
+    padding-2 network."""
     cases = [(PAPER, 224, "ceiling"), (PAPER, 224, "floor"), (PAPER, 227, "floor"), (PAPER, 227, "ceiling"),
              (ARTICLE, 224, "floor")]
     rows: list[dict[str, object]] = []
@@ -180,7 +182,8 @@ def input_size() -> Finding:
     target = stated_c1[1]
     floor_ok, ceil_ok = sizes_giving(target, PAPER, "floor"), sizes_giving(target, PAPER, "ceiling")
     return Finding("input-224", f"{size}×{size} input (the paper's {size} and the 227 puzzle)", article.QUOTES["input"],
-                   f"two rounding rules for C1 (11×11, stride 4, padding 0 in the paper): floor, as in PyTorch and "
+                   f"two rounding rules for C1 (11×11, stride 4, padding 0 in Krizhevsky's released config; the paper "
+                   f"states none): floor, as in PyTorch and "
                    f"Caffe, and ceiling, as in Krizhevsky's cuda-convnet. With padding 0 the floor gives {target} for "
                    f"inputs {_span(floor_ok)} (this app's paper variant uses {PAPER.input_size}); the ceiling gives "
                    f"{target} for {_span(ceil_ok)}. Under the ceiling rule the paper's {size} runs "

@@ -69,8 +69,9 @@ def lrn() -> Finding:
                    f"c = α/n = {norm.coefficient:g}, each GPU normalising only its own maps. That config departs from "
                    "the paper in places (LRN before C1's ReLU, an extra spatial normalisation after C3), and the "
                    "2012 ImageNet config was never published. In PyTorch the code's reading is "
-                   f"LocalResponseNorm({norm.size}, alpha={norm.torch_alpha:g}), the printed one "
-                   f"alpha={printed.torch_alpha:g}; the paper variant uses the code's. No parameters, so the counts "
+                   f"LocalResponseNorm({norm.size}, alpha={norm.torch_alpha:g}, beta={norm.beta:g}, k={norm.k:g}), the "
+                   f"printed one alpha={printed.torch_alpha:g} (PyTorch's default k is 1); the paper "
+                   "variant uses the code's. No parameters, so the counts "
                    "are unaffected, but the outputs differ.", "left out",
                    Source(Q["c1"], f"{paper.cite('lrn')}", f"{code.LRN}; {code.CFG_DEPARTS}",
                           code.ORIGINAL_LRN))

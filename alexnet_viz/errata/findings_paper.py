@@ -104,9 +104,10 @@ def relu_layers() -> Finding:
                    f"true: {_names(conv_relu)} all end in a ReLU in the paper's network. The summary names only the "
                    f"convolutions, but the walkthrough gives {_names(said_fc)} theirs too "
                    f"(\"{article.QUOTES['f9']}\"), "
-                   f"as the paper does for {_names(fc_relu)}; only {last}, whose output goes to the softmax, has none "
-                   f"(\"{paper.PASSAGES['architecture'].text}\")", "correct" if holds else "wrong",
-                   Source(article.QUOTES["relu_convs"], ARCH))
+                   f"as the paper does for {_names(fc_relu)} (\"{paper.PASSAGES['architecture'].text}\"). Read "
+                   f"literally that sentence covers {last} too, but {last} feeds the softmax and has no ReLU in "
+                   f"Krizhevsky's code ({code.FC_NO_RELU})", "correct" if holds else "wrong",
+                   Source(article.QUOTES["relu_convs"], ARCH, code.FC_NO_RELU))
 
 
 def fc_hidden() -> Finding:
