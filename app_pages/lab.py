@@ -26,6 +26,7 @@ def _verify(spec: Spec, size: int) -> list[dict]:
 
 
 PRESET, PICK, SIZE, VERSION, PENDING = "lab_preset", "lab_preset_pick", "lab_input", "lab_version", "lab_pending"
+LAST = "lab_last"  # (editor key, the network shown last): an impossible edit keeps these values
 
 
 def _editor_key() -> str:
@@ -88,6 +89,8 @@ if pending is not None:
         no.button("Keep my edits", key="lab_keep", on_click=_keep)
 base = VARIANTS[preset]
 
+if _editor_key() not in st.session_state:  # a fresh table (new preset, reset, back from another page)
+    st.session_state.pop(LAST, None)
 table = pd.DataFrame(spec_rows(base)).astype({c: "Int64" for c in INT_COLUMNS})
 edited = st.data_editor(
     table, key=_editor_key(), hide_index=True, width="stretch", height=36 * (len(table) + 1),
@@ -99,11 +102,13 @@ edited = st.data_editor(
 st.caption("Empty cells (None) do not apply to that kind of layer; pools can switch between maxpool and avgpool.")
 records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in edited.to_dict("records")]
 
+shown_key, shown = st.session_state.get(LAST, (None, None))
 try:
-    result = evaluate(base, records, size)
+    result = evaluate(base, records, size, last=shown if shown_key == _editor_key() else None)
 except AlexVizError as exc:
     st.error(str(exc))
     st.stop()
+st.session_state[LAST] = (_editor_key(), result.spec)
 for message in result.errors.values():
     st.error(message, icon=":material/warning:")
 
