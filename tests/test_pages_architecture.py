@@ -127,6 +127,25 @@ def test_lab_impossible_edit_keeps_the_last_valid_network():
     assert c1["layer"] == "⚠ C1" and c1["output"] == "109x109x96" and c1["k/s/p/g"].startswith("11/2/")
 
 
+@pytest.mark.parametrize("page", ["lab", "overview"])
+def test_layer_tables_explain_every_column_and_show_no_none(page):
+    """Issue 20: "k/s/p/g", "unrounded", "MACs no bias" had no help, and the lab's editor showed a raw "None"."""
+    import json
+
+    at = _page(page).run()
+    tables = [d for d in at.dataframe if d.proto.column_order or d.proto.editing_mode]
+    assert tables
+    for table in tables:
+        config = json.loads(table.proto.columns)
+        shown = list(table.proto.column_order) or list(table.value.columns)
+        unexplained = [c for c in shown if not config.get(c, {}).get("help")]
+        assert not unexplained, unexplained
+        assert "None" not in table.value.astype(str).where(table.value.notna(), "").to_numpy()
+        if table.proto.editing_mode:  # the editor's empty cells: a dash, said what it means
+            assert table.proto.placeholder == "—"
+    assert "None" not in _text(at)
+
+
 def _ledger_table(at: AppTest):
     return next(d.value for d in at.dataframe if "running total" in d.value.columns)
 
