@@ -1,7 +1,8 @@
 """The architecture lab's model: a spec as editable table rows, edits back to a spec, per-row errors.
 
 An invalid edit must not take the whole table down: `evaluate` reports the error on the row
-that caused it, keeps that row's last valid values, and computes the ledger for the rest.
+that caused it, keeps that row's last valid values (the network shown before the edit), and
+computes the ledger for the rest.
 """
 from __future__ import annotations
 
@@ -90,13 +91,19 @@ class LabResult:
     input_size: int
 
 
-def evaluate(base: Spec, rows: list[dict], input_size: object) -> LabResult:
-    """Apply table edits to `base`; a row whose edit is invalid keeps `base`'s values and gets an error."""
+def evaluate(base: Spec, rows: list[dict], input_size: object, last: Spec | None = None) -> LabResult:
+    """Apply table edits to `base`; a row whose edit is invalid keeps its last valid values and gets an error.
+
+    `last` is the network the lab showed before this edit (its spec and input size); without it the
+    last valid values are `base`'s. Falling back to `base` would throw an earlier valid edit away
+    while the table still shows it.
+    """
+    keep = base if last is None else last
     errors: dict[str, str] = {}
     try:
         size = _whole("input", "input size", input_size)
     except SpecError as exc:
-        errors["input"], size = str(exc), base.input_size
+        errors["input"], size = str(exc), keep.input_size
     by_name = {r.get("layer"): r for r in rows}
     layers = []
     for layer in base.layers:
@@ -107,22 +114,22 @@ def evaluate(base: Spec, rows: list[dict], input_size: object) -> LabResult:
             layers.append(apply_row(layer, by_name[layer.name]))
         except SpecError as exc:
             errors[layer.name] = str(exc)
-            layers.append(layer)
+            layers.append(keep.layer(layer.name))
     spec = replace(base, layers=tuple(layers))
     need = min_input_size(spec)
-    if size != base.input_size and size < need <= base.input_size:  # the edited size is what no longer fits
+    if size != keep.input_size and size < need <= keep.input_size:  # the edited size is what no longer fits
         errors["input"] = f"input: {size}x{size} is too small for these layers; use at least {need}x{need}."
-        size = base.input_size
+        size = keep.input_size
     for _ in range(len(base.layers) + 2):
         try:
             return LabResult(replace(spec, input_size=size), ledger(spec, size), errors, size)
         except SpecError as exc:
             if exc.layer in base.names and exc.layer not in errors:
                 errors[exc.layer] = str(exc)
-                spec = spec.with_layer(exc.layer, **_fields(base.layer(exc.layer)))
+                spec = spec.with_layer(exc.layer, **_fields(keep.layer(exc.layer)))
             else:
                 errors.setdefault(exc.layer if exc.layer in base.names else "input", str(exc))
-                spec, size = base, base.input_size
+                spec, size = keep, keep.input_size
     raise SpecError("The edits could not be reconciled; pick a preset again.")
 
 

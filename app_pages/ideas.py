@@ -5,6 +5,8 @@ names the paper's section.
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -23,6 +25,9 @@ from alexnet_viz.ideas.stack import dropout_places, tower_plan
 from ui import analysis, ideas
 from ui.image_input import or_stop
 from ui.page import image_page
+
+# No mode bar: on a phone (390 px) plotly's toolbar sat on the charts' titles, and tapping a chart shows it.
+CHART = {"displaylogo": False, "displayModeBar": False}
 
 
 def claim(name: str) -> None:
@@ -102,21 +107,29 @@ def relu_and_lrn() -> None:
                                                      c1.out_shape[0] - 1, 0, key="ideas_channel"))
     stages = or_stop(ideas.c1_stages, ref, ctx.key, channel)
     before, after = st.columns(2)
-    before.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "pre"), key="ideas_pre")
-    after.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), key="ideas_relu")
+    before.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "pre"), config=CHART, key="ideas_pre")
+    after.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), config=CHART, key="ideas_relu")
     e = stages.effect
     st.markdown(f"Over all {e.units:,} units of C1 for this picture (before the ReLU they run from "
                 f"{float(stages.low):.3g} to {float(stages.high):.3g}), the ReLU sets **{e.zeroed:.1%}** to zero. "
                 f"Where it passes a value ({e.relu_passing:.1%} of units) its slope is exactly 1, so the gradient "
                 f"goes back undiminished. A tanh unit's slope 1 − tanh²(x) would be below {e.threshold:g} — "
                 f"**saturated**, learning almost nothing — on **{e.tanh_saturated:.1%}** of these same inputs.")
-    st.plotly_chart(_curves(), key="ideas_curves")
+    if not page.trained:
+        edge = math.atanh(math.sqrt(1 - e.threshold))  # where tanh's slope 1 − tanh²(x) falls to the threshold
+        st.info(f"**Why so few saturate here:** these weights are untrained ({ctx.spec.init_label}), small enough "
+                f"that C1's inputs stay where tanh is nearly a straight line (its slope drops below {e.threshold:g} "
+                f"only beyond ±{edge:.2f}). The paper's case for the ReLU is about training (Sec. 3.1, Figure 1): "
+                "learning reshapes the weights, and the ReLU's slope stays 1 wherever it passes a value, however "
+                "large. With trained weights (a server with ImageNet's, or a checkpoint opened on the Training "
+                "page) this share is computed on them.", icon=":material/info:")
+    st.plotly_chart(_curves(), config=CHART, key="ideas_curves")
     claim("relu")
 
     lrn_readings(stages)
     relu_col, lrn_col = st.columns(2)
-    relu_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), key="ideas_relu2")
-    lrn_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "lrn"), key="ideas_lrn")
+    relu_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), config=CHART, key="ideas_relu2")
+    lrn_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "lrn"), config=CHART, key="ideas_lrn")
     claim("lrn")
 
 
@@ -152,7 +165,7 @@ def dropout() -> None:
                 f"its `dropout2` layer ({DROPOUT2}).")
     st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
                                  "training mean (torch)": demo.torch_train_mean,
-                                 "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")
+                                 "training mean (paper)": demo.paper_train_mean}), config=CHART, key="ideas_dropout")
     st.dataframe(pd.DataFrame({"F9 unit": chosen.units, "input": demo.x, "one pass (torch)": demo.one_pass,
                                "mean (torch)": demo.torch_train_mean, "eval (torch)": demo.torch_eval,
                                "mean (paper)": demo.paper_train_mean, "test ×0.5 (paper)": demo.paper_test}),
@@ -220,6 +233,11 @@ def augmentation() -> None:
                    f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
                    f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's "
                    f"probability for any class is more than {result.centre_spread:.2e} from the centre crop's.")
+    if not page.trained:
+        right.info("**Why the crops agree here:** an untrained network gives nearly the same answer whatever it is "
+                   f"shown (the spread above, {result.centre_spread:.2e}), so the ten crops agree without looking. "
+                   "The paper averages ten crops (Sec. 4.1) for a trained network, whose answer changes with what "
+                   "each crop shows.", icon=":material/info:")
     right.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
                                   for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
                     column_config={c: st.column_config.NumberColumn(format="percent")
@@ -233,7 +251,7 @@ st.header("Two GPUs", anchor="two-gpus")
 st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each (Sec. 3.2). Drawn as two towers "
             "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
             "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
-st.plotly_chart(_towers(), key="ideas_towers")
+st.plotly_chart(_towers(), config=CHART, key="ideas_towers")
 st.dataframe(pd.DataFrame([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
                             "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
                            for r in tower_plan(PAPER)]), hide_index=True, width="stretch",
@@ -260,7 +278,7 @@ def units() -> None:
                             + (" (black: padding)" if min(u.rows[0], u.cols[0]) < 0 else ""), width="content")
     p2.image(kernel, caption=f"Kernel {ch}: {k}×{k}×{u.kernel.shape[0]} weights (scaled to colour)", width="content")
     p3.plotly_chart(channel_heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
-                                    height=300), key="ideas_products")
+                                    height=300), config=CHART, key="ideas_products")
     verdict = "✓ equal" if u.agrees else "✗ NOT equal"
     st.code(f"{u.products.size} products (normalised input × weight):\n"
             + "\n".join(f"  channel {'RGB'[i] if u.per_channel.size == 3 else i}: Σ = {v:+.6f}"
@@ -277,7 +295,7 @@ def units() -> None:
     left, right = st.columns([1, 2])
     left.plotly_chart(value_grids([pu.window], [f"C1 ch {ch}, rows {pu.rows[0]}–{pu.rows[1] - 1}, cols "
                                                 f"{pu.cols[0]}–{pu.cols[1] - 1}"], cell=pu.argmax, cell_panel=0,
-                                  height=260), key="ideas_window")
+                                  height=260), config=CHART, key="ideas_window")
     values = ", ".join(f"{v:.4g}" for v in pu.window.ravel())
     right.markdown(f"**S2 unit ({ch}, {s_row}, {s_col})**: the maximum of its real {s2.kernel}×{s2.kernel} window "
                    f"of C1's output (after the ReLU{' and the LRN' if ctx.spec.layer('C1').lrn else ''}), "

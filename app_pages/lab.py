@@ -18,6 +18,21 @@ from ui.state import context
 from ui.totals import totals_row
 
 INT_COLUMNS = ("channels", "kernel", "stride", "padding", "groups")
+NOT_APPLICABLE = "—"  # an empty cell: the field does not apply to the layer's kind (the editor said "None")
+EDITOR_COLUMNS = {
+    "layer": st.column_config.TextColumn(help="the article's name: C convolution, S pooling (subsampling), "
+                                              "F fully connected"),
+    "kind": st.column_config.SelectboxColumn(options=["conv", "maxpool", "avgpool", "fc"],
+                                             help="pools switch between max and average"),
+    "channels": st.column_config.NumberColumn(help="kernels (conv) or neurons (fc); — for a pool, which keeps "
+                                                   "its input's channels", step=1),
+    "kernel": st.column_config.NumberColumn(help="the window's side in pixels; — for a fully connected layer",
+                                            step=1),
+    "stride": st.column_config.NumberColumn(help="how many pixels the window moves per step", step=1),
+    "padding": st.column_config.NumberColumn(help="zeros added at each border of the input", step=1),
+    "groups": st.column_config.NumberColumn(help="separate groups the channels are split into (2: the paper's two "
+                                                 "GPUs); — for pools and fully connected layers", step=1),
+}
 
 
 @st.cache_data(show_spinner="Building the network and running torchinfo…", max_entries=8)
@@ -26,6 +41,7 @@ def _verify(spec: Spec, size: int) -> list[dict]:
 
 
 PRESET, PICK, SIZE, VERSION, PENDING = "lab_preset", "lab_preset_pick", "lab_input", "lab_version", "lab_pending"
+LAST = "lab_last"  # (editor key, the network shown last): an impossible edit keeps these values
 
 
 def _editor_key() -> str:
@@ -88,22 +104,24 @@ if pending is not None:
         no.button("Keep my edits", key="lab_keep", on_click=_keep)
 base = VARIANTS[preset]
 
+if _editor_key() not in st.session_state:  # a fresh table (new preset, reset, back from another page)
+    st.session_state.pop(LAST, None)
 table = pd.DataFrame(spec_rows(base)).astype({c: "Int64" for c in INT_COLUMNS})
 edited = st.data_editor(
     table, key=_editor_key(), hide_index=True, width="stretch", height=36 * (len(table) + 1),
-    disabled=["layer"],
-    column_config={"kind": st.column_config.SelectboxColumn(options=["conv", "maxpool", "avgpool", "fc"],
-                                                            help="pools switch between max and average"),
-                   "channels": st.column_config.NumberColumn(help="kernels (conv) or neurons (fc)", step=1),
-                   **{c: st.column_config.NumberColumn(step=1) for c in ("kernel", "stride", "padding", "groups")}})
-st.caption("Empty cells (None) do not apply to that kind of layer; pools can switch between maxpool and avgpool.")
+    disabled=["layer"], placeholder=NOT_APPLICABLE, column_config=EDITOR_COLUMNS)
+st.caption(f"A dash ({NOT_APPLICABLE}) marks a field that does not apply to that kind of layer: a pool keeps its "
+           "input's channels and has no groups; a fully connected layer has no window. Pools can switch between "
+           "maxpool and avgpool.")
 records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in edited.to_dict("records")]
 
+shown_key, shown = st.session_state.get(LAST, (None, None))
 try:
-    result = evaluate(base, records, size)
+    result = evaluate(base, records, size, last=shown if shown_key == _editor_key() else None)
 except AlexVizError as exc:
     st.error(str(exc))
     st.stop()
+st.session_state[LAST] = (_editor_key(), result.spec)
 for message in result.errors.values():
     st.error(message, icon=":material/warning:")
 

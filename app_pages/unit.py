@@ -73,9 +73,13 @@ def compute(settings: Settings) -> FeatureVis:
 vis = or_stop(unit.featvis, ctx.key, name, channel)
 if vis is None:
     cost = "a minute or two here: the whole network runs at full size" if is_fc else "a few seconds here"
-    st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost}); it "
-                "is stored on the server, so every later visit shows it at once.")
-    if st.button("Compute its feature visualisation", key="unit_compute", type="primary"):
+    offer = st.empty()  # the offer goes once the picture comes, not at the next rerun
+    with offer.container():
+        st.markdown(f"No picture for {what} yet. Computing one optimises an image for {steps} steps ({cost}); it "
+                    "is stored on the server, so every later visit shows it at once.")
+        clicked = st.button("Compute its feature visualisation", key="unit_compute", type="primary")
+    if clicked:
+        offer.empty()
         vis = compute(unit.DEFAULT)
 if vis is not None:
     st.image(unit.featvis_png(vis), width=256, output_format="PNG",
@@ -92,11 +96,15 @@ if vis is not None:
         with st.expander(f"Diversity: {unit.DIVERSE.batch} different images for this unit"):
             diverse = or_stop(unit.featvis, ctx.key, name, channel, unit.DIVERSE)
             if diverse is None:
-                st.markdown(f"{unit.DIVERSE.batch} images optimised together, each for the unit and against "
-                            "looking like the others (lucent's diversity objective: the similarity of their Gram "
-                            "matrices), show more of what it responds to than one image can.")
-                if st.button(f"Compute {unit.DIVERSE.batch} (about {unit.DIVERSE.batch} times as long)",
-                             key="unit_diverse"):
+                offer = st.empty()
+                with offer.container():
+                    st.markdown(f"{unit.DIVERSE.batch} images optimised together, each for the unit and against "
+                                "looking like the others (lucent's diversity objective: the similarity of their "
+                                "Gram matrices), show more of what it responds to than one image can.")
+                    clicked = st.button(f"Compute {unit.DIVERSE.batch} (about {unit.DIVERSE.batch} times as long)",
+                                        key="unit_diverse")
+                if clicked:
+                    offer.empty()
                     diverse = compute(unit.DIVERSE)
             if diverse is not None:
                 st.image(unit.featvis_png(diverse), width=132 * min(unit.FEATVIS_COLS, unit.DIVERSE.batch) - 4,

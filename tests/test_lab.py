@@ -57,6 +57,17 @@ def test_input_too_small_blames_the_input():
     assert result.input_size == ARTICLE.input_size
 
 
+def test_impossible_edit_keeps_the_last_valid_values_not_the_presets():
+    """Issue 20: C1 stride 2, then kernel 300: the totals stay at stride 2's, as the table still shows it."""
+    stride2 = evaluate(ARTICLE, _edit(spec_rows(ARTICLE), "C1", stride=2), 224)
+    assert stride2.errors == {} and stride2.ledger.total_params == 175_624_552
+    result = evaluate(ARTICLE, _edit(spec_rows(ARTICLE), "C1", stride=2, kernel=300), 224, last=stride2.spec)
+    assert set(result.errors) == {"C1"} and "too small" in result.errors["C1"]
+    assert result.spec.layer("C1").stride == 2 and result.ledger.total_params == 175_624_552
+    typo = evaluate(ARTICLE, _edit(spec_rows(ARTICLE), "C1", stride=2, kernel="x"), "y", last=stride2.spec)
+    assert set(typo.errors) == {"C1", "input"} and typo.spec == stride2.spec
+
+
 @pytest.mark.parametrize("bad", [None, math.nan, "abc", 2.5, ""])
 def test_bad_cells(bad):
     result = evaluate(ARTICLE, _edit(spec_rows(ARTICLE), "C5", stride=bad), 224)

@@ -79,7 +79,7 @@ def test_lab_input_size_changes_c1_and_bad_edits_become_messages():
     assert not at.exception and c1() == "56x56x96"
     at.number_input(key="lab_input").set_value(20).run()
     assert not at.exception and any("at least 63x63" in e.value for e in at.error)
-    assert c1() == "55x55x96"  # fell back to the preset's size
+    assert c1() == "56x56x96"  # kept the last valid size, 227
 
     at = _page("lab")
     at.session_state["lab_rows_article_0"] = {"edited_rows": {2: {"groups": 3}}, "added_rows": [], "deleted_rows": []}
@@ -110,6 +110,40 @@ def test_lab_asks_before_switching_presets_throws_edits_away_and_resets():
     assert at.number_input(key="lab_input").value == VARIANTS["paper"].input_size
     at.selectbox(key="lab_preset_pick").set_value("article").run()  # nothing to lose: no question
     assert at.session_state["lab_preset"] == "article" and not at.warning
+
+
+def test_lab_impossible_edit_keeps_the_last_valid_network():
+    """Issue 20: after C1 stride 2 (valid), kernel 300 (impossible) must not throw totals and C1 back to the preset."""
+    at = _page("lab")
+    edits = lambda c1: {"edited_rows": {0: c1}, "added_rows": [], "deleted_rows": []}  # noqa: E731
+    at.session_state["lab_rows_article_0"] = edits({"stride": 2})
+    at.run()
+    assert at.metric[0].value == "175,624,552"
+    at.session_state["lab_rows_article_0"] = edits({"stride": 2, "kernel": 300})
+    at.run()
+    assert not at.exception and any(e.value.startswith("C1:") for e in at.error)
+    assert at.metric[0].value == "175,624,552"
+    c1 = _ledger_table(at).iloc[0]
+    assert c1["layer"] == "⚠ C1" and c1["output"] == "109x109x96" and c1["k/s/p/g"].startswith("11/2/")
+
+
+@pytest.mark.parametrize("page", ["lab", "overview"])
+def test_layer_tables_explain_every_column_and_show_no_none(page):
+    """Issue 20: "k/s/p/g", "unrounded", "MACs no bias" had no help, and the lab's editor showed a raw "None"."""
+    import json
+
+    at = _page(page).run()
+    tables = [d for d in at.dataframe if d.proto.column_order or d.proto.editing_mode]
+    assert tables
+    for table in tables:
+        config = json.loads(table.proto.columns)
+        shown = list(table.proto.column_order) or list(table.value.columns)
+        unexplained = [c for c in shown if not config.get(c, {}).get("help")]
+        assert not unexplained, unexplained
+        assert "None" not in table.value.astype(str).where(table.value.notna(), "").to_numpy()
+        if table.proto.editing_mode:  # the editor's empty cells: a dash, said what it means
+            assert table.proto.placeholder == "—"
+    assert "None" not in _text(at)
 
 
 def _ledger_table(at: AppTest):

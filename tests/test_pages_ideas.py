@@ -48,6 +48,12 @@ def test_every_idea_is_computed_on_the_default_photo():
     assert len(at.image) == 6  # outlined crops, the crops, the colour draws, the ten test crops, patch, kernel
     assert "1: top " in text and "bottom row: the same, mirrored" in text
     assert len(at.dataframe) == 8
+    # issue 20: with untrained weights the page says why tanh barely saturates and the crops agree, with sections
+    infos = " ".join(i.value for i in at.info)
+    assert "Why so few saturate here" in infos and "beyond ±1.82" in infos and "Sec. 3.1, Figure 1" in infos
+    assert "Why the crops agree here" in infos and "Sec. 4.1" in infos
+    # and no plotly mode bar: on a phone it sat on the charts' titles
+    assert all(json.loads(c.proto.config).get("displayModeBar") is False for c in at.get("plotly_chart"))
 
 
 @pytest.mark.slow

@@ -41,12 +41,15 @@ def test_the_feature_visualisation_is_computed_once_then_read_from_disk() -> Non
     at.button(key="unit_compute").click().run()
     assert not at.exception
     assert "An image optimised to excite C1 channel 4" in texts(at, WORDS)
+    # issue 20: the offer goes in the run that shows the picture, not at the next rerun
+    assert "No picture for" not in texts(at, WORDS) and not [b for b in at.button if b.key == "unit_compute"]
     again = open_page(UNIT, {"layer": "C1", "channel": "4"})  # a new session: the server's disk cache answers
     assert "An image optimised to excite C1 channel 4" in texts(again, WORDS)
     assert not [b for b in again.button if b.key == "unit_compute"]
     assert "colour picture" in texts(again, WORDS)  # C1's kernel in colour
     again.button(key="unit_diverse").click().run()
     assert not again.exception and "4 images for C1 channel 4, optimised together to differ" in texts(again, WORDS)
+    assert "images optimised together, each for the unit" not in texts(again, WORDS)
 
 
 def test_a_pooling_layer_has_no_kernel_and_the_paper_network_knocks_out_a_gpu() -> None:

@@ -243,6 +243,17 @@ def test_start_is_offered_and_says_why(runs_dir: Path, monkeypatch: pytest.Monke
     assert any("is off" in c.value and "alexnet-viz serve" in c.value for c in at.caption)
 
 
+def test_a_learner_on_a_server_without_start_is_told_what_to_do(runs_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20: with Start off, the reason spoke to whoever runs the server; the learner gets their own sentence."""
+    monkeypatch.setenv("ALEXNET_TRAINING_FROM_PAGE", "0")
+    at = page()
+    told = " ".join(i.value for i in at.info)
+    assert "What you can do here" in told and "`streamlit run streamlit_app.py`" in told
+    monkeypatch.delenv("ALEXNET_TRAINING_FROM_PAGE")
+    assert "What you can do here" not in " ".join(i.value for i in page().info)
+
+
 def test_a_live_run_shows_progress_filters_curves_and_stops(runs_dir: Path) -> None:
     import subprocess
     import sys

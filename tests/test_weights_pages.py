@@ -59,6 +59,26 @@ def test_architecture_pages_never_start_the_download(monkeypatch):
     assert imagenet_download().progress.state == "idle"
 
 
+def _sidebar(at) -> str:
+    return " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_sidebar_says_what_a_fresh_server_has_from_the_first_page(monkeypatch):
+    """Issue 20: a fresh server without the file said "Weights: ImageNet" on the architecture pages."""
+    from ui.state import imagenet_download
+
+    body = b"x" * 400_000
+    name = f"alexnet-owt-{hashlib.sha256(body).hexdigest()[:8]}.pth"
+    with serving({name: body}, mode="stall") as srv:
+        monkeypatch.setenv(URL_ENV_VAR, srv.url(name))
+        at = open_page(f"{PAGES}/overview.py")
+        assert "ImageNet (" not in _sidebar(at)
+        assert "none yet: opening an image page downloads ImageNet's" in _sidebar(at)
+        imagenet_download().start()  # an image page in another session started it
+        at.run()
+        assert "ImageNet, downloading now (" in _sidebar(at)
+
+
 def test_retry_downloads_again(monkeypatch):
     body = b"not weights at all" * 1000
     name = f"alexnet-owt-{hashlib.sha256(body).hexdigest()[:8]}.pth"

@@ -53,6 +53,11 @@ def starter(root: Path) -> None:
                  on_click=_start, args=(root,), icon=":material/play_arrow:")
     st.caption(("Visitors may start runs here: " if allowed.allowed else "Starting runs from this page is off: ")
                + allowed.why)
+    if not allowed.allowed:  # the reason speaks to whoever runs the server; this, to the learner
+        st.info("What you can do here: open a finished run under *Runs* below (its loss curves and C1's filters, "
+                "epoch by epoch), if this server has one, and read the ReLU against tanh experiment at the end. "
+                "To press Start yourself, run the app on your own computer (`streamlit run streamlit_app.py`): "
+                "there it is on.", icon=":material/info:")
     error = st.session_state.pop(ERROR_KEY, None)
     if error:
         st.error(error, icon=":material/error:")

@@ -131,10 +131,18 @@ def sidebar() -> None:
 
 
 def _weights_label(weights: WeightsChoice, spec: Spec) -> str:
+    """What the server has, read from the download's state: a page about the architecture never
+    starts the download, so "ImageNet" there would claim a file that may not be on disk yet."""
     if weights == IMAGENET:
         from alexnet_viz.core.pretrained import IMAGENET1K_V1
 
-        return f"ImageNet ({IMAGENET1K_V1.source})"
+        fetcher = imagenet_download()
+        now = fetcher.progress
+        if now.state in ("running", "waiting"):
+            return f"ImageNet, downloading now ({now.describe()})"
+        if fetcher.dest.is_file():
+            return f"ImageNet ({IMAGENET1K_V1.source})"
+        return "none yet: opening an image page downloads ImageNet's (random if that fails)"
     if weights == RANDOM:
         failed = requested_weights() == IMAGENET
         return f"random, untrained ({'the ImageNet download failed' if failed else spec.init_label})"

@@ -27,8 +27,8 @@ MEANING = ("Everything on this page comes from a network whose weights are rando
 def await_imagenet(key: ModelKey) -> None:
     """If `key` wants the ImageNet file and it is not there yet: show the shared download until it ends.
 
-    On success the page goes on (the model loads next); on failure it reruns, so context() names
-    random weights and the banner says why.
+    When it ends the page reruns: on success the model loads and the sidebar names the file it now
+    has; on failure context() names random weights and the banner says why.
     """
     if key.weights != IMAGENET:
         return
@@ -44,8 +44,7 @@ def await_imagenet(key: ModelKey) -> None:
             progress_bar(now)
         now = fetcher.wait(POLL_S)
     box.empty()
-    if now.state == "failed":
-        st.rerun()
+    st.rerun()  # failed: context() names random weights; done: the sidebar, drawn before, names ImageNet's
 
 
 def progress_bar(now: Progress) -> None:
