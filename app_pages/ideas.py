@@ -13,14 +13,13 @@ from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import PAPER, VARIANTS
 from alexnet_viz.errata.claims import CLAIMS
 from alexnet_viz.errata.code import DROPOUT2, DROPOUT_CFG, DROPOUT_INVERTED, LRN_PER_GPU_SHORT, LRN_SHORT
-from alexnet_viz.figures.activations import channel_heatmap
-from alexnet_viz.figures.architecture import value_grids, vector_bars
 from alexnet_viz.figures.ideas import activation_figure, tower_strip
 from alexnet_viz.ideas.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
 from alexnet_viz.ideas.basics import activation_curves, dropout_demo, dropout_input
 from alexnet_viz.ideas.operations import pool_comparison
 from alexnet_viz.ideas.stack import dropout_places, tower_plan
 from ui import analysis, ideas
+from ui.charts import frozen, heatmap, value_grids, vector_bars  # shared figures, built once per input
 from ui.image_input import or_stop
 from ui.page import image_page
 
@@ -32,12 +31,12 @@ def claim(name: str) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _curves():
-    return activation_figure(activation_curves())
+    return frozen(activation_figure(activation_curves()))  # shared: sent without a new to_dict() each rerun
 
 
 @st.cache_resource(show_spinner=False)
 def _towers():
-    return tower_strip(ledger(PAPER))
+    return frozen(tower_strip(ledger(PAPER)))
 
 
 st.title("AlexNet's ideas, on the real network")
@@ -259,7 +258,7 @@ def units() -> None:
     p1.image(patch, caption=f"Input pixels rows {u.rows[0]}–{u.rows[1] - 1}, columns {u.cols[0]}–{u.cols[1] - 1}"
                             + (" (black: padding)" if min(u.rows[0], u.cols[0]) < 0 else ""), width="content")
     p2.image(kernel, caption=f"Kernel {ch}: {k}×{k}×{u.kernel.shape[0]} weights (scaled to colour)", width="content")
-    p3.plotly_chart(channel_heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
+    p3.plotly_chart(heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
                                     height=300), key="ideas_products")
     verdict = "✓ equal" if u.agrees else "✗ NOT equal"
     st.code(f"{u.products.size} products (normalised input × weight):\n"
