@@ -20,15 +20,13 @@ import os
 import threading
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from streamlit import config
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import WebSocketException
-from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin, Subprotocol
+
+from alexnet_viz.serving.stclient import open_page, session
 
 ENV_VAR = "ALEXNET_PREPARE"
 PAGE_TIMEOUT_S = 120.0  # one page's first run; a page slower than this is left to its first visitor
@@ -85,12 +83,11 @@ def warm_process() -> None:
     _state["warmed"] = round(time.perf_counter() - t0, 3)
 
 
-def _base() -> tuple[str, str]:
-    """The server's own loopback address (http and ws), under its base URL path if it has one."""
+def _base() -> str:
+    """The server's own loopback address, under its base URL path if it has one."""
     port = config.get_option("server.port")
     path = (config.get_option("server.baseUrlPath") or "").strip("/")
-    prefix = f"/{path}" if path else ""
-    return f"http://127.0.0.1:{port}{prefix}", f"ws://127.0.0.1:{port}{prefix}"
+    return f"http://127.0.0.1:{port}/{path}".rstrip("/")
 
 
 def _wait_healthy(http: str) -> bool:
@@ -104,48 +101,9 @@ def _wait_healthy(http: str) -> bool:
     return False
 
 
-@contextlib.contextmanager
-def _session(ws_base: str, http_base: str) -> Iterator[ClientConnection]:
-    """A websocket session as the frontend opens one (subprotocols: "streamlit", then the token slot)."""
-    protocols = [Subprotocol("streamlit"), Subprotocol("PLACEHOLDER_AUTH_TOKEN")]
-    with connect(f"{ws_base}/_stcore/stream", subprotocols=protocols, origin=Origin(http_base), open_timeout=10,
-                 max_size=None) as ws:
-        yield ws
-
-
-def visit(ws: ClientConnection, page: str) -> list[str]:
-    """One run of `page` (its url path; "" is the landing page), as a new visitor's first; returns the
-    url paths of the app's pages when the server sends its navigation (the landing page's run)."""
-    msg = BackMsg()
-    msg.rerun_script.query_string = ""
-    msg.rerun_script.page_name = page
-    msg.rerun_script.page_script_hash = ""
-    ws.send(msg.SerializeToString())
-    pages: list[str] = []
-    deadline = time.monotonic() + PAGE_TIMEOUT_S
-    started = False
-    while time.monotonic() < deadline:
-        data = ws.recv(timeout=max(0.1, deadline - time.monotonic()))
-        if not isinstance(data, bytes):
-            continue
-        fwd = ForwardMsg()
-        fwd.ParseFromString(data)
-        kind = fwd.WhichOneof("type")
-        if kind == "new_session":
-            started = True
-        elif kind == "navigation":
-            pages = [p.url_pathname for p in fwd.navigation.app_pages if p.url_pathname]
-        elif kind == "script_finished" and started:
-            if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                started = False  # "/" hands over to /overview: follow the run it starts
-                continue
-            break
-    return pages
-
-
 def prepare() -> None:
     """Open every page once, in navigation order; each page's time goes to the server log."""
-    http, ws_base = _base()
+    http = _base()
     if not _wait_healthy(http):
         log.warning("preparation skipped: the server did not answer its health check")
         return
@@ -159,13 +117,15 @@ def prepare() -> None:
         done.add(page)
         t0 = time.perf_counter()
         try:
-            with _session(ws_base, http) as ws:
-                found = visit(ws, page)
+            with session(http) as ws:
+                run = open_page(ws, page, PAGE_TIMEOUT_S)
         except (OSError, TimeoutError, WebSocketException) as exc:
             log.warning("preparing /%s failed: %s", page, exc)
             continue
+        if not run.finished:
+            log.warning("preparing /%s: no end within %.0f s", page, PAGE_TIMEOUT_S)
         _state["pages"]["/" + page] = round(time.perf_counter() - t0, 3)
-        todo += [p for p in found if p not in done]
+        todo += [p for p in run.pages if p not in done]
     _state["finished"] = time.time()
     total = _state["finished"] - _state["started"]
     log.warning("alexnet_viz: process warmed in %s s; %d pages prepared in %.1f s (%s)", _state["warmed"],
