@@ -5,7 +5,6 @@ names the paper's section.
 """
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from alexnet_viz.analysis.units import flat_position
@@ -22,6 +21,7 @@ from ui import analysis, ideas
 from ui.charts import frozen, heatmap, value_grids, vector_bars  # shared figures, built once per input
 from ui.image_input import or_stop
 from ui.page import image_page
+from ui.tables import arrow_table
 
 
 def claim(name: str) -> None:
@@ -66,7 +66,7 @@ def lrn_readings(stages: ideas.C1Stages) -> None:
                 "PyTorch's `LocalResponseNorm` divides its `alpha` by n as "
                 f"well: the code's rule is `alpha={chk.code.torch_alpha:g}` there, the printed one "
                 f"`alpha={chk.printed.torch_alpha:g}`.")
-    st.dataframe(pd.DataFrame([{"c": f"{r.coefficient:g}", "reading": name, "PyTorch alpha": f"{r.torch_alpha:g}",
+    st.dataframe(arrow_table([{"c": f"{r.coefficient:g}", "reading": name, "PyTorch alpha": f"{r.torch_alpha:g}",
                                 "torch vs a float64 loop": f"{r.torch_vs_hand:.1e}",
                                 "largest change": r.largest_change, "mean divisor": r.mean_divisor}
                                for name, r in (("Krizhevsky's released code (α/n)", chk.code),
@@ -122,7 +122,7 @@ def relu_and_lrn() -> None:
 relu_and_lrn()
 
 st.header("Overlapping pooling")
-st.dataframe(pd.DataFrame([{"layer": c.layer, "input side": c.ours.size,
+st.dataframe(arrow_table([{"layer": c.layer, "input side": c.ours.size,
                              f"{c.ours.kernel}×{c.ours.kernel} stride {c.ours.stride}": c.ours.out,
                              "read twice or more": f"{c.ours.reused:.0%}", "2×2 stride 2": c.plain.out,
                              "2×2: read by none": f"{c.plain.unread:.1%}"} for c in pool_comparison(PAPER)]),
@@ -152,7 +152,7 @@ def dropout() -> None:
     st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
                                  "training mean (torch)": demo.torch_train_mean,
                                  "training mean (paper)": demo.paper_train_mean}), key="ideas_dropout")
-    st.dataframe(pd.DataFrame({"F9 unit": chosen.units, "input": demo.x, "one pass (torch)": demo.one_pass,
+    st.dataframe(arrow_table({"F9 unit": chosen.units, "input": demo.x, "one pass (torch)": demo.one_pass,
                                "mean (torch)": demo.torch_train_mean, "eval (torch)": demo.torch_eval,
                                "mean (paper)": demo.paper_train_mean, "test ×0.5 (paper)": demo.paper_test}),
                  hide_index=True, width="stretch",
@@ -160,7 +160,7 @@ def dropout() -> None:
                                 for c in ("input", "one pass (torch)", "mean (torch)", "eval (torch)", "mean (paper)",
                                           "test ×0.5 (paper)")})
     # torchvision drops a layer's input (the outputs of the layer below), the paper its output
-    st.dataframe(pd.DataFrame([{"network": spec.title, "layer": place.layer, "drops the outputs of": place.drops,
+    st.dataframe(arrow_table([{"network": spec.title, "layer": place.layer, "drops the outputs of": place.drops,
                                 "runs": " → ".join(place.runs)}
                                for spec in (PAPER, VARIANTS["torchvision"]) for place in dropout_places(spec)]),
                  hide_index=True, width="stretch")
@@ -190,7 +190,7 @@ def augmentation() -> None:
 
     st.subheader("PCA colour noise")
     p = ideas.pca(ref)
-    table = pd.DataFrame({"component": [1, 2, 3], "λ (this photo)": p.eigvals,
+    table = arrow_table({"component": [1, 2, 3], "λ (this photo)": p.eigvals,
                           "p (R, G, B)": [", ".join(f"{v:+.3f}" for v in p.eigvecs[:, i]) for i in range(3)],
                           "λ (ImageNet)": IMAGENET_EIGVAL})
     st.dataframe(table, hide_index=True, width="stretch",
@@ -219,7 +219,7 @@ def augmentation() -> None:
                    f"network; their softmax outputs averaged. The centre crop alone says **{c_name}** "
                    f"({c_prob:.1%}); {result.agree_with_centre} of the ten crops agree with it, and no crop's "
                    f"probability for any class is more than {result.centre_spread:.2e} from the centre crop's.")
-    right.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
+    right.dataframe(arrow_table([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
                                   for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
                     column_config={c: st.column_config.NumberColumn(format="percent")
                                    for c in ("ten crops, averaged", "centre crop")})
@@ -233,7 +233,7 @@ st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each 
             "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
             "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
 st.plotly_chart(_towers(), key="ideas_towers")
-st.dataframe(pd.DataFrame([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
+st.dataframe(arrow_table([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
                             "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
                            for r in tower_plan(PAPER)]), hide_index=True, width="stretch",
              height="content")  # all eleven layers, F11 included, without scrolling the table
@@ -293,7 +293,7 @@ def units() -> None:
                 f"{du.positive:+.6f}, negative ones to {du.negative:+.6f}; plus the bias {du.bias:+.6f} gives "
                 f"**{du.value:+.6f}**; the forward pass gave **{du.forward:+.6f}** (|difference| "
                 f"{du.difference:.1e}, tolerance {du.tolerance:.1e}: {'✓ equal' if du.agrees else '✗ NOT equal'}).")
-    st.dataframe(pd.DataFrame([{"input": i, "S8 (channel, row, col)": str(flat_position(i, shape)), "value": v,
+    st.dataframe(arrow_table([{"input": i, "S8 (channel, row, col)": str(flat_position(i, shape)), "value": v,
                                 "weight": w, "product": p} for i, v, w, p in du.top]),
                  hide_index=True, width="stretch")
     st.caption("The ten largest contributions, by |product|.")

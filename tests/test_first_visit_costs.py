@@ -50,3 +50,12 @@ def test_a_heatmap_is_built_once_per_input_and_shared():
     assert isinstance(first, FrozenFigure)
     assert heatmap(values.copy(), title="t", diverging=True, height=100) is first
     assert heatmap(values + 1, title="t", diverging=True, height=100) is not first
+
+
+def test_rows_and_columns_become_arrow_tables_without_pandas():
+    from ui.tables import arrow_table
+
+    rows = arrow_table([{"layer": "C1", "side": 55}, {"layer": "C3", "side": 27}])
+    assert rows.column_names == ["layer", "side"] and rows.column("side").to_pylist() == [55, 27]
+    cols = arrow_table({"unit": [3, 7], "value": np.array([0.5, 0.25], dtype=np.float32)})
+    assert cols.num_rows == 2 and cols.column("value").to_pylist() == [0.5, 0.25]
