@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import streamlit as st
 
 from alexnet_viz.analysis.units import flat_position
@@ -15,16 +14,16 @@ from alexnet_viz.core.bookkeeping import ledger
 from alexnet_viz.core.spec import PAPER, VARIANTS
 from alexnet_viz.errata.claims import CLAIMS
 from alexnet_viz.errata.code import DROPOUT2, DROPOUT_CFG, DROPOUT_INVERTED, LRN_PER_GPU_SHORT, LRN_SHORT
-from alexnet_viz.figures.activations import channel_heatmap
-from alexnet_viz.figures.architecture import value_grids, vector_bars
 from alexnet_viz.figures.ideas import activation_figure, tower_strip
 from alexnet_viz.ideas.augment import IMAGENET_EIGVAL, IMAGENET_PCA_SOURCE, TEN_CROP_NAMES, crop_count
 from alexnet_viz.ideas.basics import activation_curves, dropout_demo, dropout_input
 from alexnet_viz.ideas.operations import pool_comparison
 from alexnet_viz.ideas.stack import dropout_places, tower_plan
 from ui import analysis, ideas
+from ui.charts import frozen, heatmap, value_grids, vector_bars  # shared figures, built once per input
 from ui.image_input import or_stop
 from ui.page import image_page
+from ui.tables import arrow_table
 
 # No mode bar: on a phone (390 px) plotly's toolbar sat on the charts' titles, and tapping a chart shows it.
 CHART = {"displaylogo": False, "displayModeBar": False}
@@ -37,12 +36,12 @@ def claim(name: str) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _curves():
-    return activation_figure(activation_curves())
+    return frozen(activation_figure(activation_curves()))  # shared: sent without a new to_dict() each rerun
 
 
 @st.cache_resource(show_spinner=False)
 def _towers():
-    return tower_strip(ledger(PAPER))
+    return frozen(tower_strip(ledger(PAPER)))
 
 
 st.title("AlexNet's ideas, on the real network")
@@ -72,7 +71,7 @@ def lrn_readings(stages: ideas.C1Stages) -> None:
                 "PyTorch's `LocalResponseNorm` divides its `alpha` by n as "
                 f"well: the code's rule is `alpha={chk.code.torch_alpha:g}` there, the printed one "
                 f"`alpha={chk.printed.torch_alpha:g}`.")
-    st.dataframe(pd.DataFrame([{"c": f"{r.coefficient:g}", "reading": name, "PyTorch alpha": f"{r.torch_alpha:g}",
+    st.dataframe(arrow_table([{"c": f"{r.coefficient:g}", "reading": name, "PyTorch alpha": f"{r.torch_alpha:g}",
                                 "torch vs a float64 loop": f"{r.torch_vs_hand:.1e}",
                                 "largest change": r.largest_change, "mean divisor": r.mean_divisor}
                                for name, r in (("Krizhevsky's released code (α/n)", chk.code),
@@ -136,7 +135,7 @@ def relu_and_lrn() -> None:
 relu_and_lrn()
 
 st.header("Overlapping pooling")
-st.dataframe(pd.DataFrame([{"layer": c.layer, "input side": c.ours.size,
+st.dataframe(arrow_table([{"layer": c.layer, "input side": c.ours.size,
                              f"{c.ours.kernel}×{c.ours.kernel} stride {c.ours.stride}": c.ours.out,
                              "read twice or more": f"{c.ours.reused:.0%}", "2×2 stride 2": c.plain.out,
                              "2×2: read by none": f"{c.plain.unread:.1%}"} for c in pool_comparison(PAPER)]),
@@ -166,7 +165,7 @@ def dropout() -> None:
     st.plotly_chart(vector_bars({"one training pass (torch)": demo.one_pass,
                                  "training mean (torch)": demo.torch_train_mean,
                                  "training mean (paper)": demo.paper_train_mean}), config=CHART, key="ideas_dropout")
-    st.dataframe(pd.DataFrame({"F9 unit": chosen.units, "input": demo.x, "one pass (torch)": demo.one_pass,
+    st.dataframe(arrow_table({"F9 unit": chosen.units, "input": demo.x, "one pass (torch)": demo.one_pass,
                                "mean (torch)": demo.torch_train_mean, "eval (torch)": demo.torch_eval,
                                "mean (paper)": demo.paper_train_mean, "test ×0.5 (paper)": demo.paper_test}),
                  hide_index=True, width="stretch",
@@ -174,7 +173,7 @@ def dropout() -> None:
                                 for c in ("input", "one pass (torch)", "mean (torch)", "eval (torch)", "mean (paper)",
                                           "test ×0.5 (paper)")})
     # torchvision drops a layer's input (the outputs of the layer below), the paper its output
-    st.dataframe(pd.DataFrame([{"network": spec.title, "layer": place.layer, "drops the outputs of": place.drops,
+    st.dataframe(arrow_table([{"network": spec.title, "layer": place.layer, "drops the outputs of": place.drops,
                                 "runs": " → ".join(place.runs)}
                                for spec in (PAPER, VARIANTS["torchvision"]) for place in dropout_places(spec)]),
                  hide_index=True, width="stretch")
@@ -204,7 +203,7 @@ def augmentation() -> None:
 
     st.subheader("PCA colour noise")
     p = ideas.pca(ref)
-    table = pd.DataFrame({"component": [1, 2, 3], "λ (this photo)": p.eigvals,
+    table = arrow_table({"component": [1, 2, 3], "λ (this photo)": p.eigvals,
                           "p (R, G, B)": [", ".join(f"{v:+.3f}" for v in p.eigvecs[:, i]) for i in range(3)],
                           "λ (ImageNet)": IMAGENET_EIGVAL})
     st.dataframe(table, hide_index=True, width="stretch",
@@ -238,7 +237,7 @@ def augmentation() -> None:
                    f"shown (the spread above, {result.centre_spread:.2e}), so the ten crops agree without looking. "
                    "The paper averages ten crops (Sec. 4.1) for a trained network, whose answer changes with what "
                    "each crop shows.", icon=":material/info:")
-    right.dataframe(pd.DataFrame([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
+    right.dataframe(arrow_table([{"class": f"{name} ({i})", "ten crops, averaged": avg, "centre crop": centre}
                                   for i, name, avg, centre in result.top]), hide_index=True, width="stretch",
                     column_config={c: st.column_config.NumberColumn(format="percent")
                                    for c in ("ten crops, averaged", "centre crop")})
@@ -252,7 +251,7 @@ st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each 
             "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
             "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
 st.plotly_chart(_towers(), config=CHART, key="ideas_towers")
-st.dataframe(pd.DataFrame([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
+st.dataframe(arrow_table([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
                             "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
                            for r in tower_plan(PAPER)]), hide_index=True, width="stretch",
              height="content")  # all eleven layers, F11 included, without scrolling the table
@@ -277,7 +276,7 @@ def units() -> None:
     p1.image(patch, caption=f"Input pixels rows {u.rows[0]}–{u.rows[1] - 1}, columns {u.cols[0]}–{u.cols[1] - 1}"
                             + (" (black: padding)" if min(u.rows[0], u.cols[0]) < 0 else ""), width="content")
     p2.image(kernel, caption=f"Kernel {ch}: {k}×{k}×{u.kernel.shape[0]} weights (scaled to colour)", width="content")
-    p3.plotly_chart(channel_heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
+    p3.plotly_chart(heatmap(u.products.sum(axis=0), title="products, summed over R, G, B", diverging=True,
                                     height=300), config=CHART, key="ideas_products")
     verdict = "✓ equal" if u.agrees else "✗ NOT equal"
     st.code(f"{u.products.size} products (normalised input × weight):\n"
@@ -312,7 +311,7 @@ def units() -> None:
                 f"{du.positive:+.6f}, negative ones to {du.negative:+.6f}; plus the bias {du.bias:+.6f} gives "
                 f"**{du.value:+.6f}**; the forward pass gave **{du.forward:+.6f}** (|difference| "
                 f"{du.difference:.1e}, tolerance {du.tolerance:.1e}: {'✓ equal' if du.agrees else '✗ NOT equal'}).")
-    st.dataframe(pd.DataFrame([{"input": i, "S8 (channel, row, col)": str(flat_position(i, shape)), "value": v,
+    st.dataframe(arrow_table([{"input": i, "S8 (channel, row, col)": str(flat_position(i, shape)), "value": v,
                                 "weight": w, "product": p} for i, v, w, p in du.top]),
                  hide_index=True, width="stretch")
     st.caption("The ten largest contributions, by |product|.")

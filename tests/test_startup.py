@@ -30,3 +30,44 @@ def test_the_server_opens_every_page_once_while_it_starts(tmp_path):
         first = visitor.rerun("", "article")
         visitor.close()
         assert first.status == "ok" and not first.exceptions, first.describe_failure()
+
+
+def test_the_process_is_warmed_before_the_server_answers_and_the_pages_after(monkeypatch):
+    """The lifespan does the visitor-independent work before it yields (the server is not up until then),
+    and only then starts opening pages, which needs the server."""
+    import asyncio
+
+    from ui import startup
+
+    calls: list[str] = []
+    monkeypatch.setenv(startup.ENV_VAR, "1")
+    monkeypatch.setattr(startup, "warm_process", lambda: calls.append("warm"))
+    monkeypatch.setattr(startup, "prepare", lambda: calls.append("pages"))
+
+    async def serve() -> None:
+        async with startup.lifespan(None):
+            calls.append("serving")
+
+    asyncio.run(serve())
+    deadline = time.monotonic() + 10
+    while "pages" not in calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls[0] == "warm" and calls.index("warm") < calls.index("serving") and "pages" in calls, calls
+
+
+def test_warming_the_process_checks_the_article_and_builds_the_shared_model(monkeypatch):
+    from alexnet_viz.core.modelkey import ModelKey
+    from alexnet_viz.core.spec import ARTICLE
+    from alexnet_viz.core.weightschoice import RANDOM
+    from alexnet_viz.errata import findings
+    from ui import startup, state
+
+    monkeypatch.setenv("ALEXNET_WEIGHTS", "random")
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+    built: list[ModelKey] = []
+    monkeypatch.setattr(state, "shared_model", lambda key: built.append(key))
+    findings.cache_clear()
+    startup.warm_process()
+    assert findings.cache_info().currsize == 1
+    assert built == [ModelKey(ARTICLE, RANDOM, "cpu")]
+    assert startup.prepared()["warmed"] is not None

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from alexnet_viz.figures import activations
 from alexnet_viz.figures import architecture as figures
 
 
@@ -86,6 +87,11 @@ def vector_bars(values: dict[str, np.ndarray], **options: Any) -> FrozenFigure:
     """alexnet_viz.figures.architecture.vector_bars, shared and frozen."""
     return _shared("vector_bars", lambda: figures.vector_bars(values, **options), list(values.values()),
                    list(values), options)
+
+
+def heatmap(values: np.ndarray, **options: Any) -> FrozenFigure:
+    """alexnet_viz.figures.activations.channel_heatmap, shared and frozen."""
+    return _shared("heatmap", lambda: activations.channel_heatmap(values, **options), [values], options)
 
 
 def dense_figure(x: np.ndarray, hidden: np.ndarray, output: np.ndarray, w1: np.ndarray, w2: np.ndarray,

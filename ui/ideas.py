@@ -17,6 +17,7 @@ from alexnet_viz.figures import activations as pf
 from alexnet_viz.figures import mosaic
 from ui import analysis
 from ui.analysis import HASH, ImageRef
+from ui.charts import frozen
 from ui.state import shared_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,7 +69,8 @@ def stage_figure(ref: ImageRef, key: ModelKey, channel: int, stage: str):
     s = c1_stages(ref, key, channel)
     values = {"pre": s.pre, "relu": s.relu, "lrn": s.lrn}[stage]
     title = {"pre": "before the ReLU", "relu": "after the ReLU", "lrn": "after the ReLU and the LRN"}[stage]
-    return pf.channel_heatmap(values, title=f"C1 channel {channel}, {title}", diverging=stage == "pre", height=340)
+    return frozen(pf.channel_heatmap(values, title=f"C1 channel {channel}, {title}", diverging=stage == "pre",
+                                     height=340))  # sent without a new to_dict() each rerun
 
 
 # --- augmentation ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 The chosen channels of the layer's output (after its ReLU, LRN or pooling: what the next layer
 reads) are set to zero for one forward pass. The zeroing is a hook on a twin of the model
-(alexnet_viz.analysis.explain.twin), removed in `finally`, so the shared model never carries it, not even
+(alexnet_viz.core.casting.twin), removed in `finally`, so the shared model never carries it, not even
 while another session runs it at the same moment.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import cast
 import torch
 from torch import nn
 
-from alexnet_viz.analysis.explain import twin
 from alexnet_viz.analysis.probe import categories
 from alexnet_viz.core.bookkeeping import ledger, split_groups
+from alexnet_viz.core.casting import twin
 from alexnet_viz.core.device import model_device
 from alexnet_viz.core.model import AlexNet
 from alexnet_viz.core.spec import Spec

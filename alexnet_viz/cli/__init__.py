@@ -10,10 +10,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alexnet_viz.cli import bench, errata, experiment, index, predict, serve, summary, train, visualize, weights
+from alexnet_viz.cli import (
+    bench,
+    errata,
+    experiment,
+    index,
+    loadtest,
+    predict,
+    serve,
+    summary,
+    train,
+    visualize,
+    weights,
+)
 from alexnet_viz.errors import AlexVizError
 
-COMMANDS = (summary, errata, predict, bench, weights, serve, visualize, index, train, experiment)
+COMMANDS = (summary, errata, predict, bench, weights, serve, loadtest, visualize, index, train, experiment)
 
 
 def build_parser() -> argparse.ArgumentParser:

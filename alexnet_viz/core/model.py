@@ -132,6 +132,8 @@ def _initialise(model: AlexNet, spec: Spec) -> None:
         if layer.has_params:
             module = model.layer(layer.name)
             assert isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None
+            if module.weight.is_meta:  # no values to draw; normal_ on meta imports torch._dynamo (seconds)
+                continue
             nn.init.normal_(module.weight, 0.0, 0.01)
             nn.init.constant_(module.bias, layer.bias_init)
 

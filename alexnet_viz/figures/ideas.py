@@ -136,6 +136,10 @@ def tower_strip(book: Ledger, height: int = 300) -> go.Figure:
     if not plan:
         raise SpecError(f"{book.spec.title} runs on one GPU (no grouped layers): there are no towers to draw.")
     fig = go.Figure()
+    # Shapes and labels are collected and set once: plotly re-validates every earlier one on each
+    # add_shape/add_annotation, which made this figure cost about a second to build.
+    shapes: list[dict] = []
+    notes: list[dict] = []
     centres = {1: 1.0, 2: -1.0, 0: 0.0}  # GPU 1, GPU 2, a block shared by both (input, F11)
     prev: list[int] = [0]
     for i, row in enumerate(book.rows):
@@ -144,10 +148,10 @@ def tower_strip(book: Ledger, height: int = 300) -> go.Figure:
         per = row.out_shape[0] // len(gpus)
         for g in gpus:
             y = centres[g]
-            fig.add_shape(type="rect", x0=x - 0.32, x1=x + 0.32, y0=y - 0.55, y1=y + 0.55, line=dict(color="#333"),
-                          fillcolor=COLORS[row.kind], opacity=0.6)
-            fig.add_annotation(x=x, y=y, text=f"{per:,}", showarrow=False, font=dict(size=10, color="#111"),
-                               textangle=-90)
+            shapes.append(dict(type="rect", x0=x - 0.32, x1=x + 0.32, y0=y - 0.55, y1=y + 0.55,
+                               line=dict(color="#333"), fillcolor=COLORS[row.kind], opacity=0.6))
+            notes.append(dict(x=x, y=y, text=f"{per:,}", showarrow=False, font=dict(size=10, color="#111"),
+                              textangle=-90))
             for p in prev:
                 cross = p != 0 and p != g
                 if plan[i].link == "own" and cross:
@@ -155,18 +159,19 @@ def tower_strip(book: Ledger, height: int = 300) -> go.Figure:
                 fig.add_trace(go.Scatter(x=[x - 1 + 0.32, x - 0.32], y=[centres[p], y], mode="lines", hoverinfo="skip",
                                          showlegend=False, line=dict(color=COLORS["kernel"] if cross else "#777777",
                                                                      width=3 if cross else 1.5)))
-        fig.add_annotation(x=x, y=1.85, text=row.name, showarrow=False, font=dict(size=11))
+        notes.append(dict(x=x, y=1.85, text=row.name, showarrow=False, font=dict(size=11)))
         prev = gpus
-    fig.add_shape(type="rect", x0=-0.32, x1=0.32, y0=-1.55, y1=1.55, line=dict(color="#333"),
-                  fillcolor=COLORS["input"], opacity=0.6)
-    fig.add_annotation(x=0, y=1.85, text="input", showarrow=False, font=dict(size=11))
+    shapes.append(dict(type="rect", x0=-0.32, x1=0.32, y0=-1.55, y1=1.55, line=dict(color="#333"),
+                       fillcolor=COLORS["input"], opacity=0.6))
+    notes.append(dict(x=0, y=1.85, text="input", showarrow=False, font=dict(size=11)))
     for g, label in ((1, "GPU 1"), (2, "GPU 2")):
-        fig.add_annotation(x=len(book.rows) + 0.5, y=centres[g], text=label, showarrow=False, font=dict(size=11),
-                           textangle=-90)
+        notes.append(dict(x=len(book.rows) + 0.5, y=centres[g], text=label, showarrow=False, font=dict(size=11),
+                          textangle=-90))
     hover = [f"{r.name}: {p.split}<br>{p.text}" for r, p in zip(book.rows, plan)]
     fig.add_trace(go.Scatter(x=[i + 1.0 for i in range(len(book.rows))], y=[0.0] * len(book.rows), mode="markers",
                              marker=dict(size=18, opacity=0), hovertext=hover, hoverinfo="text", showlegend=False))
     fig.update_xaxes(visible=False, range=[-0.5, len(book.rows) + 0.8], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-1.8, 2.1], fixedrange=True)
-    fig.update_layout(height=height, margin=dict(l=2, r=2, t=2, b=2), plot_bgcolor="white")
+    fig.update_layout(height=height, margin=dict(l=2, r=2, t=2, b=2), plot_bgcolor="white", shapes=shapes,
+                      annotations=notes)
     return fig
