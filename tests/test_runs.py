@@ -147,3 +147,12 @@ def test_latest_snapshot_with_a_non_number_is_not_shown(tmp_path: Path) -> None:
     assert runs.latest_filters(run) is None
     (run / runs.FILTERS / runs.LATEST_JSON).write_text(json.dumps({"step": 1, "epoch": 1, "structure": 0.5}))
     assert runs.latest_filters(run) is not None
+
+
+def test_the_trainers_latest_snapshot_is_not_named_as_a_stray_file(tmp_path: Path) -> None:
+    """Found re-attacking: check_filters named filters/latest.npy/.png/.json, which the trainer writes during
+    every run, as 'not a saved epoch', so each such run's Training page warned of a malformed folder."""
+    run = _good_run(tmp_path)
+    for name in (runs.LATEST_NPY, runs.LATEST_PNG, runs.LATEST_JSON):
+        (run / runs.FILTERS / name).write_bytes(b"{}")
+    assert runs.check_filters(run) == runs.Checked([0])

@@ -168,6 +168,8 @@ def check_filters(run: str | Path) -> Checked[list[int]]:
     found: dict[int, set[str]] = {}
     skipped = []
     for entry in entries:
+        if entry.name in (LATEST_NPY, LATEST_PNG, LATEST_JSON):  # the trainer's newest snapshot, not an epoch
+            continue
         match = _FILTER_NAME.fullmatch(entry.name)
         if match is None or entry.name != filter_file(run, int(match.group(1)), "." + match.group(2)).name \
                 or not entry.is_file():  # epoch-0001.png would list epoch 1, whose file is epoch-001.png
