@@ -222,6 +222,40 @@ def test_an_announced_length_past_the_size_is_refused_before_the_body(tmp_path) 
     assert "more than" in err.value.reason and max(p.done for p in seen) == 0 and _leftovers(dest) == []
 
 
+def test_a_redirect_to_ftp_is_not_followed(tmp_path) -> None:
+    """Re-attack of issue 24, point 5: urllib follows a redirect to ftp://, whose sockets the deadline never saw;
+    an FTP server dripping its greeting held a 4 s download for 53 s. Now no connection reaches it."""
+    import socket
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ftp = socket.create_server(("127.0.0.1", 0))
+    ftp.settimeout(0.1)
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            self.send_response(302)
+            self.send_header("Location", f"ftp://127.0.0.1:{ftp.getsockname()[1]}/{NAME}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    dest = tmp_path / "c" / NAME
+    try:
+        with pytest.raises(DownloadError, match="is an FTP address"):
+            fetch(f"http://127.0.0.1:{web.server_address[1]}/{NAME}", dest, _accepts,
+                  limits=download.Limits(timeout=1.0, deadline=5.0))
+        with pytest.raises(TimeoutError):
+            ftp.accept()[0].close()  # nobody connected
+    finally:
+        web.shutdown()
+        ftp.close()
+    assert not dest.exists() and _leftovers(dest) == []
+
+
 def test_the_servers_first_use_download_has_the_same_limits(tmp_path, monkeypatch) -> None:
     """What the app's pages start (weights.imagenet_downloader): capped at the known size, with a deadline."""
     from dataclasses import replace

@@ -114,3 +114,45 @@ def test_a_broken_experiment_result_is_named_not_shown(tmp_path: Path, result: b
     (tmp_path / runs.RESULT_FILE).write_bytes(result)
     checked = runs.check_result(tmp_path / runs.RESULT_FILE)
     assert checked.value is None and len(checked.skipped) == 1 and runs.RESULT_FILE in checked.skipped[0]
+
+
+# Re-attack of issue 24, point 4: run-folder files the first round did not try.
+
+def test_a_fifo_among_the_small_json_files_is_not_waited_on(tmp_path: Path) -> None:
+    """filters/latest.json as a FIFO: open() blocked the live Training view for good (nobody ever writes)."""
+    import os
+    import threading
+
+    run = _good_run(tmp_path)
+    (run / runs.FILTERS).mkdir(exist_ok=True)
+    os.mkfifo(run / runs.FILTERS / runs.LATEST_JSON)
+    found: list[object] = []
+    reader = threading.Thread(target=lambda: found.append(runs.latest_filters(run)), daemon=True)
+    reader.start()
+    reader.join(30)  # not a timing: a reader still blocked after this has hung
+    if reader.is_alive():  # release it, so the old code's thread ends
+        with open(run / runs.FILTERS / runs.LATEST_JSON, "wb"):
+            pass
+    assert found == [None]
+    with pytest.raises(ValueError, match="not a regular file"):
+        runs.small_json(run / runs.FILTERS / runs.LATEST_JSON)
+
+
+def test_latest_snapshot_with_a_non_number_is_not_shown(tmp_path: Path) -> None:
+    """A string structure reached the live caption's :.3f (ValueError: the live view went down)."""
+    run = _good_run(tmp_path)
+    (run / runs.FILTERS).mkdir(exist_ok=True)
+    (run / runs.FILTERS / runs.LATEST_PNG).write_bytes(b"\x89PNG")
+    (run / runs.FILTERS / runs.LATEST_JSON).write_text(json.dumps({"step": 1, "epoch": 1, "structure": "x"}))
+    assert runs.latest_filters(run) is None
+    (run / runs.FILTERS / runs.LATEST_JSON).write_text(json.dumps({"step": 1, "epoch": 1, "structure": 0.5}))
+    assert runs.latest_filters(run) is not None
+
+
+def test_the_trainers_latest_snapshot_is_not_named_as_a_stray_file(tmp_path: Path) -> None:
+    """Found re-attacking: check_filters named filters/latest.npy/.png/.json, which the trainer writes during
+    every run, as 'not a saved epoch', so each such run's Training page warned of a malformed folder."""
+    run = _good_run(tmp_path)
+    for name in (runs.LATEST_NPY, runs.LATEST_PNG, runs.LATEST_JSON):
+        (run / runs.FILTERS / name).write_bytes(b"{}")
+    assert runs.check_filters(run) == runs.Checked([0])

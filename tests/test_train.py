@@ -230,6 +230,16 @@ def test_fewer_than_five_classes_validate_and_save_the_epoch(tiny: Path, tmp_pat
     assert val["val_top5"] == 1.0 and 0.0 <= val["val_top1"] <= 1.0  # two classes: the top 2 hold every label
 
 
+def test_a_head_narrower_than_the_classes_is_one_line_before_training(tiny: Path, tmp_path: Path) -> None:
+    """Re-attack of issue 24: --num-classes 1 on two classes crashed in cross-entropy (IndexError: Target 1
+    is out of bounds) after the data had loaded."""
+    from alexnet_viz.errors import AlexVizError
+    from alexnet_viz.train.loop import train
+
+    with pytest.raises(AlexVizError, match=r"The data has \d+ classes but F11 has 1 outputs: give --num-classes"):
+        train(tiny_config(tiny, tmp_path / "run", batch_size=4, epochs=1, num_classes=1))
+
+
 def _cli(*args: str, env: dict | None = None, torchrun: int = 0) -> subprocess.CompletedProcess:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={torchrun}"] \
         if torchrun else [sys.executable]

@@ -301,3 +301,17 @@ def test_a_stale_lock_is_cleared_and_said(runs_dir: Path) -> None:
     at = page()
     assert any("page-demo-crashed" in w.value and "ended without finishing" in w.value for w in at.warning)
     assert not (runs_dir / manager.LOCK).exists() and not at.button(key="live_start").disabled
+
+
+def test_classes_json_is_read_bounded_and_pictures_are_checked(tmp_path: Path) -> None:
+    """Re-attack of issue 24, point 4: chance_loss read classes.json whole (a link to /dev/zero read until memory
+    ran out; a FIFO waited for good); the live view handed latest.png to st.image unchecked."""
+    from ui.training import chance_loss, checked_picture
+
+    (tmp_path / runs.CLASSES).write_text(json.dumps(["c" * 1000] * 2000))  # 2 MB: no run of ours writes that
+    assert chance_loss(tmp_path) is None
+    (tmp_path / runs.CLASSES).write_text(json.dumps(["a", "b"]))
+    assert chance_loss(tmp_path) == pytest.approx(0.6931, abs=1e-4)
+    (tmp_path / "latest.png").write_bytes(b"not a picture")
+    shown = checked_picture(tmp_path / "latest.png")
+    assert shown.value is None and "latest.png: not a picture that can be shown" in shown.skipped[0]

@@ -387,3 +387,26 @@ def test_a_mapped_load_still_refuses_pickles(tmp_path) -> None:
     with pytest.raises(WeightsError, match="refused"):
         load_model(TINY, path)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_a_file_whose_list_of_tensors_is_megabytes_is_refused_unread(tmp_path, zipped: bool) -> None:
+    """Re-attack of issue 24: 300,000 keys sharing one 1-element tensor (a 5.6 MB file) took 153 MB once
+    unpickled (199 MB and 8.6 s in the older format); a 10 MB key name made a 10 MB error line. Both are
+    refused before torch.load, from the zip's listing or the older format's leading pickles."""
+    many, long = tmp_path / "many.pth", tmp_path / "long.pth"
+    one = torch.zeros(1)
+    torch.save({f"k{i}": one for i in range(100_000)}, many, _use_new_zipfile_serialization=zipped)
+    torch.save({"x" * 2_000_000: one}, long, _use_new_zipfile_serialization=zipped)
+    for path in (many, long):
+        with pytest.raises(WeightsError, match="was refused unread: its list of tensors takes") as caught:
+            load_model("article", WeightsChoice.file(path))
+        assert len(str(caught.value)) < 300
+
+
+def test_long_key_names_are_shortened_in_messages(tmp_path) -> None:
+    path = tmp_path / "named.pth"
+    torch.save({"y" * 5000: torch.zeros(2)}, path)
+    with pytest.raises(WeightsError, match="does not fit") as caught:
+        load_model("article", WeightsChoice.file(path))
+    assert "(5,000 characters)" in str(caught.value) and len(str(caught.value)) < 1000

@@ -12,8 +12,8 @@ import streamlit as st
 
 from alexnet_viz.errors import AlexVizError
 from alexnet_viz.train import manager
-from alexnet_viz.train.runs import filter_file, latest_filters, read_metrics
-from ui.training import chance_loss, curves_figure, runs_folder
+from alexnet_viz.train.runs import Checked, filter_file, latest_filters, read_metrics
+from ui.training import chance_loss, checked_picture, curves_figure, runs_folder
 
 REFRESH_S = 2.0
 EPOCHS_KEY, ERROR_KEY = "live_epochs", "live_error"
@@ -118,15 +118,17 @@ def watch(run_dir: str) -> None:
 def _filters_now(active: manager.Active) -> None:
     """C1's newest snapshot, or its initialisation until the first one."""
     latest = latest_filters(active.path)
-    if latest is not None:
-        png, about = latest
-        st.image(png.read_bytes(), width="stretch",
+    picture = checked_picture(latest[0]) if latest is not None else Checked(None)
+    if latest is not None and picture.value is not None:
+        about = latest[1]
+        st.image(picture.value, width="stretch",
                  caption=f"C1's filters at step {about.get('step', 0)} (redrawn as they change): "
                          f"structure {about.get('structure', 0.0):.3f}, where 0 is noise and 1 all smooth.")
         return
     first = filter_file(active.path, 0, ".png")
-    if first.is_file():
-        st.image(first.read_bytes(), width="stretch", caption="C1's filters at the start: random numbers.")
+    start = checked_picture(first) if first.is_file() else Checked(None)
+    if start.value is not None:
+        st.image(start.value, width="stretch", caption="C1's filters at the start: random numbers.")
     else:
         st.caption("C1's filters appear here once the network is built.")
 

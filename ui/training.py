@@ -5,7 +5,6 @@ ui.state.context() reads. Runs are only ever the server's: the folder is $ALEXNE
 from __future__ import annotations
 
 import io
-import json
 import math
 import time
 from pathlib import Path
@@ -15,7 +14,17 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from alexnet_viz.train.config import runs_root
-from alexnet_viz.train.runs import CLASSES, CONFIG, FILTERS, METRICS, Checked, RunInfo, filter_file, list_runs
+from alexnet_viz.train.runs import (
+    CLASSES,
+    CONFIG,
+    FILTERS,
+    METRICS,
+    Checked,
+    RunInfo,
+    filter_file,
+    list_runs,
+    small_json,
+)
 
 OVERRIDE_KEY = "weights_override"
 LIVE_SECONDS = 120.0  # a run whose metrics changed this recently, without an "end" line, is running
@@ -65,10 +74,17 @@ def is_live(run: RunInfo, records: list[dict]) -> bool:
 def filter_picture(run: RunInfo, epoch: int) -> Checked[bytes | None]:
     """The PNG of C1 after `epoch`, read and checked before st.image gets it (a broken file took the page
     down); None and a note when it is not a picture this page can show."""
+    return checked_picture(filter_file(run.path, epoch, ".png"))
+
+
+def checked_picture(path: Path) -> Checked[bytes | None]:
+    """A run folder's PNG read and checked (a regular file of at most MAX_PICTURE_BYTES, a PNG of a sensible
+    size, intact), or None and a note: st.image gets nothing else."""
     from PIL import Image, UnidentifiedImageError
 
-    path = filter_file(run.path, epoch, ".png")
     try:
+        if not path.is_file():
+            raise ValueError("not a regular file")
         with open(path, "rb") as fh:
             data = fh.read(MAX_PICTURE_BYTES + 1)
         if len(data) > MAX_PICTURE_BYTES:
@@ -100,8 +116,8 @@ PANELS = {"loss": "Loss (cross-entropy)", "accuracy": "Accuracy", "structure": "
 def chance_loss(run: Path) -> float | None:
     """The loss of a network that guesses evenly: ln(number of classes), from the run's classes.json."""
     try:
-        classes = json.loads((run / CLASSES).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        classes = small_json(run / CLASSES)  # bounded: a link to /dev/zero read until memory ran out
+    except ValueError:
         return None
     return math.log(len(classes)) if isinstance(classes, list) and len(classes) > 1 else None
 

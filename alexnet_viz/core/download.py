@@ -217,7 +217,12 @@ class _Deadline:
             def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
                 return self.do_open(Secure, req, context=self._context)  # type: ignore[attr-defined]
 
-        return urllib.request.build_opener(PlainHandler, SecureHandler)
+        class NoFTP(urllib.request.FTPHandler):  # replaces urllib's own, whose sockets `watch` never sees
+            def ftp_open(self, req: urllib.request.Request) -> Any:
+                raise urllib.error.URLError(f"{req.full_url} is an FTP address: a download follows http and "
+                                            "https only (an FTP server's dripped greeting outlived the deadline)")
+
+        return urllib.request.build_opener(PlainHandler, SecureHandler, NoFTP)
 
     def __enter__(self) -> _Deadline:
         self._timer.start()

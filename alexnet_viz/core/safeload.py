@@ -12,6 +12,8 @@ So every tensor is checked against its own storage, from metadata only, before a
 from __future__ import annotations
 
 import hashlib
+import io
+import pickletools
 import re
 import zipfile
 from collections.abc import Mapping
@@ -25,6 +27,11 @@ TORCH_SUFFIXES = (".pth", ".pt")
 SAFETENSORS_SUFFIX = ".safetensors"
 _CHUNK = 1 << 20
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)  # what a network's weights are
+# A zip-format file's pickle names the tensors; its values lie beside it. AlexNet's 16 tensors take
+# about 2 kB of pickle; 300,000 keys took 5.6 MB of pickle and 153 MB of memory once unpickled, so a
+# pickle past this is refused before it is read (issue 24, re-attacked).
+MAX_PICKLE_BYTES = 1 << 20
+NAME_CHARS = 80  # a key name in a message: a 10 MB name made a 10 MB error line
 
 
 def sha256_file(path: str | Path) -> str:
@@ -67,8 +74,13 @@ def _load_torch(path: Path) -> object:
     share one copy instead of holding N. The older single-stream format cannot be mapped and is
     read into memory as before.
     """
+    zipped = zipfile.is_zipfile(path)
+    if zipped:
+        _check_pickle_size(path)
+    else:
+        _check_legacy_pickle_size(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
     except Exception as exc:  # any parse failure of an untrusted file is the user's file's fault
         text = str(exc)
         if "Weights only load failed" in text:
@@ -80,6 +92,43 @@ def _load_torch(path: Path) -> object:
                 "with torch.save(model.state_dict(), path), or use .safetensors.") from exc
         raise WeightsError(f"{path.name} is not a readable PyTorch weights file (it may be empty, "
                            f"truncated or something else): {type(exc).__name__}.") from exc
+
+
+def _check_pickle_size(path: Path) -> None:
+    """Refuse a zip-format file whose pickle is larger than any network's list of tensors needs."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = [i.file_size for i in archive.infolist() if i.filename.endswith("data.pkl")]
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise WeightsError(f"{path.name} is not a readable PyTorch weights file: {type(exc).__name__}.") from exc
+    if any(size > MAX_PICKLE_BYTES for size in sizes):
+        raise WeightsError(f"{path.name} was refused unread: its list of tensors takes {max(sizes):,} bytes, where "
+                           f"a network's weights need a few kB (at most {MAX_PICKLE_BYTES:,} accepted).")
+
+
+def _check_legacy_pickle_size(path: Path) -> None:
+    """The same bound for the older single-stream format: its five pickles (magic number, protocol, system
+    info, the tensors' list, the storage keys) come before the values and must end within MAX_PICKLE_BYTES
+    (300,000 keys in this format: a 5.6 MB file, 8.6 s and 199 MB to unpickle)."""
+    try:
+        with open(path, "rb") as fh:
+            stream = io.BytesIO(fh.read(MAX_PICKLE_BYTES))
+    except OSError as exc:
+        raise WeightsError(f"Could not read the weights file {path}: {exc.strerror or exc}.") from exc
+    try:
+        for _ in range(5):
+            for _op in pickletools.genops(stream):  # stops at each pickle's STOP
+                pass
+    except ValueError as exc:  # not a pickle at all is torch.load's to name; one that does not end in time is ours
+        if stream.tell() >= MAX_PICKLE_BYTES:  # it ran out of the window, not of pickle
+            raise WeightsError(f"{path.name} was refused unread: its list of tensors takes more than "
+                               f"{MAX_PICKLE_BYTES:,} bytes, where a network's weights need a few kB.") from exc
+
+
+def short_name(key: object) -> str:
+    """A key as a message shows it: at most NAME_CHARS characters, so one line stays one readable line."""
+    text = key if isinstance(key, str) else type(key).__name__
+    return text if len(text) <= NAME_CHARS else f"{text[:NAME_CHARS - 1]}… ({len(text):,} characters)"
 
 
 def _load_safetensors(path: Path) -> object:
@@ -101,7 +150,7 @@ def _tensor_dict(raw: object, path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(raw, Mapping) or not raw:
         raise WeightsError(f"{path.name} holds no state dict (a mapping of parameter names to "
                            "tensors); save one with torch.save(model.state_dict(), path).")
-    bad = [str(k) for k, v in raw.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    bad = [short_name(k) for k, v in raw.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
         raise WeightsError(f"{path.name}: entries that are not named tensors: {', '.join(bad[:5])}; "
                            "a weights file must map parameter names to tensors.")
@@ -146,7 +195,7 @@ def _tensor_problem(t: torch.Tensor) -> str | None:
 def check_tensors(state: Mapping[str, torch.Tensor], name: str) -> None:
     """Refuse, before a single value is read, tensors that are not dense floating-point arrays each
     backed by its own bytes in the file (so nothing later allocates more than the file holds)."""
-    bad = [f"{k} {why}" for k, why in ((k, _tensor_problem(v)) for k, v in state.items()) if why]
+    bad = [f"{short_name(k)} {why}" for k, why in ((k, _tensor_problem(v)) for k, v in state.items()) if why]
     if bad:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
         raise WeightsError(f"{name} was refused before any of its values were read: {'; '.join(bad[:3])}{more}. "
@@ -154,5 +203,5 @@ def check_tensors(state: Mapping[str, torch.Tensor], name: str) -> None:
                            "one with torch.save(model.state_dict(), path).")
 
 
-__all__ = ["sha256_file", "read_state_dict", "check_tensors", "TORCH_SUFFIXES", "SAFETENSORS_SUFFIX",
+__all__ = ["sha256_file", "read_state_dict", "check_tensors", "short_name", "TORCH_SUFFIXES", "SAFETENSORS_SUFFIX",
            "FLOAT_DTYPES"]

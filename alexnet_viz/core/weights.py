@@ -19,7 +19,7 @@ from alexnet_viz.core.embed import embed_state_dict, param_shapes, same_shapes
 from alexnet_viz.core.model import AlexNet, build_model
 from alexnet_viz.core.pretrained import hash_in_name, imagenet_weights
 from alexnet_viz.core.provenance import Provenance
-from alexnet_viz.core.safeload import read_state_dict, sha256_file
+from alexnet_viz.core.safeload import read_state_dict, sha256_file, short_name
 from alexnet_viz.core.spec import VARIANTS, Spec, get_spec
 from alexnet_viz.core.weightschoice import ENV_VAR, IMAGENET, RANDOM, WeightsChoice, parse_weights, weights_from_env
 from alexnet_viz.errors import DownloadError, WeightsError
@@ -125,7 +125,7 @@ def _mismatch(state: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]
         return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
 
     missing = [f"{k} {shapes[k]}" for k in shapes if k not in state]
-    unexpected = [f"{k} {tuple(state[k].shape)}" for k in state if k not in shapes]
+    unexpected = [f"{short_name(k)} {tuple(state[k].shape)}" for k in state if k not in shapes]
     misshaped = [f"{k} (file {tuple(state[k].shape)}, network {shapes[k]})" for k in shapes
                  if k in state and tuple(state[k].shape) != shapes[k]]
     lines = [f"{name} does not fit the {spec.name} network."]

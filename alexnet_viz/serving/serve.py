@@ -55,7 +55,10 @@ def _frontend(bind: str, port: int, settings: ProxySettings) -> str:
     max_body = settings.max_upload_mib * 2**20 + UPLOAD_SLACK_BYTES
     per_session, per_address = settings.uploads_per_minute_per_session, settings.uploads_per_minute_per_address
     return f"""frontend web
-    bind {bind}:{port}
+    # HTTP/1.1 only: on a clear-text bind HAProxy would otherwise take HTTP/2 from any client that opens
+    # with its preface (h2c), and an HTTP/2 body needs no Content-Length nor chunked framing, so it
+    # streamed past the body rules below to any path but the upload's (issue 24, re-attacked).
+    bind {bind}:{port} proto h1
     # The replicas route on the path decoded once (uvicorn turns every %xx into its byte, %2F included,
     # so /_stcore/%6detrics is /_stcore/metrics there), so every rule below matches `path,url_dec`, case
     # folded. A path that does not decode, or still holds a % after decoding once (double-encoded), has

@@ -60,6 +60,10 @@ def training_spec(config: TrainConfig, classes: int = 1000) -> Spec:
         spec = spec.with_layer("F9", out=config.fc_width).with_layer("F10", out=config.fc_width)
     if config.num_classes is not None:
         spec = spec.with_layer("F11", out=config.num_classes or classes)
+    outputs = spec.layer("F11").out
+    if outputs < classes:  # a label past the last output: cross-entropy's IndexError after the data had loaded
+        raise AlexVizError(f"The data has {classes} classes but F11 has {outputs} outputs: give --num-classes "
+                           f"{classes} or more (0: one per class).")
     if config.input_size is not None:
         spec = spec.with_input_size(config.input_size)
     if config.dropout is not None:

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,6 +168,8 @@ def check_filters(run: str | Path) -> Checked[list[int]]:
     found: dict[int, set[str]] = {}
     skipped = []
     for entry in entries:
+        if entry.name in (LATEST_NPY, LATEST_PNG, LATEST_JSON):  # the trainer's newest snapshot, not an epoch
+            continue
         match = _FILTER_NAME.fullmatch(entry.name)
         if match is None or entry.name != filter_file(run, int(match.group(1)), "." + match.group(2)).name \
                 or not entry.is_file():  # epoch-0001.png would list epoch 1, whose file is epoch-001.png
@@ -186,10 +189,14 @@ def filter_epochs(run: str | Path) -> list[int]:
     return check_filters(run).value
 
 
-def _json_file(path: Path) -> object:
-    """A small JSON file's value, or _Unreadable saying why not."""
+def small_json(path: Path) -> object:
+    """A small JSON file's value, or a ValueError saying why not. Only a regular file is read: a FIFO
+    blocked the page's open() for good, and a link to /dev/zero never ends."""
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise _Unreadable("not a regular file")
             data = fh.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
         raise _Unreadable(f"could not be read ({exc.strerror or exc})") from exc
@@ -205,11 +212,13 @@ def latest_filters(run: str | Path) -> tuple[Path, dict] | None:
     """The newest snapshot of C1 while a run goes: its PNG and {step, epoch, structure}; None before the first."""
     folder = Path(run) / FILTERS
     try:
-        about = _json_file(folder / LATEST_JSON)
+        about = small_json(folder / LATEST_JSON)
     except _Unreadable:
         return None
     png = folder / LATEST_PNG
-    return (png, about) if isinstance(about, dict) and png.is_file() else None
+    if not isinstance(about, dict) or not all(_number(about.get(k, 0)) for k in ("step", "epoch", "structure")):
+        return None  # a string structure broke the live caption
+    return (png, about) if png.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -229,7 +238,7 @@ class RunInfo:
 
 def _run_info(d: Path) -> tuple[float, RunInfo, str | None]:
     """(mtime, info, a note on its fits.json if that was skipped); _Unreadable when config.json is."""
-    config = _json_file(d / CONFIG)
+    config = small_json(d / CONFIG)
     if not isinstance(config, dict):
         raise _Unreadable(f"{CONFIG} is a JSON {type(config).__name__}, not an object")
     variant = config.get("variant", "article")
@@ -239,7 +248,7 @@ def _run_info(d: Path) -> tuple[float, RunInfo, str | None]:
     note = None
     if (d / FITS).is_file():
         try:
-            listed = _json_file(d / FITS)
+            listed = small_json(d / FITS)
             if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
                 raise _Unreadable("not a list of variant names")
             fits = tuple(listed)
@@ -296,7 +305,7 @@ def check_result(path: str | Path) -> Checked[dict | None]:
     if not path.is_file():
         return Checked(None)
     try:
-        result = _json_file(path)
+        result = small_json(path)
         if not isinstance(result, dict):
             raise _Unreadable(f"a JSON {type(result).__name__}, not an object")
         bad = [name for name, ok in _RESULT_FIELDS.items() if not ok(result.get(name))]
