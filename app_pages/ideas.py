@@ -52,6 +52,7 @@ ctx = page.ctx
 st.caption(page.about_weights)
 c1 = ledger(ctx.spec).row("C1")
 PICK, PARAM = "ideas_pick", "idea"
+NBSP = "\u00a0"  # keeps "Sec. 3.3" on one line on a phone
 
 
 def lrn_readings(stages: ideas.C1Stages) -> None:
@@ -327,7 +328,7 @@ SECTIONS = {"relu": relu, "lrn": lrn, "pooling": pooling, "dropout": dropout, "a
 assert list(SECTIONS) == list(ideas.IDEAS)
 paper_ideas = [i for i in ideas.IDEAS.values() if i.source]
 st.markdown("What made AlexNet work, each idea computed on this network and your picture, one at a time:\n\n"
-            + "\n".join(f"- **{i.label}**: {i.line} ({i.source})" for i in paper_ideas)
+            + "\n".join(f"- **{i.label}**: {i.line} ({i.source.replace(' ', NBSP)})" for i in paper_ideas)
             + "\n\n" + " ".join(f"**{i.label}**: {i.line}." for i in ideas.IDEAS.values() if not i.source))
 order = list(ideas.IDEAS)
 url_choice(PICK, PARAM, order, order[0])

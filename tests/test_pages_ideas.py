@@ -99,7 +99,8 @@ def test_one_idea_at_a_time_picked_in_the_url_and_walked_through():
     assert at.pills(key="ideas_pick").value == "lrn"
     intro = next(m.value for m in at.markdown if m.value.startswith("What made AlexNet work"))
     for idea in ideas.IDEAS.values():  # each idea in a line, the paper's section named where it has one
-        assert f"**{idea.label}**: {idea.line}" + (f" ({idea.source})" if idea.source else ".") in intro
+        where = idea.source.replace(" ", "\u00a0")  # unbroken on a phone
+        assert f"**{idea.label}**: {idea.line}" + (f" ({where})" if idea.source else ".") in intro
     # "Next idea" walks through them all, the address following, and the last leads back to the first
     order = list(ideas.IDEAS)
     for step in range(len(order)):
