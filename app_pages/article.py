@@ -18,9 +18,9 @@ DEMOS = {
     "size-formula": ("/layers?variant=article&layer=C1", "C1 derived step by step, the ceiling marked ✗"),
     "c1-padding": ("/lab?variant=paper", "the architecture lab: C1's padding and the input size"),
     "missing-C4": ("/layers?variant=article&layer=C5", "C5 derived step by step, its source marked ✗"),
-    "lrn": ("/ideas?variant=paper#lrn", "both readings of the LRN compared on real C1 maps"),
-    "grouping": ("/ideas?variant=paper#two-gpus", "the two towers drawn, with where the GPUs exchange data"),
-    "multi-gpu": ("/ideas?variant=paper#two-gpus", "the two towers drawn"),
+    "lrn": ("/ideas?variant=paper&idea=lrn", "both readings of the LRN compared on real C1 maps"),
+    "grouping": ("/ideas?variant=paper&idea=two-gpus", "the two towers drawn, with where the GPUs exchange data"),
+    "multi-gpu": ("/ideas?variant=paper&idea=two-gpus", "the two towers drawn"),
 }
 
 

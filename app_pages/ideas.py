@@ -1,5 +1,6 @@
 """AlexNet's ideas: ReLU, LRN, overlapping pooling, dropout, augmentation, two GPUs, one unit by hand.
 
+One idea at a time, picked by `?idea=` (ui.ideas.IDEAS): only its section runs, so a rerun stays cheap.
 Every number is computed on the real network and the user's image (ui/ideas.py caches it); every claim
 names the paper's section.
 """
@@ -24,6 +25,7 @@ from ui.charts import frozen, heatmap, value_grids, vector_bars  # shared figure
 from ui.image_input import or_stop
 from ui.page import image_page
 from ui.tables import arrow_table
+from ui.urls import url_choice, url_write
 
 # No mode bar: on a phone (390 px) plotly's toolbar sat on the charts' titles, and tapping a chart shows it.
 CHART = {"displaylogo": False, "displayModeBar": False}
@@ -45,18 +47,16 @@ def _towers():
 
 
 st.title("AlexNet's ideas, on the real network")
-st.markdown("What made AlexNet work, each idea computed on this network and your picture: ReLU, local response "
-            "normalisation, overlapping pooling, dropout, data augmentation, two GPUs — and one unit of C1, S2 and "
-            "F9 recomputed by hand.")
 page, ref = image_page()
 ctx = page.ctx
 st.caption(page.about_weights)
 c1 = ledger(ctx.spec).row("C1")
+PICK, PARAM = "ideas_pick", "idea"
+NBSP = "\u00a0"  # keeps "Sec. 3.3" on one line on a phone
 
 
 def lrn_readings(stages: ideas.C1Stages) -> None:
     """The LRN's formula, its two readings (the code's α/n, the printed α) compared on C1, and the GPU split."""
-    st.header("Local response normalisation", anchor="lrn")
     lrn, in_model = ideas.c1_lrn(ctx.key)
     chk = stages.check
     gpus = " and at the border between the two GPUs' maps" if lrn.groups > 1 else ""
@@ -100,7 +100,7 @@ def lrn_readings(stages: ideas.C1Stages) -> None:
 
 
 @st.fragment
-def relu_and_lrn() -> None:
+def relu() -> None:
     st.header("ReLU: max(x, 0)")
     channel = int(st.columns([1, 2])[0].number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0,
                                                      c1.out_shape[0] - 1, 0, key="ideas_channel"))
@@ -125,25 +125,30 @@ def relu_and_lrn() -> None:
     st.plotly_chart(_curves(), config=CHART, key="ideas_curves")
     claim("relu")
 
-    lrn_readings(stages)
+
+@st.fragment
+def lrn() -> None:
+    st.header("Local response normalisation", anchor="lrn")
+    channel = int(st.columns([1, 2])[0].number_input(f"C1 channel (0–{c1.out_shape[0] - 1})", 0,
+                                                     c1.out_shape[0] - 1, 0, key="ideas_lrn_channel"))
+    lrn_readings(or_stop(ideas.c1_stages, ref, ctx.key, channel))
     relu_col, lrn_col = st.columns(2)
     relu_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "relu"), config=CHART, key="ideas_relu2")
     lrn_col.plotly_chart(ideas.stage_figure(ref, ctx.key, channel, "lrn"), config=CHART, key="ideas_lrn")
     claim("lrn")
 
 
-relu_and_lrn()
-
-st.header("Overlapping pooling")
-st.dataframe(arrow_table([{"layer": c.layer, "input side": c.ours.size,
-                             f"{c.ours.kernel}×{c.ours.kernel} stride {c.ours.stride}": c.ours.out,
-                             "read twice or more": f"{c.ours.reused:.0%}", "2×2 stride 2": c.plain.out,
-                             "2×2: read by none": f"{c.plain.unread:.1%}"} for c in pool_comparison(PAPER)]),
-             hide_index=True, width="stretch")
-st.markdown("AlexNet's pools are 3×3 windows every 2 pixels, so neighbouring windows share a row and a column; "
-            "2×2 windows every 2 gives the same output sides without sharing. Try any window and stride on "
-            "[The operations](/operations) page (Pooling tab).")
-claim("pool")
+def pooling() -> None:
+    st.header("Overlapping pooling")
+    st.dataframe(arrow_table([{"layer": c.layer, "input side": c.ours.size,
+                                 f"{c.ours.kernel}×{c.ours.kernel} stride {c.ours.stride}": c.ours.out,
+                                 "read twice or more": f"{c.ours.reused:.0%}", "2×2 stride 2": c.plain.out,
+                                 "2×2: read by none": f"{c.plain.unread:.1%}"} for c in pool_comparison(PAPER)]),
+                 hide_index=True, width="stretch")
+    st.markdown("AlexNet's pools are 3×3 windows every 2 pixels, so neighbouring windows share a row and a column; "
+                "2×2 windows every 2 gives the same output sides without sharing. Try any window and stride on "
+                "[The operations](/operations) page (Pooling tab).")
+    claim("pool")
 
 
 @st.fragment
@@ -178,9 +183,6 @@ def dropout() -> None:
                                for spec in (PAPER, VARIANTS["torchvision"]) for place in dropout_places(spec)]),
                  hide_index=True, width="stretch")
     claim("dropout")
-
-
-dropout()
 
 
 @st.fragment
@@ -244,18 +246,17 @@ def augmentation() -> None:
     claim("tencrop")
 
 
-augmentation()
-
-st.header("Two GPUs", anchor="two-gpus")
-st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each (Sec. 3.2). Drawn as two towers "
-            "from the paper variant's spec, with each GPU's channels or neurons; red lines are where data crosses "
-            "between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
-st.plotly_chart(_towers(), config=CHART, key="ideas_towers")
-st.dataframe(arrow_table([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
-                            "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
-                           for r in tower_plan(PAPER)]), hide_index=True, width="stretch",
-             height="content")  # all eleven layers, F11 included, without scrolling the table
-claim("gpus")
+def two_gpus() -> None:
+    st.header("Two GPUs", anchor="two-gpus")
+    st.markdown("The paper's network was split over two GTX 580 GPUs with 3 GB each (Sec. 3.2). Drawn as two "
+                "towers from the paper variant's spec, with each GPU's channels or neurons; red lines are where data "
+                "crosses between the GPUs. The Overview page draws the same towers in 3-D for the paper variant.")
+    st.plotly_chart(_towers(), config=CHART, key="ideas_towers")
+    st.dataframe(arrow_table([{"layer": r.name, "paper's name": r.paper_name or "pool", "split": r.split,
+                                "talks across GPUs": "yes" if r.link in ("across", "one") else "no", "how": r.text}
+                               for r in tower_plan(PAPER)]), hide_index=True, width="stretch",
+                 height="content")  # all eleven layers, F11 included, without scrolling the table
+    claim("gpus")
 
 
 @st.fragment
@@ -317,4 +318,24 @@ def units() -> None:
     st.caption("The ten largest contributions, by |product|.")
 
 
-units()
+def choose(idea: str) -> None:
+    """The "Next idea" button's callback: runs before the rerun, so the picker is drawn with the new idea."""
+    st.session_state[PICK] = idea
+
+
+SECTIONS = {"relu": relu, "lrn": lrn, "pooling": pooling, "dropout": dropout, "augmentation": augmentation,
+            "two-gpus": two_gpus, "by-hand": units}
+assert list(SECTIONS) == list(ideas.IDEAS)
+paper_ideas = [i for i in ideas.IDEAS.values() if i.source]
+st.markdown("What made AlexNet work, each idea computed on this network and your picture, one at a time:\n\n"
+            + "\n".join(f"- **{i.label}**: {i.line} ({i.source.replace(' ', NBSP)})" for i in paper_ideas)
+            + "\n\n" + " ".join(f"**{i.label}**: {i.line}." for i in ideas.IDEAS.values() if not i.source))
+order = list(ideas.IDEAS)
+url_choice(PICK, PARAM, order, order[0])
+chosen = st.pills("Idea", order, format_func=lambda k: ideas.IDEAS[k].label, key=PICK,
+                  required=True) or order[0]  # required: never None, but typed so
+url_write(PARAM, chosen)
+SECTIONS[chosen]()
+after = order[(order.index(chosen) + 1) % len(order)]  # the last leads back to the first
+st.button(f"Next idea: {ideas.IDEAS[after].label}", icon=":material/arrow_forward:", on_click=choose, args=(after,),
+          key="ideas_next")

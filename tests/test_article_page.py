@@ -74,8 +74,8 @@ def test_cards_come_most_serious_first_and_link_to_the_pages_that_show_them():
     assert [kind for kind, _ in cards] == [{"wrong": "error", "misleading": "warning", "left out": "info"}[f.verdict]
                                            for f in expected]
     texts = "\n".join(value for _, value in cards)
-    assert "[See it: both readings of the LRN compared on real C1 maps](/ideas?variant=paper#lrn)" in texts
-    assert "(/ideas?variant=paper#two-gpus)" in texts  # the grouping card: the two-tower drawing
+    assert "[See it: both readings of the LRN compared on real C1 maps](/ideas?variant=paper&idea=lrn)" in texts
+    assert "(/ideas?variant=paper&idea=two-gpus)" in texts  # the grouping card: the two-tower drawing
     at.pills(key="verdicts").set_value(["correct"]).run()
     table = _table(at, "see it")
     links = dict(zip(table["claim"], table["see it"]))

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import SHOWN, open_page, png, texts, upload
+from tests.helpers import ROOT, SHOWN, open_page, png, texts, upload
+from ui import ideas
 from ui.navigation import PAGE_DIR
 
 IDEAS = f"{PAGE_DIR}/ideas.py"
@@ -17,20 +19,27 @@ SECTIONS = ["ReLU: max(x, 0)", "Local response normalisation", "Overlapping pool
 EVERYTHING = (*SHOWN, "header", "code", "info")
 
 
+def _each_idea(query: dict[str, str] | None = None) -> dict[str, AppTest]:
+    """The page opened once per idea, each by its link (`?idea=`): it shows one idea at a time."""
+    return {idea: open_page(IDEAS, {**(query or {}), "idea": idea}) for idea in ideas.IDEAS}
+
+
 @pytest.mark.slow
 def test_every_idea_is_computed_on_the_default_photo():
-    at = open_page(IDEAS)
-    assert not at.error
-    text = texts(at, EVERYTHING)
-    assert [h.value for h in at.header] == SECTIONS
-    anchors = {h.value: h.proto.anchor for h in at.header}  # the article page links to these sections
+    pages = _each_idea()
+    shown = list(pages.values())
+    assert not any(at.error for at in shown)
+    text = "\n".join(texts(at, EVERYTHING) for at in shown)
+    assert [h.value for at in shown for h in at.header] == SECTIONS  # one section a page, in the page's order
+    anchors = {h.value: h.proto.anchor for at in shown for h in at.header}
     assert anchors["Local response normalisation"] == "lrn" and anchors["Two GPUs"] == "two-gpus"
-    assert "Chelsea the cat" in text and any("random" in w.value for w in at.warning)
+    assert "Chelsea the cat" in text and any("random" in w.value for w in pages["relu"].warning)
     assert re.search(r"ReLU sets \*\*\d+\.\d%\*\* to zero", text)
     # both readings of Sec. 3.3: the code's alpha/n (PyTorch alpha=1e-4) and the printed alpha (alpha=5e-4)
     assert "the code's rule is `alpha=0.0001` there, the printed one `alpha=0.0005`" in text
     assert "layer.py:1331" in text and re.search(r"up to \*\*[\d.e-]+\*\* apart", text)
-    rules = next(d.value for d in at.dataframe if "reading" in d.value.columns)
+    frames = [d.value for at in shown for d in at.dataframe]
+    rules = next(d for d in frames if "reading" in d.columns)
     assert list(rules["PyTorch alpha"]) == ["0.0001", "0.0005"]
     assert all(float(v) < 1e-9 for v in rules["torch vs a float64 loop"])
     assert "has no LRN" in text  # the article network, with the paper's LRN applied for the demo
@@ -38,30 +47,32 @@ def test_every_idea_is_computed_on_the_default_photo():
     assert "PyTorch scales the kept values by 1/(1 − p) = 2" in text
     assert "Krizhevsky's own 2014 config uses `type=dropout`" in text and "layer.cu:1374-1382" in text
     assert "Krizhevsky's released code (cuda-convnet2, 2014" in text and "whose results" not in text
-    drops = next(d.value for d in at.dataframe if "drops the outputs of" in d.value.columns)
+    drops = next(d for d in frames if "drops the outputs of" in d.columns)
     assert list(drops["drops the outputs of"]) == ["F9", "F10", "S8", "F9"]  # paper: F9, F10; torchvision: inputs
     assert "one batch" in text and re.search(r"\d+ of the ten crops agree", text)
-    code = "\n".join(c.value for c in at.code)
+    code = "\n".join(c.value for at in shown for c in at.code)
     assert "363 products" in code and "✓ equal" in code and "NOT" not in code
     assert "✓ identical" in text and "9,216 numbers" in text and "✓ equal" in text
-    assert len(at.get("plotly_chart")) >= 9  # pre/relu/curves/relu/lrn, dropout, towers, products, window
-    assert len(at.image) == 6  # outlined crops, the crops, the colour draws, the ten test crops, patch, kernel
+    charts = [c for at in shown for c in at.get("plotly_chart")]
+    assert len(charts) >= 9  # pre/relu/curves/relu/lrn, dropout, towers, products, window
+    assert sum(len(at.image) for at in shown) == 6  # outlined crops, crops, colour draws, ten crops, patch, kernel
     assert "1: top " in text and "bottom row: the same, mirrored" in text
-    assert len(at.dataframe) == 8
+    assert len(frames) == 8
     # issue 20: with untrained weights the page says why tanh barely saturates and the crops agree, with sections
-    infos = " ".join(i.value for i in at.info)
+    infos = " ".join(i.value for at in shown for i in at.info)
     assert "Why so few saturate here" in infos and "beyond ±1.82" in infos and "Sec. 3.1, Figure 1" in infos
     assert "Why the crops agree here" in infos and "Sec. 4.1" in infos
     # and no plotly mode bar: on a phone it sat on the charts' titles
-    assert all(json.loads(c.proto.config).get("displayModeBar") is False for c in at.get("plotly_chart"))
+    assert all(json.loads(c.proto.config).get("displayModeBar") is False for c in charts)
 
 
 @pytest.mark.slow
 def test_paper_variant_unit_controls_and_an_upload():
-    at = open_page(IDEAS, {"variant": "paper", "sample": "rocket"})
-    text = texts(at, EVERYTHING)
+    pages = _each_idea({"variant": "paper", "sample": "rocket"})
+    text = texts(pages["lrn"], EVERYTHING)
     assert "has no LRN" not in text and "model computes the code's reading" in text
     assert "Each GPU normalised only its own 48 maps" in text
+    at = pages["by-hand"]
     at.number_input(key="ideas_u_ch").set_value(40).run()
     at.number_input(key="ideas_u_row").set_value(0).run()
     at.number_input(key="ideas_u_col").set_value(54).run()
@@ -70,11 +81,59 @@ def test_paper_variant_unit_controls_and_an_upload():
     code = "\n".join(c.value for c in at.code)
     assert "C1.pre[40, 0, 54]" in code and "✓ equal" in code
     assert "**F9 unit 4095**" in texts(at, EVERYTHING)
+    at = pages["relu"]
     at.number_input(key="ideas_channel").set_value(95).run()
     first = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not at.exception and "C1 channel 95" in first["layout"]["title"]["text"]
+    at = pages["lrn"]
+    at.number_input(key="ideas_lrn_channel").set_value(95).run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert not at.exception and all("C1 channel 95" in t for t in titles) and len(titles) == 2
     at = upload(at, "photo.png", png())
     assert not at.error and "your upload **photo.png**" in texts(at, EVERYTHING)
+
+
+def test_one_idea_at_a_time_picked_in_the_url_and_walked_through():
+    at = open_page(IDEAS, {"variant": "paper", "idea": "lrn"})  # the article's link to the LRN
+    assert [h.value for h in at.header] == ["Local response normalisation"]
+    assert at.pills(key="ideas_pick").value == "lrn"
+    intro = next(m.value for m in at.markdown if m.value.startswith("What made AlexNet work"))
+    for idea in ideas.IDEAS.values():  # each idea in a line, the paper's section named where it has one
+        where = idea.source.replace(" ", "\u00a0")  # unbroken on a phone
+        assert f"**{idea.label}**: {idea.line}" + (f" ({where})" if idea.source else ".") in intro
+    # "Next idea" walks through them all, the address following, and the last leads back to the first
+    order = list(ideas.IDEAS)
+    for step in range(len(order)):
+        here = order[(order.index("lrn") + step) % len(order)]
+        after = order[(order.index(here) + 1) % len(order)]
+        assert at.query_params["idea"] in (here, [here]) and at.pills(key="ideas_pick").value == here
+        assert at.button(key="ideas_next").label == f"Next idea: {ideas.IDEAS[after].label}"
+        at.button(key="ideas_next").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert at.pills(key="ideas_pick").value == "lrn"
+    at.pills(key="ideas_pick").set_value("pooling").run()
+    assert [h.value for h in at.header] == ["Overlapping pooling"]
+    assert at.query_params["idea"] in ("pooling", ["pooling"])
+
+
+def test_a_link_to_an_idea_that_does_not_exist_says_so_and_shows_the_first():
+    at = open_page(IDEAS, {"idea": "batchnorm"})
+    assert [h.value for h in at.header] == ["ReLU: max(x, 0)"]
+    assert any("batchnorm" in i.value and "not one of" in i.value for i in at.info)
+
+
+def test_every_link_to_the_ideas_page_names_a_real_idea():
+    """The page once had anchors (#lrn); links now say `?idea=`, and the idea must exist."""
+    found = []
+    for path in [*ROOT.glob("app_pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("alexnet_viz/**/*.py"),
+                 *ROOT.glob("*.md"), *ROOT.glob("docs/*.md")]:
+        for tail in re.findall(r"/ideas([?#][^\s)\"'`]*)", path.read_text()):  # plain /ideas opens the first
+            link = "/ideas" + tail
+            found.append(link)
+            parts = urlsplit(link)
+            assert not parts.fragment, f"{path.name}: {link} (anchors do not open an idea; use ?idea=)"
+            assert parse_qs(parts.query).get("idea", [""])[0] in ideas.IDEAS, f"{path.name}: {link}"
+    assert "/ideas?variant=paper&idea=lrn" in found and "/ideas?variant=paper&idea=two-gpus" in found
 
 
 def _layers(variant: str, layer: str) -> AppTest:

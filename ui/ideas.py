@@ -27,6 +27,30 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 
+@dataclass(frozen=True)
+class Idea:
+    """One section of the ideas page: its picker label, what it is in a line, and where the paper says it."""
+
+    label: str
+    line: str
+    source: str  # the paper's section, or "" for the page's own demonstration
+
+
+# The page shows one at a time (a ~100-element page cost ~50 ms a rerun); `?idea=lrn` opens one. Page order.
+IDEAS = {
+    "relu": Idea("ReLU", "max(x, 0) instead of tanh: a slope of 1 wherever it passes a value", "Sec. 3.1"),
+    "lrn": Idea("LRN", "local response normalisation: each value divided by its neighbouring channels' energy",
+                "Sec. 3.3"),
+    "pooling": Idea("Overlapping pooling", "3×3 windows every 2 pixels, so neighbouring windows share pixels",
+                    "Sec. 3.4"),
+    "dropout": Idea("Dropout", "half of F9's and F10's outputs set to zero at random while training", "Sec. 4.2"),
+    "augmentation": Idea("Data augmentation", "random crops, mirroring and PCA colour noise; ten crops at test",
+                         "Sec. 4.1"),
+    "two-gpus": Idea("Two GPUs", "the network split over two 3 GB GPUs that talk only at some layers", "Sec. 3.2"),
+    "by-hand": Idea("By hand", "one unit of C1, S2 and F9 recomputed from its real inputs and weights", ""),
+}
+
+
 def c1_lrn(key: ModelKey) -> tuple[LRN, bool]:
     """C1's LRN settings and whether the variant's model has one (others get the paper's, for the demo)."""
     lrn = key.spec.layer("C1").lrn
