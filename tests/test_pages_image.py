@@ -66,6 +66,17 @@ def test_valid_upload_is_used(page):
     assert "sample" not in at.query_params  # an upload cannot be linked to
 
 
+def test_the_photo_box_names_the_upload_while_it_is_shown_then_the_sample_again():
+    at = open_page(FEATURES, {"sample": "coffee"})
+    upload(at, "photo.png", png())
+    box = at.selectbox(key="image_sample")
+    assert box.value == "_own" and box.format_func(box.value) == "Your upload: photo.png"  # not "A cup of coffee"
+    at.selectbox(key="image_sample").set_value("rocket").run()  # a sample chosen: the upload's entry goes
+    box = at.selectbox(key="image_sample")
+    assert box.value == "rocket" and not any("photo.png" in o for o in box.options)
+    assert "DSCOVR launch" in texts(at)
+
+
 @pytest.mark.parametrize("page", IMAGE_PAGES)
 @pytest.mark.parametrize("name,data", [("x.png", b"this is not an image at all\n" * 20),
                                        ("cut.png", png()[: len(png()) // 2])], ids=["text", "truncated"])
