@@ -20,7 +20,7 @@ SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activa
 st.title("Feature maps")
 st.markdown("What each layer makes of one picture: every channel at once, then one channel up close.")
 
-page, ref = image_page()
+page, ref = image_page(answer_first=True)
 ctx = page.ctx
 book = ledger(ctx.spec)
 spatial = [r.name for r in book.rows if r.kind != "fc"]
@@ -135,6 +135,7 @@ def layer_view() -> None:
                        lambda: analysis.layer_npy(ref, ctx.key, name),
                        file_name=f"{ctx.variant}_{name}.npy", mime="application/octet-stream",
                        on_click="ignore", key="fm_dl_npy")
+    page.notice()
     st.subheader("One channel", anchor="one-channel")
     channel_view(name, channels)
     st.subheader("Every channel in numbers")

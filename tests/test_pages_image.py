@@ -230,3 +230,13 @@ def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
     assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
     big = upload(open_page(FEATURES), "photo.png", png())
     assert not any("enlarged blur" in i.value for i in big.info)
+
+
+def test_prediction_names_chance_and_says_what_an_untrained_answer_means():
+    at = open_page(PREDICTION, {"sample": "coffee"})
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "chance: 1 in 1,000 = 0.1%" in chart  # drawn beside the bars
+    shown = texts(at, ["caption", "info"])
+    assert "chance: 1 in 1,000 = 0.1%" in shown
+    assert "Why this answer says nothing about your photo" in shown and "blank grey picture" in shown
+    assert re.search(r"Its best class gets \d+\.\d\d%, \d+\.\d× chance", shown)

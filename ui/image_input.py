@@ -38,6 +38,7 @@ _SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
 _OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
 _REFUSED = "_image_refused"  # why the last upload was refused before it reached the decoder
 OWN_OPTION = "_own"  # the picker's entry for the visitor's own photo, there only while it is shown
+FOLD_KEY = "image_folded"  # a folded picker's expander (ui/page.py): a chosen photo folds it, so the answer shows
 _EMPTIED = "_image_emptied"  # the own photo's widget was just emptied: perhaps a replacement is on its way
 REPLACEMENT_WAIT_S = 0.3
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+|!$~:^=-])")
@@ -81,6 +82,7 @@ def _on_sample(widget: str) -> None:
     if st.session_state[widget] == OWN_OPTION:  # already shown
         return
     st.session_state[_SAMPLE] = st.session_state[widget]
+    st.session_state[FOLD_KEY] = False
     _forget_own()  # choosing a sample means: show the sample
 
 
@@ -97,6 +99,7 @@ def _on_file(widget: str, source: str) -> None:
             st.session_state[_EMPTIED] = True
         return
     st.session_state[_OWN] = (source, ImageRef.of(f.getvalue(), label=f.name or source))
+    st.session_state[FOLD_KEY] = False
 
 
 def name_problem(name: str) -> str | None:
