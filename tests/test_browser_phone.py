@@ -33,7 +33,7 @@ def test_after_a_photo_is_chosen_the_answer_starts_on_the_first_screen(app_url, 
         settle(page)
         expect(page.locator('[data-testid="stCaptionContainer"]').filter(has_text="astronaut.jpg")).to_have_count(1)
         top = page.evaluate(TOP, answer)
-        assert top is not None and top < PHONE["height"], f"the answer starts {top} px down a {PHONE['height']} px screen"
+        assert top is not None and top < PHONE["height"], f"the answer starts {top} px down the 844 px screen"
         no_error_on(page)
     finally:
         context.close()

@@ -64,7 +64,8 @@ def test_block_strip_has_a_bar_per_map_named_by_its_layer(variant):
     book = ledger(variant)
     bar = block_strip(book).data[0]
     assert list(bar.customdata) == ["input", *book.spec.names]  # what a tap reports
-    assert bar.text[1] == f"55x55x{book.rows[0].out_shape[0]}" and bar.text[0] == f"{book.input_size}x{book.input_size}x3"  # the ledger's way
+    side = book.input_size
+    assert bar.text[0] == f"{side}x{side}x3" and bar.text[1] == f"55x55x{book.rows[0].out_shape[0]}"
     assert f"params {book.rows[0].params:,}" in bar.hovertext[1]
 
 
