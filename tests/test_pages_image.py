@@ -240,3 +240,22 @@ def test_prediction_names_chance_and_says_what_an_untrained_answer_means():
     assert "chance: 1 in 1,000 = 0.1%" in shown
     assert "Why this answer says nothing about your photo" in shown and "blank grey picture" in shown
     assert re.search(r"Its best class gets \d+\.\d\d%, \d+\.\d× chance", shown)
+
+
+def test_feature_maps_say_which_maps_are_nearly_flat_and_offer_one_range_for_the_layer():
+    from alexnet_viz.figures.mosaic import FLAT_SHARE
+
+    at = open_page(FEATURES, {"sample": "coffee", "layer": "S8", "channel": "0"})
+    notes = " ".join(i.value for i in at.info)
+    said = re.search(r"(\d+) of 256 maps of S8 are nearly flat: each varies by less than 5% of the layer's range "
+                     r"\(0 to [\d.]+\); channel (\d+) spans ([\d.]+) to ([\d.]+), ([\d.]+)% of that", notes)
+    assert said and int(said[1]) > 0 and float(said[5]) < 100 * FLAT_SHARE
+    assert "choose **one range for the layer**" in notes
+    example = open_page(FEATURES, {"sample": "coffee", "layer": "S8", "channel": said[2]})
+    assert f"Channel {said[2]} of S8 is nearly flat: from {said[3]} to {said[4]}" in " ".join(i.value for i in
+                                                                                             example.info)
+    assert "each tile on its own range" in _grids(at)[0]["bar"]
+    at.radio(key="fm_mode").set_value("layer").run()  # one shared scale: the bar has the layer's true values
+    assert not at.exception
+    assert "one range for the layer" in _grids(at)[0]["bar"] and "tile's lowest" not in _grids(at)[0]["bar"]
+    assert "On one range for the layer they look flat, as they are." in texts(at, ["caption"])
