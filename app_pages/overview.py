@@ -48,7 +48,7 @@ st.caption(f"{ctx.spec.description}  \nSource: {ctx.spec.source}")
 totals_row(book)
 
 blocks, strip, shares = _figures(ctx.spec, book.input_size)
-st.subheader("The network in 3-D")
+st.subheader("The network at a glance")
 # The 3-D scene's camera is fixed, so a narrow column cut off both ends: there the 2-D strip shows instead
 # (a container query, so an open sidebar counts too). A click on either opens the layer (ui/plotclicks.py).
 st.html(f"<style>{NARROW_CSS}</style>")

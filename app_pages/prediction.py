@@ -23,11 +23,12 @@ def untrained_answer() -> None:
 
     blank = blank_softmax(ctx.key)
     shared = len(set(blank.indices) & set(top.indices))
-    same = ("the same top class" if blank.indices[0] == top.indices[0]
+    same = ("the same top class, which is why photo after photo gets nearly the same top 5"
+            if blank.indices[0] == top.indices[0]
             else f"{shared} of these {len(top.indices)} classes in its top {len(blank.indices)}")
     st.info(f"**Why this answer says nothing about your photo.** The weights are random, so the class scores come "
-            f"from the weights, not from what the photo shows: a blank grey picture gets {same}, which is why "
-            f"every photo gets nearly the same top 5. Its best class gets {top.probs[0]:.2%}, "
+            f"from the weights, not from what the photo shows: a blank grey picture gets {same}. "
+            f"The best class here gets {top.probs[0]:.2%}, "
             f"{top.probs[0] * classes:.1f}× chance. Trained weights put most of the probability on the few classes "
             "the photo shows, far above chance.", icon=":material/casino:")
 

@@ -239,7 +239,7 @@ def test_prediction_names_chance_and_says_what_an_untrained_answer_means():
     shown = texts(at, ["caption", "info"])
     assert "chance: 1 in 1,000 = 0.1%" in shown
     assert "Why this answer says nothing about your photo" in shown and "blank grey picture" in shown
-    assert re.search(r"Its best class gets \d+\.\d\d%, \d+\.\d× chance", shown)
+    assert re.search(r"The best class here gets \d+\.\d\d%, \d+\.\d× chance", shown)
 
 
 def test_feature_maps_say_which_maps_are_nearly_flat_and_offer_one_range_for_the_layer():
