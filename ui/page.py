@@ -73,8 +73,13 @@ def network_page(loud: bool = True, answer_first: bool = False) -> Page:
     prov = weights_banner(ctx.key, loud and not answer_first)
     put_off = prov if answer_first and loud and prov.source == "random" else None
     if put_off is not None:
-        st.warning("**This network is untrained: this server runs random weights.** What follows comes from random "
-                   "numbers, not from what a trained AlexNet sees; more under the answer.", icon=":material/warning:")
+        from ui.state import imagenet_failure
+
+        failure = imagenet_failure()
+        why = ("its trained weights could not be downloaded** "
+               f"({failure.reason})." if failure is not None else "this server runs random weights.**")
+        st.warning(f"**This network is untrained: {why} What follows comes from random numbers, not from what a "
+                   "trained AlexNet sees; more under the answer.", icon=":material/warning:")
     return Page(ctx, prov.describe(), prov.source != "random", put_off)
 
 
