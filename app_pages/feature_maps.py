@@ -8,7 +8,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from alexnet_viz.analysis.units import peak
 from alexnet_viz.core.bookkeeping import ledger, receptive_field
-from alexnet_viz.figures import colours
+from alexnet_viz.figures import colours, mosaic
 from ui import analysis, before_after, closeup, grids
 from ui.image_input import or_stop
 from ui.page import image_page
@@ -20,7 +20,7 @@ SORTS = {"none": "channel number", "mean": "mean activation", "max": "max activa
 st.title("Feature maps")
 st.markdown("What each layer makes of one picture: every channel at once, then one channel up close.")
 
-page, ref = image_page()
+page, ref = image_page(answer_first=True)
 ctx = page.ctx
 book = ledger(ctx.spec)
 spatial = [r.name for r in book.rows if r.kind != "fc"]
@@ -69,6 +69,9 @@ def channel_view(name: str, channels: int) -> None:
                                   help="Default: this channel's strongest unit. Or click a unit in a close-up."))
     if not post.any():
         st.info(f"Channel {channel} of {name} is silent for this image: every unit is 0.")
+    elif (share := float(mosaic.range_shares(res.post)[channel])) < mosaic.FLAT_SHARE:
+        st.info(f"Channel {channel} of {name} is nearly flat: from {float(post.min()):.3g} to {float(post.max()):.3g}, "
+                f"{share:.1%} of the layer's range; the close-ups stretch that small range over all their colours.")
     after, before = st.columns(2)
 
     def zoom(where: DeltaGenerator, pre: bool, widget: str) -> None:
@@ -104,6 +107,26 @@ def channel_view(name: str, channels: int) -> None:
     before_after.section("maps", "fm_compare", ctx.spec, ref=ref, layer=name, channel=channel)
 
 
+def flat_note(name: str, maps, mode: str) -> None:
+    """Say how many maps are nearly flat (range under FLAT_SHARE of the layer's), and what each colour scale does
+    to them: on its own range a flat map looks as patterned as any other."""
+    flat = mosaic.nearly_flat(maps)
+    if not flat:
+        return
+    lo, hi = float(maps.min()), float(maps.max())
+    shares = mosaic.range_shares(maps)
+    c = next((c for c in flat if shares[c] > 0), flat[0])  # an example that is not simply all zero
+    example = (f"; channel {c} spans {float(maps[c].min()):.3g} to {float(maps[c].max()):.3g}, "
+               f"{float(shares[c]):.1%} of that" if shares[c] > 0 else "")
+    says = (f"{len(flat)} of {len(maps)} maps of {name} are nearly flat: each varies by less than "
+            f"{mosaic.FLAT_SHARE:.0%} of the layer's range ({lo:.3g} to {hi:.3g}){example}.")
+    if mode == "map":
+        st.info(f"{says} Each tile is stretched over its own range, so their tiny differences look like strong "
+                "patterns here; choose **one range for the layer** to see them as flat.", icon=":material/tune:")
+    else:
+        st.caption(f"{says} On one range for the layer they look flat, as they are.")
+
+
 @st.fragment
 def layer_view() -> None:
     """The layer picker and the all-channels grid; reruns alone when its widgets change."""
@@ -111,7 +134,10 @@ def layer_view() -> None:
     c1, c2, c3, c4 = st.columns([1, 1.4, 1.2, 1])
     name = c1.selectbox("Layer", spatial, key="fm_layer")
     url_write("layer", name)
-    mode = c2.radio("Normalise", list(NORMALISE), format_func=NORMALISE.get, key="fm_mode", horizontal=True)
+    mode = c2.radio("Normalise", list(NORMALISE), format_func=NORMALISE.get, key="fm_mode", horizontal=True,
+                    help="Each map on its own range: every map's pattern shows, but a nearly flat map's tiny "
+                         "differences fill the whole colour scale too. One range for the layer: the same colour is "
+                         "the same value in every tile, so strong maps stand out and flat ones look flat.")
     sort = c3.radio("Order by", list(SORTS), format_func=SORTS.get, key="fm_sort", horizontal=True)
     res = or_stop(analysis.layer, ref, ctx.key, name)
     wants_pre = c4.toggle("Before ReLU", key="fm_pre", disabled=res.pre is None,
@@ -127,6 +153,7 @@ def layer_view() -> None:
         st.session_state["fm_channel"] = clicked
     if sort != "none":
         st.caption(f"First tiles: channels {', '.join(map(str, grid.order[:8]))}, …")
+    flat_note(name, res.pre if pre else res.post, mode)
     d1, d2, _ = st.columns([1, 1, 2])
     # Callables: the bytes leave the server only on a click (inline data is fetched by the browser up front).
     d1.download_button("Download the grid (PNG)", lambda: grid.png, file_name=f"{ctx.variant}_{name}_grid.png",
@@ -135,6 +162,7 @@ def layer_view() -> None:
                        lambda: analysis.layer_npy(ref, ctx.key, name),
                        file_name=f"{ctx.variant}_{name}.npy", mime="application/octet-stream",
                        on_click="ignore", key="fm_dl_npy")
+    page.notice()
     st.subheader("One channel", anchor="one-channel")
     channel_view(name, channels)
     st.subheader("Every channel in numbers")

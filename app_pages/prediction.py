@@ -11,14 +11,36 @@ from ui.urls import url_choice, url_write
 
 st.title("Prediction and why")
 
-page, ref = image_page()
+page, ref = image_page(answer_first=True)
 ctx = page.ctx
 top = or_stop(analysis.prediction, ref, ctx.key)
+classes = ctx.spec.layers[-1].out
+
+
+def untrained_answer() -> None:
+    """What random weights' top-5 means, against chance and against a blank picture's answer (both computed)."""
+    from ui.lesson import blank_softmax
+
+    blank = blank_softmax(ctx.key)
+    shared = len(set(blank.indices) & set(top.indices))
+    same = ("the same top class, which is why photo after photo gets nearly the same top 5"
+            if blank.indices[0] == top.indices[0]
+            else f"{shared} of these {len(top.indices)} classes in its top {len(blank.indices)}")
+    st.info(f"**Why this answer says nothing about your photo.** The weights are random, so the class scores come "
+            f"from the weights, not from what the photo shows: a blank grey picture gets {same}. "
+            f"The best class here gets {top.probs[0]:.2%}, "
+            f"{top.probs[0] * classes:.1f}× chance. Trained weights put most of the probability on the few classes "
+            "the photo shows, far above chance.", icon=":material/casino:")
+
 
 chart, facts = st.columns([2, 1])
 with chart:
     st.plotly_chart(analysis.top_figure(ref, ctx.key), key="pred_top",
                     config={"displaylogo": False, "displayModeBar": False})
+    st.caption(f"The dotted line is chance: 1 in {classes:,} = {1 / classes:.1%}, what each of the {classes:,} "
+               "classes would get from a guess that knows nothing.")
+    if not page.trained:
+        untrained_answer()
 with facts:
     st.image(analysis.view_jpeg(ref, ctx.spec), caption="What the network sees", width=224, output_format="JPEG")
     st.metric("One forward pass, wall clock", f"{top.latency_ms:.1f} ms",
@@ -28,6 +50,7 @@ with facts:
                    "sessions use and can be many times the network's own time; `python -m alexnet_viz bench` "
                    "measures the network alone.")
     st.markdown(f"**Device:** {top.device_name}  \n**Weights:** {page.about_weights}")
+page.notice()
 before_after.section("prediction", "pred_compare", ctx.spec, ref=ref)
 
 

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from alexnet_viz.figures import mosaic
+from devtools.pagecheck import settle
 from tests.helpers import ROOT, no_error_on
+from ui.page import FOLDED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,13 +35,17 @@ def page(browser):
 
 
 def _settled(page) -> None:
-    from playwright.sync_api import expect
+    settle(page, WAIT_MS)
 
-    expect(page.locator('[data-testid="stFileUploader"]').first).to_be_visible(timeout=WAIT_MS)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
+
+def _unfold(page) -> None:
+    """Open the photo picker: the image pages fold it (and fold it again once a photo is chosen)."""
+    if not page.locator('[data-testid="stFileUploader"]').first.is_visible():
+        page.get_by_text(FOLDED).click()
 
 
 def _upload(page, path: Path) -> None:
+    _unfold(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
 
 
@@ -93,6 +99,7 @@ def test_a_second_upload_replaces_the_first_without_showing_the_sample_between(a
         seen = page.evaluate("() => window.__captions")
         assert seen and not any("Chelsea" in c for c in seen)  # the default sample's caption
     # Really removing the file (its ×) still brings the sample back.
+    _unfold(page)
     page.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
     expect(caption.first).to_contain_text("Chelsea", timeout=WAIT_MS)
     _settled(page)

@@ -10,6 +10,7 @@ from alexnet_viz.core.model import build_model
 from alexnet_viz.core.spec import VARIANTS
 from alexnet_viz.figures.architecture import (
     block_diagram,
+    block_strip,
     dense_figure,
     layer_diagram,
     params_vs_macs,
@@ -43,6 +44,29 @@ def test_block_diagram_has_a_block_per_map_and_a_window_per_spatial_layer(varian
     for r in book.rows:
         mesh = next(m for m in _meshes(fig) if m.name.split(" (GPU")[0] == r.name)
         assert f"params {r.params:,}" in mesh.hovertext
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_block_names_sit_on_one_line_under_every_block_none_on_another(variant):
+    """Above the blocks, C1's name hid behind its window in the input, and "input" lay on C1 in the towers."""
+    fig = block_diagram(ledger(variant))
+    text = next(t for t in fig.data if isinstance(t, go.Scatter3d) and t.mode == "text" and "C1" in t.text)
+    assert text.text[:2] == ("input", "C1")
+    lowest = min(float(np.min(m.z)) for m in _meshes(fig))
+    front = min(float(np.min(m.y)) for m in _meshes(fig))
+    assert len(set(text.z)) == 1 and text.z[0] < lowest  # under every block and window: nothing in front
+    assert set(text.y) == {front}
+    assert min(np.diff(text.x)) > 5  # neighbours' names apart (a name of 3-5 letters is about 5 units wide)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_block_strip_has_a_bar_per_map_named_by_its_layer(variant):
+    book = ledger(variant)
+    bar = block_strip(book).data[0]
+    assert list(bar.customdata) == ["input", *book.spec.names]  # what a tap reports
+    side = book.input_size
+    assert bar.text[0] == f"{side}x{side}x3" and bar.text[1] == f"55x55x{book.rows[0].out_shape[0]}"
+    assert f"params {book.rows[0].params:,}" in bar.hovertext[1]
 
 
 def test_block_sizes_follow_channels_and_sides():

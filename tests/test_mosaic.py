@@ -204,3 +204,14 @@ def test_kernel_halves_share_the_layer_range():
     assert second.image[y0, x0].tolist() == [191, 191, 191]  # 0.5 on a +-1 range, not stretched to white
     sl = mosaic.kernel_slice(w, 0, scale=1, gap=0, kernels=range(2, 4))
     assert sl.image.shape[:2] == (2, 4)
+
+
+def test_nearly_flat_maps_are_those_with_a_small_share_of_the_layers_range():
+    from alexnet_viz.figures.mosaic import nearly_flat, range_shares
+
+    maps = np.zeros((3, 4, 4), dtype=np.float32)
+    maps[0] = np.linspace(0.0, 2.0, 16).reshape(4, 4)  # the layer's range: 0 to 2
+    maps[1] = np.linspace(1.40, 1.46, 16).reshape(4, 4)  # 3 % of it: patterned only on its own range
+    assert range_shares(maps) == pytest.approx([1.0, 0.03, 0.0], abs=1e-6)
+    assert nearly_flat(maps) == (1, 2)  # the all-zero map too
+    assert nearly_flat(np.ones((2, 3, 3))) == (0, 1)  # a constant layer: nothing varies

@@ -66,6 +66,17 @@ def test_valid_upload_is_used(page):
     assert "sample" not in at.query_params  # an upload cannot be linked to
 
 
+def test_the_photo_box_names_the_upload_while_it_is_shown_then_the_sample_again():
+    at = open_page(FEATURES, {"sample": "coffee"})
+    upload(at, "photo.png", png())
+    box = at.selectbox(key="image_sample")
+    assert box.value == "_own" and box.format_func(box.value) == "Your upload: photo.png"  # not "A cup of coffee"
+    at.selectbox(key="image_sample").set_value("rocket").run()  # a sample chosen: the upload's entry goes
+    box = at.selectbox(key="image_sample")
+    assert box.value == "rocket" and not any("photo.png" in o for o in box.options)
+    assert "DSCOVR launch" in texts(at)
+
+
 @pytest.mark.parametrize("page", IMAGE_PAGES)
 @pytest.mark.parametrize("name,data", [("x.png", b"this is not an image at all\n" * 20),
                                        ("cut.png", png()[: len(png()) // 2])], ids=["text", "truncated"])
@@ -219,3 +230,32 @@ def test_a_tiny_upload_gets_a_note_that_the_network_sees_a_blur():
     assert not at.exception and any("enlarged blur" in i.value and "40×30" in i.value for i in at.info)
     big = upload(open_page(FEATURES), "photo.png", png())
     assert not any("enlarged blur" in i.value for i in big.info)
+
+
+def test_prediction_names_chance_and_says_what_an_untrained_answer_means():
+    at = open_page(PREDICTION, {"sample": "coffee"})
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "chance: 1 in 1,000 = 0.1%" in chart  # drawn beside the bars
+    shown = texts(at, ["caption", "info"])
+    assert "chance: 1 in 1,000 = 0.1%" in shown
+    assert "Why this answer says nothing about your photo" in shown and "blank grey picture" in shown
+    assert re.search(r"The best class here gets \d+\.\d\d%, \d+\.\d× chance", shown)
+
+
+def test_feature_maps_say_which_maps_are_nearly_flat_and_offer_one_range_for_the_layer():
+    from alexnet_viz.figures.mosaic import FLAT_SHARE
+
+    at = open_page(FEATURES, {"sample": "coffee", "layer": "S8", "channel": "0"})
+    notes = " ".join(i.value for i in at.info)
+    said = re.search(r"(\d+) of 256 maps of S8 are nearly flat: each varies by less than 5% of the layer's range "
+                     r"\(0 to [\d.]+\); channel (\d+) spans ([\d.]+) to ([\d.]+), ([\d.]+)% of that", notes)
+    assert said and int(said[1]) > 0 and float(said[5]) < 100 * FLAT_SHARE
+    assert "choose **one range for the layer**" in notes
+    example = open_page(FEATURES, {"sample": "coffee", "layer": "S8", "channel": said[2]})
+    assert f"Channel {said[2]} of S8 is nearly flat: from {said[3]} to {said[4]}" in " ".join(i.value for i in
+                                                                                             example.info)
+    assert "each tile on its own range" in _grids(at)[0]["bar"]
+    at.radio(key="fm_mode").set_value("layer").run()  # one shared scale: the bar has the layer's true values
+    assert not at.exception
+    assert "one range for the layer" in _grids(at)[0]["bar"] and "tile's lowest" not in _grids(at)[0]["bar"]
+    assert "On one range for the layer they look flat, as they are." in texts(at, ["caption"])

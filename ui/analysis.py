@@ -168,9 +168,10 @@ def explanation_jpeg(ref: ImageRef, key: ModelKey, method: str, target: int) -> 
 # Python, unpickling one nearly as much. st.plotly_chart only reads them, and so do the pages.
 @st.cache_resource(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def top_figure(ref: ImageRef, key: ModelKey):
-    """The top-5 bar chart (shared; never modify the returned figure)."""
+    """The top-5 bar chart with chance beside the bars (shared; never modify the returned figure)."""
     top = prediction(ref, key)
-    return pf.top_k_bars(top.labels, top.probs, title=f"Top {len(top.labels)} classes")
+    return pf.top_k_bars(top.labels, top.probs, title=f"Top {len(top.labels)} classes",
+                         classes=key.spec.layers[-1].out)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=16, show_spinner=False)

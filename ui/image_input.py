@@ -37,6 +37,8 @@ SAMPLE_PARAM = "sample"
 _SAMPLE = "_image_sample"  # the chosen sample's name, kept across pages
 _OWN = "_image_own"  # (source, ImageRef) of the user's own photo, kept across pages
 _REFUSED = "_image_refused"  # why the last upload was refused before it reached the decoder
+OWN_OPTION = "_own"  # the picker's entry for the visitor's own photo, there only while it is shown
+FOLD_KEY = "image_folded"  # a folded picker's expander (ui/page.py): a chosen photo folds it, so the answer shows
 _EMPTIED = "_image_emptied"  # the own photo's widget was just emptied: perhaps a replacement is on its way
 REPLACEMENT_WAIT_S = 0.3
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+|!$~:^=-])")
@@ -77,7 +79,10 @@ def sample_ref(name: str) -> ImageRef:
 
 
 def _on_sample(widget: str) -> None:
+    if st.session_state[widget] == OWN_OPTION:  # already shown
+        return
     st.session_state[_SAMPLE] = st.session_state[widget]
+    st.session_state[FOLD_KEY] = False
     _forget_own()  # choosing a sample means: show the sample
 
 
@@ -94,6 +99,7 @@ def _on_file(widget: str, source: str) -> None:
             st.session_state[_EMPTIED] = True
         return
     st.session_state[_OWN] = (source, ImageRef.of(f.getvalue(), label=f.name or source))
+    st.session_state[FOLD_KEY] = False
 
 
 def name_problem(name: str) -> str | None:
@@ -127,6 +133,15 @@ def _await_replacement() -> None:
         slot.empty()
 
 
+def _own_label(own: tuple[str, ImageRef] | None) -> str:
+    """The picker's words for the visitor's own photo: its source and file name (plain text in a selectbox)."""
+    if own is None:
+        return "your photo"
+    source, ref = own
+    name = " ".join(ref.label.split())
+    return f"Your {source}: {name if len(name) <= MAX_LABEL else name[:MAX_LABEL - 1] + '…'}"
+
+
 def _forget_own() -> None:
     st.session_state.pop(_OWN, None)
 
@@ -141,12 +156,14 @@ def image_picker(spec: Spec, *, key: str = "image") -> Picked | None:
         _forget_own()
     if _SAMPLE not in st.session_state:
         st.session_state[_SAMPLE] = DEFAULT_SAMPLE
-    if sample_key not in st.session_state:
-        st.session_state[sample_key] = st.session_state[_SAMPLE]
+    own_now = st.session_state.get(_OWN)  # the box names what is shown: an upload, not the last sample
+    st.session_state[sample_key] = OWN_OPTION if own_now is not None else st.session_state[_SAMPLE]
 
     left, middle, right = st.columns([1.3, 2.2, 1.0], vertical_alignment="center")
-    left.selectbox("Sample photo", list(SAMPLES), key=sample_key, format_func=lambda n: SAMPLES[n][1],
-                   on_change=_on_sample, args=(sample_key,))
+    left.selectbox("Photo", list(SAMPLES) + ([OWN_OPTION] if own_now is not None else []), key=sample_key,
+                   format_func=lambda n: _own_label(own_now) if n == OWN_OPTION else SAMPLES[n][1],
+                   on_change=_on_sample, args=(sample_key,),
+                   help="A bundled sample photo; your own photo (upload or camera) appears here while it is shown.")
     # No type=: see name_problem. The browser's file dialog then lists every file; _on_file refuses by name.
     middle.file_uploader("…or your own photo (PNG, JPEG, WebP, GIF, BMP)", key=upload_key, on_change=_on_file,
                          args=(upload_key, "upload"),

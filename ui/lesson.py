@@ -307,10 +307,7 @@ def top_figure(ref: ImageRef, key: ModelKey):
 
     s = softmax(ref, key)
     names = categories(s.classes)
-    fig = top_k_bars([names[i] for i in s.indices], s.probs, title="")
-    fig.add_vline(x=s.chance * 100, line=dict(color="#b2182b", width=2, dash="dot"))
-    fig.add_annotation(x=s.chance * 100, y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
-                       text=f"chance: 1 in {s.classes:,} = {s.chance:.1%}", font=dict(color="#b2182b"))
+    fig = top_k_bars([names[i] for i in s.indices], s.probs, title="", classes=s.classes)
     fig.update_layout(margin=dict(l=10, r=10, t=36, b=10))
     return frozen(fig)
 

@@ -34,8 +34,12 @@ def channel_heatmap(values: np.ndarray, *, title: str = "", diverging: bool = Fa
     return fig
 
 
-def top_k_bars(labels: Sequence[str], probs: Sequence[float], *, title: str = "Top-5") -> go.Figure:
-    """Horizontal bars of the top classes, best at the top, probabilities as percentages."""
+def top_k_bars(labels: Sequence[str], probs: Sequence[float], *, title: str = "Top-5",
+               classes: int | None = None) -> go.Figure:
+    """Horizontal bars of the top classes, best at the top, probabilities as percentages.
+
+    With `classes`, chance (1 in `classes`: a guess that knows nothing) is drawn as a dotted line,
+    so a bar can be read against it (an untrained network's bars sit near it)."""
     if len(labels) != len(probs) or not labels:
         raise ValueError("labels and probs must be non-empty and of the same length")
     p = np.asarray(probs, dtype=np.float32)
@@ -46,6 +50,11 @@ def top_k_bars(labels: Sequence[str], probs: Sequence[float], *, title: str = "T
     # Up to the top bar and a little beyond, so small probabilities (random weights) stay visible.
     fig.update_xaxes(title="probability (%)", range=[0, min(100.0, max(1.0, float(p.max()) * 125.0))])
     fig.update_layout(title=title, height=80 + 44 * len(labels), margin=_MARGIN)
+    if classes:
+        chance = 100.0 / classes
+        fig.add_vline(x=chance, line=dict(color="#b2182b", width=2, dash="dot"))
+        fig.add_annotation(x=chance, y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
+                           text=f"chance: 1 in {classes:,} = {chance:.1f}%", font=dict(color="#b2182b"))
     return fig
 
 

@@ -35,7 +35,7 @@ def block_diagram(book: Ledger, height: int = 440) -> go.Figure:
     prev = b3.corners(x, b3.depth(c_in), -b3.side(size) / 2, b3.side(size), -b3.side(size) / 2, b3.side(size))
     fig.add_trace(b3.box(prev, COLORS["input"], "input", f"<b>input</b><br>{size}×{size}×{c_in} image"))
     boxes = [prev]
-    labels = [((prev[0] + prev[7]) / 2, "input", b3.side(size) / 2)]
+    labels = [(float(prev[0, 0] + prev[7, 0]) / 2, "input")]
     x += b3.depth(c_in) + gap
     for r in book.rows:
         if r.kind == "fc":
@@ -59,15 +59,34 @@ def block_diagram(book: Ledger, height: int = 440) -> go.Figure:
         else:
             fig.add_trace(b3.lines([(prev[n], cur[m]) for n, m in ((5, 1), (7, 3), (4, 0), (6, 2))], COLORS["fc"]))
         boxes.append(cur)
-        labels.append(((cur[0] + cur[7]) / 2, r.name, (cur[7, 2] - cur[0, 2]) / 2))
+        labels.append((float(cur[0, 0] + cur[7, 0]) / 2, r.name))
         prev = cur
         x += d + gap
     fig.add_trace(b3.edges(boxes, width=1.5))
-    centres = np.array([c for c, _, _ in labels])
-    fig.add_trace(go.Scatter3d(x=centres[:, 0], y=centres[:, 1], z=[c[2] + h + 2.5 for c, _, h in labels],
-                               mode="text", text=[n for _, n, _ in labels], textfont=dict(size=13),
-                               hoverinfo="skip", showlegend=False))
+    fig.add_trace(b3.labels_below(labels, boxes))
     return b3.layout(fig, height, (0.25, -1.85, 0.7))
+
+
+def block_strip(book: Ledger) -> go.Figure:
+    """The network as a 2-D strip for a phone, top to bottom: one bar per feature map, its length growing with
+    the map's side (log scale, as the 3-D blocks), its shape written beside it; a bar's point is its layer's name.
+
+    A phone is too narrow for the 3-D blocks side by side, and a tap is a click on a 2-D bar."""
+    size, c_in = book.input_size, book.spec.in_channels
+    names = ["input"] + [r.name for r in book.rows]
+    shapes = [shape_text((c_in, size, size))] + [shape_text(r.out_shape) for r in book.rows]
+    lengths = [b3.side(size)] + [b3.side(r.out_shape[1]) if r.kind != "fc" else 1.5 for r in book.rows]
+    kinds = ["input"] + [r.kind for r in book.rows]
+    hovers = [f"<b>input</b><br>{size}×{size}×{c_in} image"] + [row_hover(r) for r in book.rows]
+    widest = max(lengths)
+    fig = go.Figure(go.Bar(y=names, x=lengths, base=[-v / 2 for v in lengths], orientation="h", customdata=names,
+                           marker_color=[COLORS[k] for k in kinds], text=shapes, textposition="outside",
+                           cliponaxis=False, hovertext=hovers, hoverinfo="text", width=0.7))
+    fig.update_yaxes(autorange="reversed", fixedrange=True, showgrid=False, ticks="", ticklabelstandoff=6)
+    fig.update_xaxes(visible=False, fixedrange=True, range=[-widest / 2 - 1, widest / 2 + widest * 0.7])
+    fig.update_layout(height=36 + 30 * len(names), margin=dict(l=5, r=5, t=10, b=10), showlegend=False,
+                      plot_bgcolor="rgba(0,0,0,0)", bargap=0.2)
+    return fig
 
 
 def layer_diagram(book: Ledger, name: str, height: int = 420) -> go.Figure:

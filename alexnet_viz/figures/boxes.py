@@ -47,6 +47,15 @@ def edges(boxes: list[np.ndarray], color: str = "#333", width: float = 2) -> go.
     return lines([(c[a], c[b]) for c in boxes for a, b in _EDGES], color, width)
 
 
+def labels_below(names: list[tuple[float, str]], boxes: list[np.ndarray]) -> go.Scatter3d:
+    """Block names on one line under the whole drawing, in front: above the blocks, a window or a taller
+    neighbour hid them (C1's name behind its window in the input; "input" on C1 in the two towers)."""
+    bottom = min(float(c[:, 2].min()) for c in boxes) - 8.0  # clear of the lowest edge, seen from above
+    front = min(float(c[:, 1].min()) for c in boxes)
+    return go.Scatter3d(x=[x for x, _ in names], y=[front] * len(names), z=[bottom] * len(names), mode="text",
+                        text=[n for _, n in names], textfont=dict(size=13), hoverinfo="skip", showlegend=False)
+
+
 def row_hover(r: Row) -> str:
     """The numbers a block's hover shows, under the layer's three names (article, paper, PyTorch)."""
     lines = [f"<b>{r.name}</b> {KIND_NAMES[r.kind]}", f"paper: {r.paper_name} · PyTorch: {r.torch_name}"]

@@ -56,7 +56,7 @@ def tower_diagram(book: Ledger, height: int = 520) -> go.Figure:
     fig.add_trace(b3.box(prev[0], COLORS["input"], "input",
                        f"<b>input</b><br>{size}×{size}×{c_in} image, read by both GPUs"))
     every = list(prev)
-    labels: list[tuple[float, float, str]] = [(b3.depth(c_in) / 2, float(prev[0][7, 2]), "input")]
+    labels: list[tuple[float, str]] = [(b3.depth(c_in) / 2, "input")]
     x = b3.depth(c_in) + 6.0
     for r in book.rows:
         link = plan[r.name]
@@ -88,13 +88,11 @@ def tower_diagram(book: Ledger, height: int = 520) -> go.Figure:
             kern = b3.corners(src[0, 0], src[7, 0] - src[0, 0], src[7, 1] - k, k, src[7, 2] - k, k)
             fig.add_trace(b3.box(kern, COLORS["kernel"], f"{r.name} window", hover, opacity=0.8))
         every += cur
-        labels.append((x + d / 2, float(max(b[7, 2] for b in cur)), r.name))
+        labels.append((x + d / 2, r.name))
         prev = cur
         x += d + 6.0
     fig.add_trace(b3.edges(every, width=1.5))
-    fig.add_trace(go.Scatter3d(x=[lx for lx, _, _ in labels], y=[0.0] * len(labels),
-                               z=[lz + 2.5 for _, lz, _ in labels], mode="text", text=[t for _, _, t in labels],
-                               textfont=dict(size=13), hoverinfo="skip", showlegend=False))
+    fig.add_trace(b3.labels_below(labels, every))
     top = max(float(b[7, 2]) for b in every)
     fig.add_trace(go.Scatter3d(x=[x, x], y=[0.0, 0.0], z=[top * 0.5, -top * 0.5], mode="text",
                                text=["GPU 1", "GPU 2"], textfont=dict(size=13, color="#555"), hoverinfo="skip",

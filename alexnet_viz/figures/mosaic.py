@@ -65,6 +65,25 @@ def normalise(maps: np.ndarray, mode: Normalise = "map", *, symmetric: bool = Fa
     return out.astype(np.float32)
 
 
+FLAT_SHARE = 0.05  # a map whose values vary by less than this share of its layer's range is "nearly flat"
+
+
+def range_shares(maps: np.ndarray) -> np.ndarray:
+    """Each (C, H, W) map's range (max − min) as a share of the whole layer's range (all 0 for a constant layer).
+
+    On its own range a map whose values span 1.40-1.46 fills the whole colour scale, as if strongly
+    patterned: this share is how a page says it is nearly flat."""
+    x = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
+    spans = x.max(axis=1) - x.min(axis=1)
+    whole = float(x.max() - x.min()) if x.size else 0.0
+    return spans / whole if whole > 0 else np.zeros(len(x))
+
+
+def nearly_flat(maps: np.ndarray, share: float = FLAT_SHARE) -> tuple[int, ...]:
+    """The channels whose range is under `share` of the layer's range (silent, all-zero maps among them)."""
+    return tuple(int(c) for c in np.flatnonzero(range_shares(maps) < share))
+
+
 def channel_order(maps: np.ndarray, sort: SortBy = "none") -> np.ndarray:
     """Channel indices in display order: as stored, or by mean / max activation, strongest first."""
     c = maps.shape[0]
