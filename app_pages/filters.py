@@ -9,8 +9,7 @@ from alexnet_viz.analysis.ablate import towers as tower_count
 from alexnet_viz.analysis.kernels import input_channels
 from alexnet_viz.core.bookkeeping import split_groups
 from alexnet_viz.figures import colours
-from alexnet_viz.figures.activations import kernel_heatmap
-from ui import analysis, before_after, grids
+from ui import analysis, before_after, charts, grids
 from ui.image_input import or_stop
 from ui.page import network_page
 from ui.urls import unit_page_link, url_choice, url_write
@@ -88,7 +87,7 @@ def kernel_closeup(name: str, in_channel: int | None) -> None:
                    "what the prediction loses without it.")
     planes = {f"{c} input": w[kernel, i] for i, c in enumerate("RGB")} if in_channel is None \
         else {f"input channel {in_channel}": w[kernel, in_channel]}
-    st.plotly_chart(kernel_heatmap(planes),
+    st.plotly_chart(charts.kernel_heatmap(planes),
                     key="flt_closeup", config={"displaylogo": False, "displayModeBar": False})
     st.caption(f"{name} kernel {kernel}'s weights (hover for values): {colours.SIGN_LEGEND}; one range, symmetric "
                "around zero, for the panels shown.")

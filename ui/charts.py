@@ -99,3 +99,11 @@ def dense_figure(x: np.ndarray, hidden: np.ndarray, output: np.ndarray, w1: np.n
     """alexnet_viz.figures.architecture.dense_figure, shared and frozen."""
     return _shared("dense_figure", lambda: figures.dense_figure(x, hidden, output, w1, w2, **options),
                    (x, hidden, output, w1, w2), options)
+
+
+def kernel_heatmap(planes: dict[str, np.ndarray], **options: Any) -> FrozenFigure:
+    """alexnet_viz.figures.activations.kernel_heatmap, shared and frozen (built fresh it was ~60 % of a
+    warm /filters rerun)."""
+    return _shared("kernel_heatmap", lambda: activations.kernel_heatmap(planes, **options), list(planes.values()),
+                   list(planes), options)
+
