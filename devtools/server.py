@@ -15,6 +15,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from alexnet_viz.serving.serve import stop_processes
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -57,11 +59,7 @@ def running_app(script: str | Path = "streamlit_app.py", env: dict[str, str] | N
         wait_healthy(url, proc=proc)
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_processes(proc)
         if log:
             out.close()  # type: ignore[union-attr]
 

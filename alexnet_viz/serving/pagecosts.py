@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alexnet_viz.errors import AlexVizError
+from alexnet_viz.serving.serve import stop_processes
 from alexnet_viz.serving.stclient import open_page, session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,11 +106,7 @@ def fresh_server(script: Path, env: dict[str, str]) -> Iterator[tuple[str, float
             time.sleep(0.1)
         yield url, time.monotonic() - t0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_processes(proc)
 
 
 def _first_visit(url: str, page: str) -> tuple[float, tuple[str, ...]]:

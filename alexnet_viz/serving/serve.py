@@ -219,14 +219,19 @@ class Layout:
         return restarted
 
     def stop(self) -> None:
-        for proc in [self.proxy, *(r.proc for r in self.replicas if r.proc is not None)]:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in [self.proxy, *(r.proc for r in self.replicas if r.proc is not None)]:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(self.proxy, *(r.proc for r in self.replicas if r.proc is not None))
+
+
+def stop_processes(*procs: subprocess.Popen) -> None:
+    """Ask each process to end (SIGTERM), then wait; one that is still there after 10 s is killed."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def streamlit_command(extra: list[str] | None = None) -> list[str]:
