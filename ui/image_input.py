@@ -40,7 +40,7 @@ _REFUSED = "_image_refused"  # why the last upload was refused before it reached
 OWN_OPTION = "_own"  # the picker's entry for the visitor's own photo, there only while it is shown
 FOLD_KEY = "image_folded"  # a folded picker's expander (ui/page.py): a chosen photo folds it, so the answer shows
 _EMPTIED = "_image_emptied"  # the own photo's widget was just emptied: perhaps a replacement is on its way
-REPLACEMENT_WAIT_S = 0.3
+REPLACEMENT_WAIT_S = 1.0  # 0.3 s let the sample flash up under CI's load (the new file's PUT came later)
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+|!$~:^=-])")
 MAX_LABEL = 80
 
@@ -121,8 +121,8 @@ def _await_replacement() -> None:
     """Give a replacement photo's rerun a moment to take over before the sample is drawn.
 
     Streamlit's uploader replaces a file in two reruns: the first with no file (the old one
-    deleted), the second ~20-200 ms later with the new one. Drawn at once, the first showed the
-    sample photo for a moment on every new upload and cost the browser a whole extra page. Each
+    deleted), the second ~20-200 ms later with the new one (more on a loaded server). Drawn at once,
+    the first showed the sample photo for a moment on every new upload and cost the browser a whole extra page. Each
     placeholder update below is a point where Streamlit stops this run for a newer rerun request;
     if none comes (the file was really removed), the sample follows after REPLACEMENT_WAIT_S.
     """
