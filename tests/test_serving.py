@@ -110,6 +110,7 @@ def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_url)
     from playwright.sync_api import expect, sync_playwright
 
     from devtools.server import launch_chromium
+    from ui.page import FOLDED
 
     photos = {"astronaut.jpg": "512×512", "rocket.jpg": "640×427"}
     with sync_playwright() as pw:
@@ -119,6 +120,7 @@ def test_two_browser_sessions_uploading_at_once_each_see_only_their_own(app_url)
             for name in photos:
                 page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
                 page.goto(f"{app_url}/feature-maps?layer=C1")
+                page.get_by_text(FOLDED).click(timeout=90_000)  # the picker is folded: the answer comes first
                 expect(page.locator('[data-testid="stFileUploader"]').first).to_be_visible(timeout=90_000)
                 grid = page.locator('[data-testid="stImage"] img').first
                 expect(grid).to_be_visible(timeout=90_000)

@@ -71,3 +71,25 @@ def test_warming_the_process_checks_the_article_and_builds_the_shared_model(monk
     assert findings.cache_info().currsize == 1
     assert built == [ModelKey(ARTICLE, RANDOM, "cpu")]
     assert startup.prepared()["warmed"] is not None
+
+
+def test_a_refused_weights_file_does_not_stop_the_server_starting(monkeypatch, tmp_path):
+    """The shared model is built before the health check; a hostile weights file made the app exit (code 3)
+    instead of starting and saying on every page why the file was refused."""
+    import torch
+
+    from ui import startup
+
+    weights = tmp_path / "hostile.pth"
+    torch.save({"payload": _Calls()}, weights)
+    monkeypatch.setenv("ALEXNET_WEIGHTS", str(weights))
+    monkeypatch.setenv("ALEXNET_DEVICE", "cpu")
+    startup.warm_process()  # logs the refusal, raises nothing
+    assert startup.prepared()["warmed"] is not None
+
+
+class _Calls:
+    """A pickle that asks to call a function while loading (refused by the weights reader)."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("ran",))

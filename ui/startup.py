@@ -72,11 +72,15 @@ def warm_process() -> None:
     from alexnet_viz.core.spec import ARTICLE
     from alexnet_viz.core.weightschoice import IMAGENET
     from alexnet_viz.errata import findings
+    from alexnet_viz.errors import AlexVizError
     from ui.state import imagenet_download, server_device, server_weights, shared_model
 
     key = ModelKey(ARTICLE, server_weights(), server_device())
     if key.weights != IMAGENET or imagenet_download().dest.is_file():  # a download is the page's to show
-        shared_model(key)
+        try:
+            shared_model(key)
+        except AlexVizError as exc:  # a refused weights file: every page says so; the server must still start
+            log.warning("The shared model was not built while starting: %s", exc)
     findings()
     import alexnet_viz.analysis.explain  # noqa: F401  (captum and matplotlib: the prediction page)
 
