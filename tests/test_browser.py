@@ -42,6 +42,7 @@ def _unfold(page) -> None:
     """Open the photo picker: the image pages fold it (and fold it again once a photo is chosen)."""
     if not page.locator('[data-testid="stFileUploader"]').first.is_visible():
         page.get_by_text(FOLDED).click()
+        _settled(page)  # opening it reruns the page (the fold is kept in the session): a click before that is lost
 
 
 def _upload(page, path: Path) -> None:

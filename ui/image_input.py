@@ -79,8 +79,8 @@ def sample_ref(name: str) -> ImageRef:
 
 
 def _on_sample(widget: str) -> None:
-    if st.session_state[widget] == OWN_OPTION:  # already shown
-        return
+    if st.session_state[widget] not in SAMPLES:  # the own photo (already shown), or a label Streamlit kept:
+        return  # the box's value is matched by its words, and the own photo's change with each new upload
     st.session_state[_SAMPLE] = st.session_state[widget]
     st.session_state[FOLD_KEY] = False
     _forget_own()  # choosing a sample means: show the sample
@@ -154,7 +154,7 @@ def image_picker(spec: Spec, *, key: str = "image") -> Picked | None:
     if linked in SAMPLES:  # a link that names a sample shows that sample
         st.session_state[_SAMPLE] = st.session_state[sample_key] = linked
         _forget_own()
-    if _SAMPLE not in st.session_state:
+    if st.session_state.get(_SAMPLE) not in SAMPLES:
         st.session_state[_SAMPLE] = DEFAULT_SAMPLE
     own_now = st.session_state.get(_OWN)  # the box names what is shown: an upload, not the last sample
     st.session_state[sample_key] = OWN_OPTION if own_now is not None else st.session_state[_SAMPLE]
