@@ -6,8 +6,6 @@ names the paper's section.
 """
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
 from alexnet_viz.analysis.units import flat_position
@@ -115,13 +113,12 @@ def relu() -> None:
                 f"goes back undiminished. A tanh unit's slope 1 − tanh²(x) would be below {e.threshold:g} — "
                 f"**saturated**, learning almost nothing — on **{e.tanh_saturated:.1%}** of these same inputs.")
     if not page.trained:
-        edge = math.atanh(math.sqrt(1 - e.threshold))  # where tanh's slope 1 − tanh²(x) falls to the threshold
         st.info(f"**Why so few saturate here:** these weights are untrained ({ctx.spec.init_label}), small enough "
                 f"that C1's inputs stay where tanh is nearly a straight line (its slope drops below {e.threshold:g} "
-                f"only beyond ±{edge:.2f}). The paper's case for the ReLU is about training (Sec. 3.1, Figure 1): "
-                "learning reshapes the weights, and the ReLU's slope stays 1 wherever it passes a value, however "
-                "large. With trained weights (a server with ImageNet's, or a checkpoint opened on the Training "
-                "page) this share is computed on them.", icon=":material/info:")
+                f"only beyond ±{e.tanh_edge:.2f}). The paper's case for the ReLU is about training (Sec. 3.1, "
+                "Figure 1): learning reshapes the weights, and the ReLU's slope stays 1 wherever it passes a "
+                "value, however large. With trained weights (a server with ImageNet's, or a checkpoint opened on "
+                "the Training page) this share is computed on them.", icon=":material/info:")
     st.plotly_chart(_curves(), config=CHART, key="ideas_curves")
     claim("relu")
 

@@ -313,7 +313,7 @@ def prediction(ref: ImageRef) -> None:
     st.caption("Each e^z is taken after subtracting the largest score: the same probabilities, no overflow.")
     source("the paper, Sec. 3.5 (a 1000-way softmax) and Sec. 6: one network's top-5 error on the ILSVRC-2010 test "
            f"set, 17.0 %; {ARTICLE}: “The output of the softmax activation function contained the predictions”.")
-    blank = ls.blank_softmax(ctx.key)
+    blank = analysis.blank_softmax(ctx.key)
     same = blank.indices[0] == s.indices[0]
     untrained("most of the probability sits on a few classes that fit the photo. These random weights give "
               f"**{top.labels[0]}** {s.probs[0]:.2%}. For a blank picture (every input 0) the top class is "

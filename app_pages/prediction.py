@@ -19,9 +19,7 @@ classes = ctx.spec.layers[-1].out
 
 def untrained_answer() -> None:
     """What random weights' top-5 means, against chance and against a blank picture's answer (both computed)."""
-    from ui.lesson import blank_softmax
-
-    blank = blank_softmax(ctx.key)
+    blank = analysis.blank_softmax(ctx.key)
     shared = len(set(blank.indices) & set(top.indices))
     same = ("the same top class, which is why photo after photo gets nearly the same top 5"
             if blank.indices[0] == top.indices[0]

@@ -32,6 +32,7 @@ from ui.state import shared_model
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from alexnet_viz.analysis.lesson import SoftmaxTop
     from alexnet_viz.analysis.probe import Prediction
     from alexnet_viz.core.model import AlexNet
     from alexnet_viz.core.provenance import Provenance
@@ -138,6 +139,15 @@ def layer_npy(ref: ImageRef, key: ModelKey, name: str) -> bytes:
     buf = io.BytesIO()
     np.save(buf, layer(ref, key, name).post)
     return buf.getvalue()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def blank_softmax(key: ModelKey) -> SoftmaxTop:
+    """The softmax's top 5 for a blank grey input: what the network says with no photo at all (the lesson's
+    last step and the Prediction page's untrained note set a photo's answer beside it)."""
+    from alexnet_viz.analysis import lesson
+
+    return lesson.softmax_top(lesson.blank_logits(shared_model(key)), 5)
 
 
 @st.cache_data(hash_funcs=HASH, max_entries=64, show_spinner="Classifying…")

@@ -291,14 +291,6 @@ def softmax(ref: ImageRef, key: ModelKey) -> lesson.SoftmaxTop:
     return lesson.softmax_top(analysis.layer(ref, key, "F11").post, 5)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def blank_softmax(key: ModelKey) -> lesson.SoftmaxTop:
-    """The same softmax for a blank input: what the network says with no photo at all."""
-    from ui.state import shared_model
-
-    return lesson.softmax_top(lesson.blank_logits(shared_model(key)), 5)
-
-
 @st.cache_resource(hash_funcs=HASH, max_entries=64, show_spinner=False)
 def top_figure(ref: ImageRef, key: ModelKey):
     """The top-5 bars with chance (1 in 1,000) drawn beside them (shared, frozen)."""
@@ -313,7 +305,7 @@ def top_figure(ref: ImageRef, key: ModelKey):
 
 
 __all__ = ["FIELD_LAYERS", "FIELD_NAMES", "PLOT", "STEP_PARAM", "Dropout", "InputPictures", "Strongest",
-           "blank_softmax", "conv", "current_step", "dense", "dropout", "dropout_figure", "fields_png", "focus",
+           "conv", "current_step", "dense", "dropout", "dropout_figure", "fields_png", "focus",
            "input_pictures", "lrn", "lrn_figure", "lrn_settings", "patch_pictures", "pixel", "products", "pool",
            "pool_figure", "relu", "relu_pictures", "softmax", "step_buttons", "strongest", "top_figure",
            "work_split"]

@@ -100,12 +100,8 @@ def saved_bytes(model: nn.Module, batch: int, input_size: int, seed: int = 0) ->
     def unpack(_: None) -> torch.Tensor:
         raise RuntimeError("saved_bytes only counts; nothing here runs backward")
 
-    device = next(model.parameters()).device
-    if device.type == "meta":
-        x = torch.empty(batch, 3, input_size, input_size, device=device)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        x = torch.randn(batch, 3, input_size, input_size, generator=gen)
+    gen = torch.Generator().manual_seed(seed)
+    x = _batch(model, batch, input_size, gen)
     was_training = model.training
     model.train()
     try:
@@ -114,6 +110,14 @@ def saved_bytes(model: nn.Module, batch: int, input_size: int, seed: int = 0) ->
     finally:
         model.train(was_training)
     return sum(storages.values())
+
+
+def _batch(model: nn.Module, batch: int, input_size: int, gen: torch.Generator) -> torch.Tensor:
+    """A seeded input batch on the model's device; on the meta device only its shape (it holds no values)."""
+    device = next(model.parameters()).device
+    if device.type == "meta":
+        return torch.empty(batch, 3, input_size, input_size, device=device)
+    return torch.randn(batch, 3, input_size, input_size, generator=gen)
 
 
 def gradient_pair_per_image(spec: Spec) -> int:
@@ -145,12 +149,8 @@ def step_peak(model: nn.Module, batch: int, input_size: int, seed: int = 0) -> i
     """
     from torch.profiler import ProfilerActivity, profile
 
-    device = next(model.parameters()).device
-    if device.type == "meta":
-        x = torch.empty(batch, 3, input_size, input_size, device=device)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        x = torch.randn(batch, 3, input_size, input_size, generator=gen)
+    gen = torch.Generator().manual_seed(seed)
+    x = _batch(model, batch, input_size, gen)
     classes = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
     y = torch.randint(0, classes, (batch,), generator=gen)
     opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, weight_decay=5e-4)

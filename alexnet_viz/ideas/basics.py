@@ -46,6 +46,11 @@ class ReluEffect:
     relu_passing: float  # share where ReLU' = 1: the gradient passes unchanged
     threshold: float
 
+    @property
+    def tanh_edge(self) -> float:
+        """|x| beyond which tanh's slope 1 − tanh²(x) falls below the threshold (1.82 for 0.1)."""
+        return float(np.arctanh(np.sqrt(1.0 - self.threshold)))
+
 
 def relu_effect(pre: np.ndarray, threshold: float = 0.1) -> ReluEffect:
     """Shares of a real pre-activation map; `threshold` is the tanh slope below which we call it saturated."""
